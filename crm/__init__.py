@@ -1,0 +1,1 @@
+"""The CRM: tickets with UINs, calls, the audit log, and the HTTP API over them."""

@@ -1,0 +1,195 @@
+"""HTTP routes of the CRM, all under /api: thin, they call the service and shape replies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from crm.deps import AnyRole, ServiceRole, StaffRole, TicketsDep
+from crm.errors import (
+    Conflict,
+    CrmError,
+    InvalidClassification,
+    NotFound,
+    UinNotReserved,
+    UinSpaceExhausted,
+)
+from crm.models import Call, Category, Status, Ticket
+from crm.schemas import (
+    CallAttach,
+    CallPublic,
+    TicketCreate,
+    TicketEventPublic,
+    TicketPage,
+    TicketPublic,
+    TicketUpdate,
+    UinBlock,
+    UinReserve,
+)
+from crm.service import InvalidField, TicketFilter
+
+router = APIRouter(prefix="/api")
+
+
+def _call_public(call: Call, uin: str | None, uins: list[str] | None = None) -> CallPublic:
+    fields = {c: getattr(call, c) for c in CallPublic.model_fields if c not in ("uin", "uins")}
+    return CallPublic.model_validate(
+        {**fields, "uin": uin, "uins": uins if uins is not None else ([uin] if uin else [])}
+    )
+
+
+@router.post(
+    "/tickets", status_code=status.HTTP_201_CREATED, response_model=TicketPublic, tags=["tickets"]
+)
+async def create_ticket(body: TicketCreate, tickets: TicketsDep, who: AnyRole) -> TicketPublic:
+    """Register a ticket; the CRM allocates its UIN."""
+    return await tickets.register_ticket(body, who.actor)
+
+
+@router.post(
+    "/uins/reserve", status_code=status.HTTP_201_CREATED, response_model=UinBlock, tags=["tickets"]
+)
+async def reserve_uins(body: UinReserve, tickets: TicketsDep, who: ServiceRole) -> UinBlock:
+    """Reserve a block of UINs (the AGI server's stock for when the CRM is unreachable)."""
+    return UinBlock(uins=await tickets.reserve_uins(body.count, who.actor))
+
+
+@router.put(
+    "/tickets/{uin}",
+    response_model=TicketPublic,
+    tags=["tickets"],
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"description": "the ticket of this UIN existed already"},
+        422: {"description": "the UIN was not reserved"},
+    },
+)
+async def register_reserved(
+    uin: Annotated[str, Path(pattern=r"^\d{1,20}$")],
+    body: TicketCreate,
+    tickets: TicketsDep,
+    who: ServiceRole,
+    response: Response,
+) -> TicketPublic:
+    """Create the ticket of a reserved UIN that a caller has already been told; idempotent."""
+    ticket, created = await tickets.register_reserved(body, who.actor, uin)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return ticket
+
+
+@router.get("/tickets", response_model=TicketPage, tags=["tickets"])
+async def list_tickets(
+    tickets: TicketsDep,
+    _who: AnyRole,
+    phone: Annotated[str | None, Query(max_length=40)] = None,
+    status_: Annotated[Status | None, Query(alias="status")] = None,
+    category: Category | None = None,
+    text: Annotated[str | None, Query(max_length=200)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> TicketPage:
+    rows, total = await tickets.list_tickets(
+        TicketFilter(phone=phone, status=status_, category=category, text=text), page, page_size
+    )
+    return TicketPage(
+        items=[TicketPublic.model_validate(t) for t in rows],
+        total=total,
+        page=page,
+        page_size=page_size,
+    )
+
+
+@router.get("/tickets/{uin}", response_model=TicketPublic, tags=["tickets"])
+async def get_ticket(uin: str, tickets: TicketsDep, _who: AnyRole) -> Ticket:
+    return await tickets.get_ticket(uin)
+
+
+@router.patch("/tickets/{uin}", response_model=TicketPublic, tags=["tickets"])
+async def update_ticket(
+    uin: str, body: TicketUpdate, tickets: TicketsDep, who: StaffRole
+) -> Ticket:
+    """Change fields, category, priority or status; illegal status moves answer 409."""
+    return await tickets.update_ticket(uin, body, who.actor)
+
+
+@router.get("/tickets/{uin}/events", response_model=list[TicketEventPublic], tags=["tickets"])
+async def ticket_events(uin: str, tickets: TicketsDep, _who: AnyRole) -> list[TicketEventPublic]:
+    """The audit log of the ticket, oldest first."""
+    return [TicketEventPublic.model_validate(e) for e in await tickets.ticket_events(uin)]
+
+
+@router.post(
+    "/tickets/{uin}/calls",
+    response_model=CallPublic,
+    tags=["calls"],
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "the call was already on this ticket"}},
+)
+async def attach_call(
+    uin: str, body: CallAttach, tickets: TicketsDep, who: AnyRole, response: Response
+) -> CallPublic:
+    """Record a call (by Asterisk Linkedid) on the ticket; repeating it changes nothing."""
+    call, created = await tickets.attach_call(uin, body, who.actor)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return _call_public(call, uin)
+
+
+@router.get("/calls/{linkedid}", response_model=CallPublic, tags=["calls"])
+async def get_call(linkedid: str, tickets: TicketsDep, _who: AnyRole) -> CallPublic:
+    """The call; `uin` is its first ticket, `uins` every ticket opened in it."""
+    call, uin = await tickets.get_call(linkedid)
+    return _call_public(call, uin, await tickets.call_uins(call))
+
+
+@router.get(
+    "/health",
+    tags=["health"],
+    responses={503: {"description": "a dependency is down; the body names it"}},
+)
+async def health(request: Request) -> JSONResponse:
+    """Database and Redis reachability; open (no token) for load balancers and compose."""
+    checks = await request.app.state.health()
+    down = [name for name, ok in checks.items() if not ok]
+    body = {name: "ok" if ok else "down" for name, ok in checks.items()}
+    if down:
+        body["detail"] = f"down: {', '.join(down)}"
+        return JSONResponse(body, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+    return JSONResponse(body)
+
+
+def _unprocessable(fields: tuple[str, ...], message: str) -> JSONResponse:
+    return JSONResponse(
+        {"detail": [{"loc": ["body", f], "msg": message, "type": "value_error"} for f in fields]},
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """One place that maps domain errors to HTTP statuses with a clear `detail`."""
+
+    @app.exception_handler(CrmError)
+    async def _crm_error(_request: Request, exc: CrmError) -> JSONResponse:
+        if isinstance(exc, InvalidClassification):
+            return _unprocessable(exc.fields, str(exc))
+        if isinstance(exc, UinNotReserved):
+            return JSONResponse(
+                {"detail": [{"loc": ["path", "uin"], "msg": str(exc), "type": "value_error"}]},
+                status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            )
+        if isinstance(exc, NotFound):
+            code = status.HTTP_404_NOT_FOUND
+        elif isinstance(exc, Conflict):
+            code = status.HTTP_409_CONFLICT
+        elif isinstance(exc, UinSpaceExhausted):
+            code = status.HTTP_503_SERVICE_UNAVAILABLE
+        else:
+            code = status.HTTP_400_BAD_REQUEST
+        return JSONResponse({"detail": str(exc)}, status_code=code)
+
+    @app.exception_handler(InvalidField)
+    async def _invalid_field(_request: Request, exc: InvalidField) -> JSONResponse:
+        return _unprocessable((exc.field,), exc.message)

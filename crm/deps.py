@@ -1,0 +1,81 @@
+"""FastAPI dependencies: the service objects and bearer-token auth with roles."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from crm.service import TicketService
+from hotline.settings import Role, Settings
+
+_bearer = HTTPBearer(auto_error=False, description="a token from HOTLINE_API_TOKENS")
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: Role
+    agent: str = ""  # the agent an `agent/NAME:token` names; "" for other tokens
+
+    @property
+    def actor(self) -> str:
+        return self.role
+
+
+# Dependencies are `async def`: FastAPI runs a plain `def` one in its thread pool, a thread
+# hop per request that cost more than the whole database work of registering a ticket.
+async def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def get_tickets(request: Request) -> TicketService:
+    return request.app.state.tickets
+
+
+def role_of(token: str, digests: dict[bytes, Role]) -> Role | None:
+    """The role of `token`, comparing its digest with every known one in constant time."""
+    presented = hashlib.sha256(token.encode()).digest()
+    found: Role | None = None
+    for digest, role in digests.items():
+        if hmac.compare_digest(presented, digest):
+            found = role
+    return found
+
+
+def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """Dependency: a valid bearer token (else 401) whose role is one of `roles` (else 403)."""
+
+    async def _check(
+        settings: Annotated[Settings, Depends(get_settings)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        unauthorised = HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "a valid bearer token is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise unauthorised
+        role = role_of(credentials.credentials, settings.api.token_digests)
+        if role is None:
+            raise unauthorised
+        if role not in roles:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"role {role} may not do this; needs one of: {', '.join(roles)}",
+            )
+        presented = hashlib.sha256(credentials.credentials.encode()).digest()
+        return Principal(role=role, agent=settings.api.token_agents.get(presented, ""))
+
+    return _check
+
+
+TicketsDep = Annotated[TicketService, Depends(get_tickets)]
+AnyRole = Annotated[Principal, Depends(require("agent", "supervisor", "service"))]
+ServiceRole = Annotated[Principal, Depends(require("service"))]
+StaffRole = Annotated[Principal, Depends(require("agent", "supervisor"))]

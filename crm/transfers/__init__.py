@@ -1,0 +1,1 @@
+"""Transfers: the call context in Redis, the transfer API, records and screen pops."""

@@ -1,0 +1,73 @@
+"""The AMI actions of a transfer, one small named function each."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from callqueue.ami import AmiError
+
+SendAction = Callable[..., Awaitable[Any]]
+
+
+def _ok(reply: Any) -> None:
+    replies = reply if isinstance(reply, list) else [reply]
+    first = replies[0] if replies else None
+    if first is None or str(first.get("Response", "")).lower() != "success":
+        message = first.get("Message", "no answer") if first is not None else "no answer"
+        raise AmiError(f"Asterisk refused the action: {message}")
+
+
+async def call_channels(send: SendAction, linkedid: str) -> list[str]:
+    """The channels of the call, from `CoreShowChannels`."""
+    reply = await send({"Action": "CoreShowChannels"}, as_list=True)
+    return [
+        str(message.get("Channel", ""))
+        for message in (reply if isinstance(reply, list) else [reply])
+        if message.get("Event") == "CoreShowChannel" and message.get("Linkedid") == linkedid
+    ]
+
+
+def agent_channel_of(channels: list[str], agent: str) -> str | None:
+    """The agent's own channel (`Local/<agent>@agents-...;1`, `PJSIP/<agent>-...`)."""
+    for channel in channels:
+        if _agent_of(channel) == agent and not channel.endswith(";2"):
+            return channel
+    return None
+
+
+def caller_channels_of(channels: list[str]) -> list[str]:
+    """The caller's channels: those not facing an agent (`@agents`)."""
+    return [c for c in channels if "@agents-" not in c]
+
+
+async def set_inherited(send: SendAction, channel: str, name: str, value: str) -> None:
+    """`__NAME`: inherited by the channels the caller's channel dials next (whisper)."""
+    _ok(await send(_action("Setvar", Channel=channel, Variable=f"__{name}", Value=value)))
+
+
+def _agent_of(channel: str) -> str:
+    """`Local/agent1@agents-0000a;1` or `PJSIP/agent1-0000001a` -> `agent1`."""
+    name = channel.partition("/")[2]
+    if "@" in name:
+        return name.partition("@")[0]
+    return name.rpartition("-")[0]
+
+
+agent_of_channel = _agent_of
+
+
+def _action(name: str, **headers: str) -> Mapping[str, str]:
+    return {"Action": name, **headers}
+
+
+async def blind_transfer(send: SendAction, channel: str, context: str, exten: str) -> None:
+    _ok(await send(_action("BlindTransfer", Channel=channel, Context=context, Exten=exten)))
+
+
+async def attended_transfer(send: SendAction, channel: str, context: str, exten: str) -> None:
+    _ok(await send(_action("Atxfer", Channel=channel, Context=context, Exten=exten)))
+
+
+async def cancel_attended_transfer(send: SendAction, channel: str) -> None:
+    _ok(await send(_action("CancelAtxfer", Channel=channel)))

@@ -1,0 +1,307 @@
+"""The call context in Redis, keyed by Linkedid: the one counter of a call's transfers.
+
+Keys (`hotline:call:<linkedid>` prefix), all with a TTL of `CONTEXT_TTL_S` refreshed on
+every change, so the context outlives any Hotline process but not the day:
+- `` (hash): uin, ticket_id, caller_full_name, org_inn, summary, agent (who has the
+  caller now), count (transfers counted), chain (JSON list of {n, from, to, how});
+- `:res` (hash): token -> JSON reservation {token, agent, to, mode, how, at, context, n?}.
+  A reservation takes a slot before the transfer is made (API, AGI route); it is counted
+  (`n` set) when the transfer is known to have happened, and matched once by the AMI
+  event that reports it, so the event does not count it again;
+- `:seen` (hash): fact key -> the n it was given (a fact delivered twice counts once).
+
+Every step that reads and changes the counter is one Lua script, so two paths (the API
+and a softphone transfer, two recorders) can never both take the last slot.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+PREFIX = "hotline:call:"
+CONTEXT_TTL_S = 24 * 3600
+RESERVATION_TTL_S = 120.0  # an uncounted reservation frees its slot after this long
+CONTEXT_FIELDS = ("uin", "ticket_id", "caller_full_name", "org_inn", "summary")
+
+# Uncounted reservations older than ARGV[ttl] are dropped first (an Atxfer nobody completed).
+_PURGE = """
+local function purge(res, now, ttl)
+  local all = redis.call('HGETALL', res)
+  for i = 1, #all, 2 do
+    local r = cjson.decode(all[i + 1])
+    if r.n == nil and now - r.at > ttl then redis.call('HDEL', res, all[i]) end
+  end
+end
+local function uncounted(res)
+  local all = redis.call('HGETALL', res)
+  local k = 0
+  for i = 2, #all, 2 do
+    if cjson.decode(all[i]).n == nil then k = k + 1 end
+  end
+  return k
+end
+local function touch(ttl_s)
+  for _, key in ipairs(KEYS) do redis.call('EXPIRE', key, ttl_s) end
+end
+local function count_one(ctx, r, how)
+  local n = tonumber(redis.call('HGET', ctx, 'count') or '0') + 1
+  redis.call('HSET', ctx, 'count', n)
+  local chain = cjson.decode(redis.call('HGET', ctx, 'chain') or '[]')
+  if #chain == 0 then chain = {} end
+  table.insert(chain, {n = n, from = r.agent or '', to = r.to or '', to_agent = r.to_agent or '',
+                       how = how})
+  redis.call('HSET', ctx, 'chain', cjson.encode(chain))
+  if r.to_agent and r.to_agent ~= '' then redis.call('HSET', ctx, 'agent', r.to_agent) end
+  return n
+end
+"""
+
+# KEYS: ctx, res. ARGV: reservation JSON, limit, now, reservation ttl, context ttl, adopt.
+# Returns {n projected, count, adopted}; n = -1 when the limit is reached. With adopt=1
+# (a blind transfer's route) a blind transfer already counted from its event is adopted.
+_CLAIM = (
+    _PURGE
+    + """
+local r = cjson.decode(ARGV[1])
+local limit, now = tonumber(ARGV[2]), tonumber(ARGV[3])
+purge(KEYS[2], now, tonumber(ARGV[4]))
+local count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0')
+if ARGV[6] == '1' then
+  -- A blind transfer's event may have been counted before the route runs: adopt it.
+  local all, best, field = redis.call('HGETALL', KEYS[2]), nil, nil
+  for i = 1, #all, 2 do
+    local e = cjson.decode(all[i + 1])
+    if e.adoptable and e.to == r.to and (e.agent == r.agent or e.agent == '') then
+      if best == nil or e.n < best.n then best, field = e, all[i] end
+    end
+  end
+  if best then
+    best.adoptable = false
+    redis.call('HSET', KEYS[2], field, cjson.encode(best))
+    -- Made already but over the limit: refused below, the dialplan returns the caller.
+    if best.n <= limit then return {best.n, count, 1} end
+  end
+end
+local used = count + uncounted(KEYS[2])
+if used >= limit then return {-1, count, 0} end
+redis.call('HSET', KEYS[2], r.token, ARGV[1])
+touch(tonumber(ARGV[5]))
+return {used + 1, count, 0}
+"""
+)
+
+# KEYS: ctx, res. ARGV: token, context ttl. Counts a reservation (idempotent).
+# Returns n, or -2 when the reservation is gone (expired or released).
+_COUNT = (
+    _PURGE
+    + """
+local raw = redis.call('HGET', KEYS[2], ARGV[1])
+if not raw then return -2 end
+local r = cjson.decode(raw)
+if r.n ~= nil then return r.n end
+r.n = count_one(KEYS[1], r, r.how)
+redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(r))
+touch(tonumber(ARGV[2]))
+return r.n
+"""
+)
+
+# KEYS: ctx, res, seen. ARGV: fact key, agent, how, to, context ttl, the agent behind `to`.
+# A transfer event: absorbed by a reservation (the agent's first, else any), else counted.
+# Returns {n, reservation JSON or ''}.
+_EVENT = (
+    _PURGE
+    + """
+local seen = redis.call('HGET', KEYS[3], ARGV[1])
+if seen then return cjson.decode(seen) end
+local all = redis.call('HGETALL', KEYS[2])
+local best, best_score = nil, -1
+for i = 1, #all, 2 do
+  local r = cjson.decode(all[i + 1])
+  if not r.matched then
+    local score = 0
+    if r.agent == ARGV[2] then score = score + 2 end
+    if r.n ~= nil then score = score + 1 end
+    if ARGV[2] == '' or r.agent == ARGV[2] then
+      if score > best_score then best, best_score = r, score end
+    end
+  end
+end
+local result
+if best then
+  if best.n == nil then best.n = count_one(KEYS[1], best, best.how) end
+  best.matched = true
+  redis.call('HSET', KEYS[2], best.token, cjson.encode(best))
+  result = {best.n, cjson.encode(best)}
+else
+  local n = count_one(KEYS[1], {agent = ARGV[2], to = ARGV[4], to_agent = ARGV[6]}, ARGV[3])
+  -- Kept so the AGI route of this very transfer, if it runs after, adopts it.
+  local e = {token = 'ev:' .. ARGV[1], agent = ARGV[2], to = ARGV[4], n = n,
+             matched = true, adoptable = (ARGV[3] == 'blind')}
+  redis.call('HSET', KEYS[2], e.token, cjson.encode(e))
+  result = {n, ''}
+end
+redis.call('HSET', KEYS[3], ARGV[1], cjson.encode(result))
+touch(tonumber(ARGV[5]))
+return result
+"""
+)
+
+# KEYS: ctx, res. ARGV: token. Frees an uncounted reservation; 1 if it was freed.
+_RELEASE = """
+local raw = redis.call('HGET', KEYS[2], ARGV[1])
+if not raw then return 0 end
+if cjson.decode(raw).n ~= nil then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1
+"""
+
+# KEYS: ctx, res. ARGV: agent. Frees the agent's uncounted reservations; how many.
+_RELEASE_AGENT = """
+local all, freed = redis.call('HGETALL', KEYS[2]), 0
+for i = 1, #all, 2 do
+  local r = cjson.decode(all[i + 1])
+  if r.n == nil and r.agent == ARGV[1] then
+    redis.call('HDEL', KEYS[2], all[i])
+    freed = freed + 1
+  end
+end
+return freed
+"""
+
+
+@dataclass(frozen=True)
+class Reservation:
+    token: str
+    agent: str  # who transfers
+    to: str  # extension, agent or queue as asked
+    mode: str  # blind | attended
+    how: str  # api | blind | attended | redirect
+    at: float
+    context: dict[str, str]
+    to_agent: str = ""  # the agent the caller goes to, when it is one
+    n: int | None = None
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = {k: v for k, v in self.__dict__.items() if v is not None}
+        return json.dumps(data, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Reservation:
+        data = json.loads(raw)
+        data.pop("matched", None)
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class EventCount:
+    """What a transfer event counted as: its n, and the reservation it matched if any."""
+
+    n: int
+    reservation: Reservation | None
+
+
+def _text(value: bytes | str | None) -> str:
+    if value is None:
+        return ""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class CallContextStore:
+    """Reads and changes call contexts; every counter change is one atomic script."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        limit: int = 2,
+        reservation_ttl_s: float = RESERVATION_TTL_S,
+        ttl_s: int = CONTEXT_TTL_S,
+    ) -> None:
+        self.redis = redis
+        self.limit = limit
+        self.reservation_ttl_s = reservation_ttl_s
+        self.ttl_s = ttl_s
+        self._claim = redis.register_script(_CLAIM)
+        self._count = redis.register_script(_COUNT)
+        self._event = redis.register_script(_EVENT)
+        self._release = redis.register_script(_RELEASE)
+        self._release_agent = redis.register_script(_RELEASE_AGENT)
+
+    def _keys(self, linkedid: str) -> list[str]:
+        base = f"{PREFIX}{linkedid}"
+        return [base, f"{base}:res", f"{base}:seen"]
+
+    async def get(self, linkedid: str) -> dict[str, Any] | None:
+        """The context as a dict (count as int, chain as a list), or None if unknown."""
+        raw = await self.redis.hgetall(self._keys(linkedid)[0])
+        if not raw:
+            return None
+        data = {_text(k): _text(v) for k, v in raw.items()}
+        data["count"] = int(data.get("count") or 0)
+        data["chain"] = json.loads(data.get("chain") or "[]") or []
+        return data
+
+    async def update(self, linkedid: str, **fields: str) -> None:
+        """Set context fields (empty values are skipped: they never erase what is known)."""
+        mapping = {k: v for k, v in fields.items() if v}
+        if not mapping:
+            return
+        key = self._keys(linkedid)[0]
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=mapping)
+            pipe.hsetnx(key, "count", 0)
+            pipe.expire(key, self.ttl_s)
+            await pipe.execute()
+
+    async def claim(
+        self, linkedid: str, reservation: Reservation, *, adopt: bool = False
+    ) -> tuple[int, int]:
+        """Take a slot: (n it will have, transfers counted so far); n = -1 at the limit.
+
+        `adopt`: a blind transfer reported by its event already (counted then) is this
+        one; its n is returned and nothing more is counted.
+        """
+        keys = self._keys(linkedid)[:2]
+        n, count, _adopted = await self._claim(
+            keys=keys,
+            args=[
+                reservation.to_json(),
+                self.limit,
+                reservation.at,
+                self.reservation_ttl_s,
+                self.ttl_s,
+                "1" if adopt else "0",
+            ],
+        )
+        return int(n), int(count)
+
+    async def count(self, linkedid: str, token: str) -> int | None:
+        """Count a reservation's transfer now (it happened); its n, None if it is gone."""
+        n = int(await self._count(keys=self._keys(linkedid)[:2], args=[token, self.ttl_s]))
+        return None if n < 0 else n
+
+    async def release(self, linkedid: str, token: str) -> bool:
+        """Give back an uncounted reservation's slot (the transfer did not happen)."""
+        return bool(await self._release(keys=self._keys(linkedid)[:2], args=[token]))
+
+    async def release_agent(self, linkedid: str, agent: str) -> int:
+        """Give back every uncounted slot `agent` took (their attended transfer was
+        cancelled); how many."""
+        keys = self._keys(linkedid)[:2]
+        return int(await self._release_agent(keys=keys, args=[agent]))
+
+    async def on_event(
+        self, linkedid: str, key: str, agent: str, how: str, to: str, to_agent: str = ""
+    ) -> EventCount:
+        """A transfer Asterisk reported (fact `key`): counted once, whoever announced it.
+        `to_agent`: the agent behind the extension `to`, for the chain."""
+        n, raw = await self._event(
+            keys=self._keys(linkedid), args=[key, agent, how, to, self.ttl_s, to_agent]
+        )
+        text = _text(raw)
+        return EventCount(int(n), Reservation.from_json(text) if text else None)

@@ -1,0 +1,155 @@
+"""The recorder's side of transfers: counting Asterisk's transfers once, the transfer
+records, the CRM's copy of the call context, and screen pops when a target rings."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.models import Call, CallContext, Transfer, utcnow
+from crm.transfers.context import CallContextStore
+from crm.transfers.notifier import AgentNotifier
+from hotline.facts import CallAnswered, CallRinging, CallTicketed, CallTransferred
+from hotline.settings import TransferSettings, parse_targets
+
+log = logging.getLogger(__name__)
+CONTEXT_KEYS = ("summary", "caller_full_name", "org_inn", "uin")
+
+
+def record_key(fact: CallTransferred) -> str:
+    """The identity of a transfer fact: the tracker's `n` restarts from 1 after the
+    tracker itself restarts, so its moment and kind say which transfer it is."""
+    return f"{fact.key}:{fact.how}:{fact.at.timestamp():.6f}"
+
+
+def context_of(ctx: dict[str, Any]) -> dict[str, str]:
+    return {k: str(ctx[k]) for k in CONTEXT_KEYS if ctx.get(k)}
+
+
+def is_missing(context: dict[str, Any] | None) -> bool:
+    """The memo's context: summary, caller's full name, organisation INN (and the UIN)."""
+    context = context or {}
+    return not all(context.get(k) for k in ("summary", "caller_full_name", "org_inn"))
+
+
+def screen_pop(linkedid: str, ctx: dict[str, Any], limit: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "linkedid": linkedid,
+        "uin": ctx.get("uin", ""),
+        "ticket_id": ctx.get("ticket_id", ""),
+        "caller_full_name": ctx.get("caller_full_name", ""),
+        "org_inn": ctx.get("org_inn", ""),
+        "summary": ctx.get("summary", ""),
+        "transfers": ctx.get("count", 0),
+        "limit": limit,
+        "chain": ctx.get("chain", []),
+        **extra,
+    }
+
+
+async def copy_context(session: AsyncSession, linkedid: str, ctx: dict[str, Any]) -> None:
+    """Write the CRM's copy of the Redis context (called on every change)."""
+    row = await session.get(CallContext, linkedid)
+    if row is None:
+        row = CallContext(linkedid=linkedid, transfer_count=0)
+        session.add(row)
+    ticket = str(ctx.get("ticket_id") or "")
+    row.uin = ctx.get("uin") or row.uin
+    row.ticket_id = int(ticket) if ticket.isdigit() else row.ticket_id
+    row.caller_full_name = ctx.get("caller_full_name") or row.caller_full_name
+    row.org_inn = ctx.get("org_inn") or row.org_inn
+    row.summary = ctx.get("summary") or row.summary
+    row.transfer_count = max(row.transfer_count or 0, int(ctx.get("count") or 0))
+    row.chain = list(ctx.get("chain") or [])
+    row.updated_at = utcnow()
+
+
+class TransferLedger:
+    """Called by the recorder inside each fact's transaction."""
+
+    def __init__(self, store: CallContextStore, notifier: AgentNotifier, limit: int, targets: str):
+        self.store = store
+        self.notifier = notifier
+        self.limit = limit
+        self.targets = parse_targets(targets)
+
+    @classmethod
+    def build(cls, redis: Redis, settings: TransferSettings | None = None) -> TransferLedger:
+        settings = settings or TransferSettings.model_construct()
+        store = CallContextStore(
+            redis, limit=settings.limit, reservation_ttl_s=settings.reservation_s
+        )
+        return cls(store, AgentNotifier(redis), settings.limit, settings.targets)
+
+    def target_agent(self, to: str) -> str:
+        kind, name = self.targets.get(to, ("", ""))
+        return name if kind == "agent" else ""
+
+    async def on_ticketed(self, session: AsyncSession, fact: CallTicketed) -> None:
+        await self.store.update(fact.linkedid, uin=fact.uin, ticket_id=str(fact.ticket_id or ""))
+        ctx = await self.store.get(fact.linkedid)
+        if ctx is not None:
+            await copy_context(session, fact.linkedid, ctx)
+
+    async def on_answered(self, fact: CallAnswered) -> None:
+        await self.store.update(fact.linkedid, agent=fact.agent)
+
+    async def on_ringing(self, fact: CallRinging) -> None:
+        """AgentCalled: the ringing agent sees the ticket and what earlier agents filed."""
+        ctx = await self.store.get(fact.linkedid)
+        if ctx is not None:
+            await self.notifier.screen_pop(
+                fact.agent, screen_pop(fact.linkedid, ctx, self.limit, queue=fact.queue)
+            )
+
+    async def on_transferred(self, session: AsyncSession, call: Call, fact: CallTransferred) -> int:
+        """Count the transfer once (a reservation it matches was the API's or the AGI
+        route's), write its record, copy the context; returns its n."""
+        counted = await self.store.on_event(
+            fact.linkedid,
+            record_key(fact),
+            fact.from_agent,
+            fact.how,
+            fact.to,
+            self.target_agent(fact.to),
+        )
+        res, n = counted.reservation, counted.n
+        ctx = await self.store.get(fact.linkedid) or {}
+        row = (
+            await session.execute(
+                select(Transfer).where(Transfer.call_id == call.id, Transfer.n == n)
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            context = dict(res.context) if res is not None else context_of(ctx)
+            row = Transfer(
+                call_id=call.id,
+                n=n,
+                from_agent=(res.agent if res else fact.from_agent) or None,
+                to=res.to if res else fact.to,
+                mode=res.mode if res else ("attended" if fact.how == "attended" else "blind"),
+                how=res.how if res else fact.how,
+                outcome="completed",
+                context=context,
+                context_missing=is_missing(context),
+                at=fact.at,
+            )
+            session.add(row)
+        else:
+            row.outcome = "completed"
+        call.transfer_count = max(call.transfer_count or 0, n)
+        await copy_context(session, fact.linkedid, ctx)
+        agent = (res.to_agent if res else "") or self.target_agent(fact.to)
+        if agent and fact.how != "attended":  # an attended target rang before, at the Atxfer
+            await self.store.update(fact.linkedid, agent=agent)
+            await self.notifier.screen_pop(
+                agent,
+                screen_pop(fact.linkedid, ctx, self.limit, n=n, from_agent=row.from_agent or ""),
+            )
+        elif agent:
+            await self.store.update(fact.linkedid, agent=agent)
+        return n

@@ -1,0 +1,26 @@
+"""The one place that publishes agents' events (screen pops) on Redis pub/sub."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from redis.asyncio import Redis
+
+CHANNEL_PREFIX = "hotline:agent-events:"
+
+
+def agent_channel(agent: str) -> str:
+    return f"{CHANNEL_PREFIX}{agent}"
+
+
+class AgentNotifier:
+    """Publishes to `hotline:agent-events:<agent>`; the SSE route relays them."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def screen_pop(self, agent: str, pop: dict[str, Any]) -> int:
+        """Send a screen pop to `agent`; returns how many listeners got it."""
+        message = json.dumps({"event": "screen-pop", **pop}, ensure_ascii=False)
+        return int(await self._redis.publish(agent_channel(agent), message))

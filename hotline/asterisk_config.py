@@ -1,0 +1,111 @@
+"""`hotline asterisk-config render`: the committed Asterisk templates filled from the environment.
+
+The files under `asterisk-config/` hold `{{NAME}}` placeholders for every number, address,
+count and secret; nothing site-specific is committed. Asterisk's own `${...}` syntax is
+left alone (the dialplan reads `${ENV(HOTLINE_AGI_HOST)}` at run time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from hotline.settings import Settings
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "asterisk-config"
+CONF_FILES = (
+    "extensions.conf",
+    "queues.conf",
+    "manager.conf",
+    "pjsip.conf",
+    "features.conf",
+    "rtp.conf",
+)
+PLACEHOLDER = re.compile(r"\{\{([A-Z][A-Z0-9_]*)\}\}")
+MIN_SECRET_CHARS = 12
+MAX_AGENTS = 99  # extension 2NN dials agentNN (extensions.conf, _2XX)
+
+# Values with a default; every other placeholder must come from the environment.
+DEFAULTS = {
+    "HOTLINE_WRAPUP_S": "10",
+    "HOTLINE_APP_NETWORK": "172.28.0.0/24",  # the compose network (docker-compose.yml)
+    "HOTLINE_EXTERNAL_ADDRESS": "127.0.0.1",
+    "HOTLINE_AGENTS": "10",
+}
+SECRETS = ("HOTLINE_AMI_SECRET", "HOTLINE_TRUNK_SECRET", "HOTLINE_SIP_SECRET")
+
+
+class ConfigError(ValueError):
+    """The environment does not give what the templates need."""
+
+
+def agent_password(sip_secret: str, name: str) -> str:
+    """Each agent's SIP password, derived from one secret (none is stored anywhere)."""
+    return hmac.new(sip_secret.encode(), name.encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def agent_sections(count: int, sip_secret: str) -> str:
+    blocks = []
+    for n in range(1, count + 1):
+        name = f"agent{n:02d}"
+        blocks.append(
+            f"[{name}](agent-endpoint)\nauth = {name}\naors = {name}\n"
+            f'callerid = "Agent {n}" <2{n:02d}>\n\n'
+            f"[{name}](agent-auth)\nusername = {name}\n"
+            f"password = {agent_password(sip_secret, name)}\n\n"
+            f"[{name}](agent-aor)\n"
+        )
+    return "\n".join(blocks)
+
+
+def values_from(env: Mapping[str, str], settings: Settings) -> dict[str, str]:
+    """Every placeholder's value: the environment, then the settings, then DEFAULTS."""
+    values = dict(DEFAULTS)
+    values["HOTLINE_SL_THRESHOLD_S"] = str(settings.sl.threshold_s)
+    values["HOTLINE_AMI_USER"] = settings.ami.user
+    if settings.ami.secret:
+        values["HOTLINE_AMI_SECRET"] = settings.ami.secret
+    values.update({k: v for k, v in env.items() if k.startswith("HOTLINE_") and v})
+    return values
+
+
+def render_text(template: str, values: Mapping[str, str]) -> str:
+    missing = sorted({m for m in PLACEHOLDER.findall(template) if m not in values})
+    if missing:
+        raise ConfigError(f"set these environment variables: {', '.join(missing)}")
+    return PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
+def render(
+    out_dir: Path, env: Mapping[str, str], settings: Settings, source: Path = CONFIG_DIR
+) -> list[Path]:
+    """Write the files into `out_dir`; refuses short secrets and odd agent counts."""
+    values = values_from(env, settings)
+    for name in SECRETS:
+        if name in values and len(values[name]) < MIN_SECRET_CHARS:
+            raise ConfigError(f"{name} is shorter than {MIN_SECRET_CHARS} characters")
+    try:
+        agents = int(values["HOTLINE_AGENTS"])
+    except ValueError:
+        raise ConfigError(
+            f"HOTLINE_AGENTS must be a number, got {values['HOTLINE_AGENTS']!r}"
+        ) from None
+    if not 1 <= agents <= MAX_AGENTS:
+        raise ConfigError(f"HOTLINE_AGENTS must be between 1 and {MAX_AGENTS}")
+    templates = {name: (source / name).read_text() for name in CONF_FILES}
+    needed = {m for text in templates.values() for m in PLACEHOLDER.findall(text)}
+    missing = sorted((needed | {"HOTLINE_SIP_SECRET"}) - set(values) - {"AGENTS"})
+    if missing:  # every one named at once, not one per attempt
+        raise ConfigError(f"set these environment variables: {', '.join(missing)}")
+    values["AGENTS"] = agent_sections(agents, values["HOTLINE_SIP_SECRET"])
+    texts = {name: render_text(text, values) for name, text in templates.items()}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in texts.items():
+        path = out_dir / name
+        path.write_text(text)
+        written.append(path)
+    return written

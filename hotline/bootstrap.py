@@ -1,0 +1,177 @@
+"""The one place that wires Hotline together: engine, Redis, services, the FastAPI app."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from callqueue.ami import AmiManager
+from callqueue.api import router as supervisor_router
+from crm.api import install_error_handlers, router
+from crm.db import make_engine, make_sessionmaker
+from crm.lifecycle.api import install_lifecycle_error_handlers
+from crm.lifecycle.api import router as lifecycle_router
+from crm.lifecycle.calendar import CalendarStore
+from crm.lifecycle.mail import Mailer, SmtpMailer
+from crm.lifecycle.service import LifecycleService
+from crm.lifecycle.tokens import ConfirmationTokens
+from crm.lifecycle.worker import Worker
+from crm.models import utcnow
+from crm.service import Clock, TicketService
+from crm.transfers.api import install_transfer_error_handlers
+from crm.transfers.api import router as transfers_router
+from crm.transfers.service import TransferService
+from hotline import __version__
+from hotline.settings import Settings
+
+log = logging.getLogger(__name__)
+HEALTH_TIMEOUT_S = 2.0
+
+
+def confirmation_tokens(settings: Settings) -> ConfirmationTokens:
+    return ConfirmationTokens(
+        settings.lifecycle.secret_key,
+        timedelta(days=settings.lifecycle.confirm_link_max_age_days),
+    )
+
+
+def create_app(
+    settings: Settings,
+    clock: Clock = utcnow,
+    ami: AmiManager | None = None,
+    redis_factory: Callable[[], Redis] | None = None,
+) -> FastAPI:
+    """The CRM API; its engine and Redis client live as long as the app's lifespan.
+
+    `clock` gives "now" to every service (tests pass a fake one to control SLA time).
+    `ami` makes the transfer API's actions; without it, one is built from the settings
+    when `HOTLINE_AMI_SECRET` is set (else transfers over the API answer 502).
+    `redis_factory` replaces the client of `HOTLINE_REDIS_URL` (the demo's embedded Redis).
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.db.url)
+        redis = (
+            redis_factory()
+            if redis_factory is not None
+            else Redis.from_url(
+                settings.redis.url,
+                socket_timeout=HEALTH_TIMEOUT_S,
+                socket_connect_timeout=HEALTH_TIMEOUT_S,
+            )
+        )
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.redis = redis
+        sessions = make_sessionmaker(engine)
+        app.state.clock = clock
+        app.state.tickets = TicketService(
+            sessions,
+            uin_digits=settings.tickets.uin_digits,
+            phone_region=settings.tickets.phone_region,
+            clock=clock,
+        )
+        app.state.calendars = CalendarStore(sessions, settings.calendar)
+        app.state.lifecycle = LifecycleService(
+            sessions,
+            settings.lifecycle,
+            app.state.calendars,
+            confirmation_tokens(settings),
+            clock,
+        )
+
+        own_ami = ami is None and bool(settings.ami.secret)
+        manager = AmiManager(settings.ami, event_mask="off") if own_ami else ami
+        if own_ami and manager is not None:
+            manager.connect()
+        app.state.transfers = TransferService(
+            sessions,
+            redis,
+            settings.transfers,
+            manager.send_action if manager is not None else None,
+            clock,
+        )
+
+        async def health() -> dict[str, bool]:
+            async def db_ok() -> bool:
+                async with engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+                return True
+
+            async def redis_ok() -> bool:
+                return bool(await redis.ping())
+
+            results = {}
+            for name, check in (("database", db_ok), ("redis", redis_ok)):
+                try:
+                    results[name] = await asyncio.wait_for(check(), HEALTH_TIMEOUT_S)
+                except Exception as exc:  # any failure of the check means "down"
+                    log.warning("health: %s is down: %s", name, exc)
+                    results[name] = False
+            return results
+
+        app.state.health = health
+        try:
+            yield
+        finally:
+            if own_ami and manager is not None:
+                await manager.aclose()
+            await redis.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Hotline CRM",
+        version=__version__,
+        lifespan=lifespan,
+        description="Tickets with UINs, calls, transfers and service-level metrics.",
+    )
+    app.include_router(router)
+    app.include_router(lifecycle_router)
+    app.include_router(supervisor_router)
+    app.include_router(transfers_router)
+    install_error_handlers(app)
+    install_transfer_error_handlers(app)
+    install_lifecycle_error_handlers(app)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for `uvicorn --factory` and multi-worker serving: settings from the environment."""
+    return create_app(Settings())
+
+
+def create_worker(
+    settings: Settings, engine: AsyncEngine, clock: Clock = utcnow, mailer: Mailer | None = None
+) -> Worker:
+    """The lifecycle worker on `engine`; SMTP from the settings unless `mailer` is given."""
+    sessions = make_sessionmaker(engine)
+    if mailer is None and settings.mail.smtp_host:
+        mailer = SmtpMailer(settings.mail)
+    if mailer is None:
+        log.warning("HOTLINE_SMTP_HOST is empty: e-mails stay in the outbox")
+    return Worker(
+        sessions,
+        settings.lifecycle,
+        CalendarStore(sessions, settings.calendar),
+        confirmation_tokens(settings),
+        mailer,
+        clock,
+    )
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """`hotline worker`: rounds until `stop` is set, then the engine is closed."""
+    engine = make_engine(settings.db.url)
+    try:
+        await create_worker(settings, engine).run(stop)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,242 @@
+"""`hotline demo`: all of Hotline in one process, on embedded defaults, against a simulated PBX.
+
+SQLite (a temporary file unless told), an in-process Redis stand-in (fakeredis), the CRM
+API served by uvicorn, the FastAGI server that registers each caller's ticket, the tracker
+and the recorder reading AMI, and a simulated Asterisk 22 whose dialplan calls the AGI
+server, running a busy hour on its virtual clock. At the end the figures Hotline recorded
+are set beside the simulator's ground truth for the same calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from asterisksim import SimConfig, SimulatedAsterisk
+from hotline.demo_report import DemoReport, LiveLine, build_report
+from hotline.demo_stack import (
+    EmbeddedRedisServer,
+    demo_settings,
+    demo_tokens,
+    free_port,
+    sounds_dir,
+)
+from hotline.demo_traffic import BusyHour, BusyHourTraffic
+from hotline.serve import serving
+
+log = logging.getLogger(__name__)
+STEP_S = 60.0  # simulated seconds between two looks at the figures
+DRAIN_TIMEOUT_S = 60.0
+MAX_OVERTIME_S = 4 * 3600.0  # after the last caller rings, time for everyone to finish
+ORPHAN_AFTER_S = 24 * 3600.0
+SHM = "/dev/shm"
+
+
+@dataclass
+class DemoOptions:
+    calls: int = 300
+    agents: int | None = None  # None: enough for the calls (BusyHour.agents_for)
+    seed: int = 1
+    speed: float | None = 60.0  # simulated seconds per real second; None: as fast as possible
+    database_url: str | None = None  # None: SQLite in a temporary folder
+    host: str = "127.0.0.1"
+    port: int = 0  # the API's port; 0: a free one
+    live_lines: int = 6  # live figures printed over the run
+
+    def __post_init__(self) -> None:
+        if self.calls < 1:
+            raise ValueError("--calls must be at least 1")
+        if self.agents is not None and self.agents < 1:
+            raise ValueError("--agents must be at least 1")
+        if self.speed is not None and self.speed <= 0:
+            raise ValueError("--speed must be a positive number or 'max'")
+
+
+def parse_speed(text: str) -> float | None:
+    """`max` or a positive factor (simulated seconds per real second)."""
+    if text.strip().lower() == "max":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"--speed: expected a number or 'max', got {text!r}") from None
+    if value <= 0:
+        raise ValueError("--speed must be a positive number or 'max'")
+    return value
+
+
+def _migrate(database_url: str) -> None:
+    from crm.migrate import upgrade
+
+    upgrade(database_url)
+
+
+async def run_demo(
+    options: DemoOptions, say: Callable[[str], None] = print
+) -> tuple[DemoReport, dict[str, Any]]:
+    """Run the whole demo; returns the report and the truth-checked summary."""
+    from agi import app as agi_app
+    from agi.app import AgiService
+    from callqueue.ami import AmiManager
+    from callqueue.service import TrackerService
+    from crm.db import make_engine, make_sessionmaker
+    from crm.recorder import Recorder
+    from crm.service import TicketService
+    from hotline.bootstrap import create_app
+    from ivr.catalogue import all_sound_files
+
+    started = time.perf_counter()
+    # A memory-backed folder when there is one: the recorder commits once per fact and a
+    # disk's fsync per commit would dominate the run.
+    tmp_parent = SHM if await asyncio.to_thread(Path(SHM).is_dir) else None
+    with tempfile.TemporaryDirectory(prefix="hotline-demo-", dir=tmp_parent) as tmp:
+        database_url = options.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'hotline.db'}"
+        await asyncio.to_thread(_migrate, database_url)
+        embedded = EmbeddedRedisServer()
+        tokens = demo_tokens()
+        port = options.port or free_port(options.host)
+        config = SimConfig(
+            timestampevents=True,
+            channelvars=("UIN", "TICKET_ID", "TRANSFER_COUNT"),
+            prompts=frozenset(all_sound_files()),
+        )
+        async with SimulatedAsterisk(config) as sim:
+            settings = demo_settings(database_url, port, sim.host, sim.port, tokens)
+            app = create_app(settings, redis_factory=embedded.client)
+            async with serving(app, options.host, port):
+                say(f"CRM API on http://{options.host}:{port}/docs (SQLite: {database_url})")
+                for role, token in tokens.items():
+                    say(f"  {role:<10} token: {token}")
+                # The AGI server only sends actions (agent log-in, pause): asking for no
+                # events spares it parsing the whole event flow.
+                ami = AmiManager(settings.ami, event_mask="off")
+                ami.connect()
+                agi = AgiService(
+                    settings,
+                    sounds_dir=sounds_dir(),
+                    clock=lambda: datetime.fromtimestamp(sim.now(), UTC),
+                    ami=ami,
+                    # The same app uvicorn serves, called in-process: a ticket per caller
+                    # without a TCP round trip and HTTP parsing on the AGI's critical path.
+                    crm_transport=httpx.ASGITransport(app=app),
+                )
+                with embedded.as_default_for(agi_app):
+                    await agi.start()
+                sim.config.agi_url = f"agi://127.0.0.1:{agi.port}/hotline"
+                redis = embedded.client()
+                tracker = TrackerService(settings, redis, clock=sim.now, keep_finished=True)
+                engine = make_engine(database_url)
+                sessions = make_sessionmaker(engine)
+                settle_late = [0.0]  # moved on at the end, when every fact is recorded
+                recorder = Recorder(
+                    redis,
+                    sessions,
+                    TicketService(
+                        sessions,
+                        uin_digits=settings.tickets.uin_digits,
+                        phone_region=settings.tickets.phone_region,
+                    ),
+                    clock=lambda: datetime.fromtimestamp(sim.now() + settle_late[0], UTC),
+                    # The virtual clock runs far ahead of the recorder's reading: a call
+                    # is not orphaned while its `ticketed` fact is still further down the
+                    # stream. Anything left without a ticket is settled at the end.
+                    orphan_after_s=ORPHAN_AFTER_S,
+                )
+                stop = asyncio.Event()
+                tasks = [
+                    asyncio.create_task(tracker.run(stop), name="tracker"),
+                    asyncio.create_task(recorder.run(stop, block_ms=200), name="recorder"),
+                ]
+                try:
+                    await asyncio.wait_for(tracker.resynced.wait(), 10)
+                    traffic = await _run_hour(options, sim, tracker, say)
+                    await asyncio.wait_for(tracker.manager.send_action({"Action": "Ping"}), 30)
+                    await tracker.outbox.drained(DRAIN_TIMEOUT_S)
+                    await agi.outbox.drained(DRAIN_TIMEOUT_S)
+                    await _recorder_caught_up(recorder, redis)
+                    settle_late[0] = ORPHAN_AFTER_S
+                    await recorder.settle_orphans()  # calls that never got a ticket, if any
+                    report = await build_report(
+                        engine, tracker, sim, traffic, settings.sl, time.perf_counter() - started
+                    )
+                finally:
+                    stop.set()
+                    await asyncio.wait(tasks, timeout=15)
+                    await agi.stop()
+                    await engine.dispose()
+                    await redis.aclose()
+        return report, report.summary()
+
+
+async def _run_hour(
+    options: DemoOptions,
+    sim: SimulatedAsterisk,
+    tracker: Any,
+    say: Callable[[str], None],
+) -> BusyHourTraffic:
+    agents = options.agents or BusyHour.agents_for(options.calls)
+    traffic = BusyHourTraffic(sim, BusyHour(calls=options.calls, agents=agents, seed=options.seed))
+    start_s = sim.now()
+    last_call_s = traffic.schedule()
+    speed = "max" if options.speed is None else f"x{options.speed:g}"
+    say(f"a busy hour: {options.calls} calls, {agents} agents, seed {options.seed}, speed {speed}")
+    live = LiveLine(tracker, traffic, options.calls)
+    every = max(1, round((last_call_s - start_s) / STEP_S / max(1, options.live_lines)))
+    wall_start, step = time.perf_counter(), 0
+    while True:
+        step += 1
+        target_s = start_s + step * STEP_S
+        await sim.run_until(target_s)
+        if options.speed is not None:
+            # Pace the virtual clock: simulated time never runs ahead of speed x real time.
+            ahead_s = (target_s - start_s) / options.speed - (time.perf_counter() - wall_start)
+            if ahead_s > 0:
+                await asyncio.sleep(ahead_s)
+        finished = traffic.counts.placed == options.calls and all(
+            c.truth.ended_at is not None for c in traffic.calls
+        )
+        if step % every == 0 or finished:
+            say(live.render(sim.now() - start_s))
+        if finished or sim.now() > last_call_s + MAX_OVERTIME_S:
+            return traffic
+
+
+async def _recorder_caught_up(
+    recorder: Any, redis: Any, stalled_s: float = DRAIN_TIMEOUT_S
+) -> None:
+    """Wait until the recorder has handled every fact on the stream.
+
+    The recorder may be far behind at the end of a fast run; only a recorder that makes
+    no progress for `stalled_s` is an error.
+    """
+    last_done, deadline = -1, 0.0
+    while True:
+        groups = await redis.xinfo_groups(recorder.stream)
+        mine = [g for g in groups if g["name"] in (recorder.group, recorder.group.encode())]
+        if (
+            mine
+            and not mine[0]["pending"]
+            and mine[0]["last-delivered-id"] == await _last_id(redis, recorder.stream)
+        ):
+            return
+        done = recorder.stats.applied + recorder.stats.duplicates + recorder.stats.dead
+        if done != last_done:
+            last_done, deadline = done, time.monotonic() + stalled_s
+        elif time.monotonic() > deadline:
+            raise TimeoutError("the recorder stopped catching up with the fact stream")
+        # the recorder has no "caught up" event to wait on; a short, bounded look-again
+        await asyncio.sleep(0.05)
+
+
+async def _last_id(redis: Any, stream: str) -> Any:
+    last = await redis.xrevrange(stream, count=1)
+    return last[0][0] if last else b"0-0"

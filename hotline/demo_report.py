@@ -1,0 +1,194 @@
+"""The demo's figures: live lines while it runs, and the summary set beside the ground truth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from asterisksim.sim import SimulatedAsterisk
+from callqueue.calls import QueueEntry
+from callqueue.history import _as_entry, load_entries
+from callqueue.service_level import service_level
+from crm.models import Call, Ticket
+from hotline.demo_traffic import BusyHourTraffic
+from hotline.settings import ServiceLevelSettings
+
+QUEUE = "hotline"  # the figures are the hotline number's: its queue, first line
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+FAR = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+class LiveLine:
+    """One line of live figures from the tracker's memory (what the wallboard shows)."""
+
+    def __init__(self, tracker: Any, traffic: BusyHourTraffic, calls: int) -> None:
+        self.tracker = tracker
+        self.traffic = traffic
+        self.calls = calls
+
+    def render(self, elapsed_s: float) -> str:
+        entries = [e for e in self.tracker.tracker.entries() if e.queue == QUEUE]
+        waiting = sum(1 for e in entries if e.outcome == "waiting")
+        figures = service_level(entries)[QUEUE] if entries else {}
+        sl = figures.get("sl")
+        placed = self.traffic.counts.placed
+        return (
+            f"[{elapsed_s / 60:5.1f} min] calls {placed}/{self.calls}"
+            f" ({100 * placed // self.calls}%)  waiting {waiting:3d}"
+            f"  answered {figures.get('answered', 0)}  abandoned {figures.get('abandoned', 0)}"
+            f"  SL so far {'-' if sl is None else f'{sl:.1f}%'}"
+        )
+
+
+def truth_entries(sim: SimulatedAsterisk) -> list[QueueEntry]:
+    """The simulator's ground truth as queue entries (waits as the PBX really had them)."""
+    entries = []
+    for call in sim.ground_truth:
+        for n, visit in enumerate(call.visits, 1):
+            entry = QueueEntry(
+                linkedid=call.linkedid,
+                entry=n,
+                queue=visit.queue,
+                channel="",
+                caller_num=call.caller_num,
+                caller_name=call.caller_name,
+                position=visit.position,
+                joined_at=visit.joined_at,
+                wait_s=visit.wait_s,
+                wait_whole_s=visit.hold_time_field,
+                agent=visit.agent or "",
+            )
+            entry.answered = visit.answered_at is not None
+            entry.abandoned = visit.abandoned_at is not None
+            entries.append(entry)
+    return entries
+
+
+@dataclass
+class DemoReport:
+    calls: int
+    answered: int
+    abandoned: int
+    transfers: int
+    transfer_tries: int
+    third_transfer_tries: int
+    max_transfers_per_call: int
+    tickets: int
+    ours: dict[str, Any]
+    truth: dict[str, Any]
+    truth_calls: int
+    elapsed_s: float
+    sql_agrees: bool = True  # SQL's recorded entries give the same counts and `sl`
+
+    @property
+    def transfers_refused(self) -> int:
+        """Tries by agents that did not move the caller (the limit of two, when enforced)."""
+        return self.transfer_tries - self.transfers
+
+    def summary(self) -> dict[str, Any]:
+        """The one JSON object of `hotline demo --json`."""
+        return {
+            "calls": self.calls,
+            "answered": self.answered,
+            "abandoned": self.abandoned,
+            "transfers": self.transfers,
+            "transfers_refused": self.transfers_refused,
+            "max_transfers_per_call": self.max_transfers_per_call,
+            "tickets": self.tickets,
+            "service_level": {
+                "threshold_s": self.ours["threshold_s"],
+                "sl": self.ours["sl"],
+                "perf": self.ours["perf"],
+                "perf2": self.ours["perf2"],
+            },
+            "asa_s": self.ours["asa_s"],
+            "truth": {
+                "sl": self.truth["sl"],
+                "perf": self.truth["perf"],
+                "perf2": self.truth["perf2"],
+            },
+        }
+
+    def text(self) -> str:
+        s = self.summary()
+        level, truth = s["service_level"], s["truth"]
+        same = (level["sl"], level["perf"], level["perf2"]) == (
+            truth["sl"],
+            truth["perf"],
+            truth["perf2"],
+        )
+        lines = [
+            f"done in {self.elapsed_s:.1f} s",
+            f"calls {s['calls']} (simulator: {self.truth_calls}), tickets {s['tickets']}"
+            f"{'  = one per call' if s['tickets'] == s['calls'] else '  (NOT one per call)'}",
+            f"answered {s['answered']}, abandoned {s['abandoned']}, ASA {s['asa_s']} s",
+            f"transfers {s['transfers']} (tries {self.transfer_tries}, third tries"
+            f" {self.third_transfer_tries}, refused {s['transfers_refused']},"
+            f" most on one call {s['max_transfers_per_call']})",
+            f"service level (T={level['threshold_s']} s): sl {level['sl']}%, perf"
+            f" {level['perf']}%, perf2 {level['perf2']}%",
+            "recorded in SQL: the same counts and sl"
+            if self.sql_agrees
+            else "recorded in SQL: DIFFERENT counts or sl",
+            f"simulator's truth:           sl {truth['sl']}%, perf {truth['perf']}%,"
+            f" perf2 {truth['perf2']}%  {'(same)' if same else '(DIFFERENT)'}",
+        ]
+        return "\n".join(lines)
+
+
+async def build_report(
+    engine: AsyncEngine,
+    tracker: Any,
+    sim: SimulatedAsterisk,
+    traffic: BusyHourTraffic,
+    sl: ServiceLevelSettings,
+    elapsed_s: float,
+) -> DemoReport:
+    """Figures from what Hotline recorded in SQL, and the simulator's truth beside them."""
+    # The tracker's entries carry Asterisk's whole-second HoldTime, so perf/perf2 are
+    # exact; SQL keeps only the float wait (see callqueue.history). Both must agree on
+    # the counts and on our own `sl`, which uses the float wait.
+    ours = service_level(
+        [e for e in tracker.tracker.entries() if e.queue == QUEUE],
+        sl.threshold_s,
+        sl.short_abandon_s,
+    )
+    rows = await load_entries(engine, EPOCH, FAR, QUEUE)
+    recorded = service_level([_as_entry(r) for r in rows], sl.threshold_s, sl.short_abandon_s)
+    truth = service_level(
+        [e for e in truth_entries(sim) if e.queue == QUEUE], sl.threshold_s, sl.short_abandon_s
+    )
+    async with engine.connect() as conn:
+        calls = (await conn.execute(select(func.count()).select_from(Call))).scalar_one()
+        tickets = (await conn.execute(select(func.count()).select_from(Ticket))).scalar_one()
+        transfers, most = (
+            await conn.execute(
+                select(
+                    func.coalesce(func.sum(Call.transfer_count), 0),
+                    func.coalesce(func.max(Call.transfer_count), 0),
+                )
+            )
+        ).one()
+    empty = {"threshold_s": sl.threshold_s, "sl": None, "perf": 0.0, "perf2": 0.0, "asa_s": None}
+    mine = ours.get(QUEUE, empty | {"answered": 0, "abandoned": 0})
+    in_sql = recorded.get(QUEUE, empty | {"answered": 0, "abandoned": 0})
+    sql_agrees = all(mine.get(k) == in_sql.get(k) for k in ("answered", "abandoned", "sl"))
+    return DemoReport(
+        calls=calls,
+        answered=mine["answered"],
+        abandoned=mine["abandoned"],
+        transfers=int(transfers),
+        transfer_tries=traffic.counts.transfer_tries,
+        third_transfer_tries=traffic.counts.third_transfer_tries,
+        max_transfers_per_call=int(most),
+        tickets=tickets,
+        ours=mine,
+        truth=truth.get(QUEUE, empty),
+        truth_calls=len(sim.ground_truth),
+        elapsed_s=elapsed_s,
+        sql_agrees=sql_agrees,
+    )

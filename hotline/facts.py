@@ -1,0 +1,161 @@
+"""The call-fact vocabulary: what every component says about a call, keyed by Linkedid.
+
+Facts are past-tense events. Each has a stable `key`, so a fact delivered twice can be
+recognised and changes nothing. `at` is the moment Asterisk reported (its `Timestamp:`
+header) as an aware UTC datetime.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class _Fact(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    linkedid: str = Field(min_length=1, max_length=64)
+
+    @property
+    def key(self) -> str:
+        """Stable identity of this fact: the same happening always gives the same key."""
+        return f"{self.linkedid}:{self.kind}"  # type: ignore[attr-defined]
+
+
+class CallStarted(_Fact):
+    kind: Literal["started"] = "started"
+    channel: str
+    caller_num: str = ""
+    caller_name: str = ""
+    dialled: str = ""
+    at: datetime
+
+
+class CallTicketed(_Fact):
+    kind: Literal["ticketed"] = "ticketed"
+    uin: str
+    ticket_id: int | None = None
+    attached: bool = False  # True when the caller named an existing ticket
+
+
+class CallQueued(_Fact):
+    kind: Literal["queued"] = "queued"
+    queue: str
+    position: int
+    entry: int = 1  # the n-th queue entry of this call (re-entry after a transfer)
+    at: datetime
+
+    @property
+    def key(self) -> str:
+        return f"{self.linkedid}:queued:{self.entry}"
+
+
+class CallRinging(_Fact):
+    kind: Literal["ringing"] = "ringing"
+    queue: str
+    agent: str
+    entry: int = 1
+    at: datetime
+
+    @property
+    def key(self) -> str:
+        return f"{self.linkedid}:ringing:{self.entry}:{self.agent}:{self.at.timestamp()}"
+
+
+class CallAnswered(_Fact):
+    kind: Literal["answered"] = "answered"
+    queue: str
+    agent: str
+    wait_s: float
+    entry: int = 1
+    at: datetime
+
+    @property
+    def key(self) -> str:
+        return f"{self.linkedid}:answered:{self.entry}"
+
+
+class CallAbandoned(_Fact):
+    kind: Literal["abandoned"] = "abandoned"
+    queue: str
+    wait_s: float
+    position: int
+    original_position: int
+    entry: int = 1
+    at: datetime
+
+    @property
+    def key(self) -> str:
+        return f"{self.linkedid}:abandoned:{self.entry}"
+
+
+class TransferContext(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    summary: str = ""
+    caller_full_name: str = ""
+    org_inn: str = ""
+    uin: str = ""
+
+
+class CallTransferred(_Fact):
+    kind: Literal["transferred"] = "transferred"
+    n: int = Field(ge=1)
+    how: Literal["blind", "attended", "redirect", "api"]
+    from_agent: str = ""
+    to: str
+    context: TransferContext | None = None
+    at: datetime
+
+    @property
+    def key(self) -> str:
+        return f"{self.linkedid}:transferred:{self.n}"
+
+
+class CallEnded(_Fact):
+    kind: Literal["ended"] = "ended"
+    talk_s: float = 0.0
+    hung_up_by: Literal["caller", "agent", "transfer", "system", "unknown"] = "unknown"
+    at: datetime
+
+
+class CallOutOfHours(_Fact):
+    """The hotline was closed: the caller heard the hours and the call ends without a ticket."""
+
+    kind: Literal["out_of_hours"] = "out_of_hours"
+    caller_num: str = ""
+    caller_name: str = ""
+    at: datetime
+
+
+class CallRated(_Fact):
+    kind: Literal["rated"] = "rated"
+    solved: bool | None = None
+    score: int | None = Field(default=None, ge=1, le=5)
+
+
+CallFact = Annotated[
+    CallStarted
+    | CallTicketed
+    | CallQueued
+    | CallRinging
+    | CallAnswered
+    | CallAbandoned
+    | CallTransferred
+    | CallEnded
+    | CallOutOfHours
+    | CallRated,
+    Field(discriminator="kind"),
+]
+
+_adapter: TypeAdapter[CallFact] = TypeAdapter(CallFact)
+
+
+def dump_fact(fact: CallFact) -> str:
+    """The wire form of a fact (JSON), as it goes onto the stream."""
+    return fact.model_dump_json()
+
+
+def load_fact(data: str | bytes) -> CallFact:
+    """Parse a fact from its wire form; raises `pydantic.ValidationError` on bad input."""
+    return _adapter.validate_json(data)

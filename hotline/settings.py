@@ -1,0 +1,288 @@
+"""One settings object, read from `HOTLINE_*` environment variables and an optional `.env`."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cached_property
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Role = Literal["agent", "supervisor", "service"]
+ROLES: tuple[Role, ...] = ("agent", "supervisor", "service")
+
+# Tokens that are plainly placeholders are refused rather than trusted.
+_PLACEHOLDER_TOKENS = {"changeme", "change-me", "secret", "password", "token", "test", "xxx"}
+MIN_TOKEN_LENGTH = 16
+MIN_SECRET_LENGTH = 32
+
+
+def _group(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(
+        env_prefix=prefix, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+
+class DatabaseSettings(BaseSettings):
+    """`HOTLINE_DATABASE_URL`: an SQLAlchemy async URL."""
+
+    model_config = _group("HOTLINE_DATABASE_")
+    url: str = "sqlite+aiosqlite:///./hotline.db"
+
+
+class RedisSettings(BaseSettings):
+    """`HOTLINE_REDIS_URL`."""
+
+    model_config = _group("HOTLINE_REDIS_")
+    url: str = "redis://127.0.0.1:6379/0"
+
+
+class TicketSettings(BaseSettings):
+    """`HOTLINE_UIN_DIGITS`, `HOTLINE_PHONE_REGION`."""
+
+    model_config = _group("HOTLINE_")
+    uin_digits: int = Field(default=8, ge=4, le=18)
+    phone_region: str = "RU"
+
+
+class ApiSettings(BaseSettings):
+    """`HOTLINE_API_TOKENS`: comma-separated `role:token` pairs; an agent's token may name
+    its agent (`agent/agent1:token`), which the transfer API needs to know who is asking."""
+
+    model_config = _group("HOTLINE_API_")
+    tokens: str = ""
+
+    @field_validator("tokens")
+    @classmethod
+    def _check_tokens(cls, value: str) -> str:
+        parse_tokens(value)
+        return value
+
+    @cached_property
+    def token_digests(self) -> dict[bytes, Role]:
+        """sha256 of each token -> its role; the plain tokens are not kept around."""
+        return {
+            hashlib.sha256(token.encode()).digest(): role
+            for role, token in parse_tokens(self.tokens)
+        }
+
+    @cached_property
+    def token_agents(self) -> dict[bytes, str]:
+        """sha256 of each agent token that names its agent -> the agent's name."""
+        return {
+            hashlib.sha256(token.encode()).digest(): agent
+            for _role, agent, token in parse_token_entries(self.tokens)
+            if agent
+        }
+
+
+class CrmClientSettings(BaseSettings):
+    """`HOTLINE_CRM_URL`, `HOTLINE_CRM_TOKEN`: how the AGI server and tracker reach the CRM."""
+
+    model_config = _group("HOTLINE_CRM_")
+    url: str = "http://127.0.0.1:8000"
+    token: str = ""
+    timeout_s: float = 0.8
+
+
+class AmiSettings(BaseSettings):
+    """`HOTLINE_AMI_HOST`, `_PORT`, `_USER`, `_SECRET`, and the timings below (`HOTLINE_AMI_*`)."""
+
+    model_config = _group("HOTLINE_AMI_")
+    host: str = "127.0.0.1"
+    port: int = 5038
+    user: str = "hotline"
+    secret: str = ""
+    # A Ping unanswered within ping_timeout_s means a dead (half-open) socket.
+    ping_interval_s: float = Field(default=10.0, gt=0)
+    ping_timeout_s: float = Field(default=5.0, gt=0)
+    # Longest wait of one action, including the wait for a connection during an outage.
+    action_timeout_s: float = Field(default=10.0, gt=0)
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    # Reconnect back-off doubles from reconnect_min_s up to reconnect_max_s.
+    reconnect_min_s: float = Field(default=0.5, gt=0)
+    reconnect_max_s: float = Field(default=30.0, gt=0)
+    # Event classes asked for after login (`Action: Events`); empty means all.
+    event_mask: str = "call,agent"
+
+
+class ServiceLevelSettings(BaseSettings):
+    """`HOTLINE_SL_THRESHOLD_S`, `HOTLINE_SL_SHORT_ABANDON_S`."""
+
+    model_config = _group("HOTLINE_SL_")
+    threshold_s: int = Field(default=40, ge=1)
+    short_abandon_s: int = Field(default=5, ge=0)
+
+
+class CalendarSettings(BaseSettings):
+    """`HOTLINE_HOURS`, `HOTLINE_TIMEZONE`, `HOTLINE_HOLIDAY_CALENDAR`."""
+
+    model_config = _group("HOTLINE_")
+    hours: str = "mon-fri 09:00-18:00"
+    timezone: str = "Europe/Moscow"
+    holiday_calendar: str = "RU"
+
+
+class AgiSettings(BaseSettings):
+    """`HOTLINE_AGI_HOST`, `_PORT`, `_ALLOW` (comma-separated IPs/CIDRs), and the timeouts."""
+
+    model_config = _group("HOTLINE_AGI_")
+    host: str = "127.0.0.1"
+    port: int = 4573
+    allow: str = "127.0.0.1,::1"
+    # A client that has not sent its whole environment within header_timeout_s is dropped.
+    header_timeout_s: float = Field(default=5.0, gt=0)
+    # Longest wait for Asterisk's answer to one AGI command (GET DATA waits for DTMF).
+    command_timeout_s: float = Field(default=60.0, gt=0)
+
+
+class MailSettings(BaseSettings):
+    """`HOTLINE_SMTP_*`: the SMTP server the worker sends the outbox through."""
+
+    model_config = _group("HOTLINE_")
+    smtp_host: str = ""  # empty: e-mails wait in the outbox until a server is set
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "hotline@localhost"
+    smtp_starttls: bool = False
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
+
+
+class LifecycleSettings(BaseSettings):
+    """Ticket lifecycle: escalation, confirmation links, the worker's schedule and periods.
+
+    Periods are in business days of the calendar; `HOTLINE_SECRET_KEY` signs the links
+    callers confirm solutions with (placeholders and short keys are refused).
+    """
+
+    model_config = _group("HOTLINE_")
+    secret_key: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    escalation_share: float = Field(default=0.75, gt=0, lt=1)
+    escalation_line2_email: str = ""
+    escalation_line3_email: str = ""
+    worker_interval_s: float = Field(default=60.0, gt=0)
+    info_reminder_days: int = Field(default=7, ge=1)
+    info_refusal_days: int = Field(default=14, ge=1)
+    confirm_reminder1_days: int = Field(default=10, ge=1)
+    confirm_reminder2_days: int = Field(default=20, ge=1)
+    confirm_close_days: int = Field(default=30, ge=1)
+    confirm_link_max_age_days: int = Field(default=90, ge=1)
+
+    @field_validator("secret_key")
+    @classmethod
+    def _check_secret(cls, value: str) -> str:
+        if value and (value.lower() in _PLACEHOLDER_TOKENS or len(value) < MIN_SECRET_LENGTH):
+            raise ValueError(
+                "HOTLINE_SECRET_KEY is a placeholder or shorter than "
+                f"{MIN_SECRET_LENGTH} characters; generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _check_order(self) -> LifecycleSettings:
+        if not (
+            self.confirm_reminder1_days < self.confirm_reminder2_days < self.confirm_close_days
+        ):
+            raise ValueError(
+                "need HOTLINE_CONFIRM_REMINDER1_DAYS < HOTLINE_CONFIRM_REMINDER2_DAYS < "
+                "HOTLINE_CONFIRM_CLOSE_DAYS"
+            )
+        if self.info_reminder_days >= self.info_refusal_days:
+            raise ValueError("need HOTLINE_INFO_REMINDER_DAYS < HOTLINE_INFO_REFUSAL_DAYS")
+        return self
+
+
+class TransferSettings(BaseSettings):
+    """`HOTLINE_TRANSFER_LIMIT`, `_CONTEXT`, `_TARGETS`, `_RESERVATION_S`: transfers.
+
+    `targets` maps dialplan extensions to who answers them, `200=agent:agent2,
+    300=queue:support`; the API accepts an extension or the name behind it. `context` is
+    the dialplan context the API's BlindTransfer/Atxfer send the caller to.
+    """
+
+    model_config = _group("HOTLINE_TRANSFER_")
+    limit: int = Field(default=2, ge=0)
+    context: str = "transfer-targets"
+    targets: str = "200=agent:agent2,201=agent:agent3,300=queue:support"
+    # An attended transfer nobody completed frees its slot after this long.
+    reservation_s: float = Field(default=120.0, gt=0)
+
+    @field_validator("targets")
+    @classmethod
+    def _check_targets(cls, value: str) -> str:
+        parse_targets(value)
+        return value
+
+
+def parse_targets(value: str) -> dict[str, tuple[str, str]]:
+    """`200=agent:agent2,300=queue:support` -> {"200": ("agent", "agent2"), ...}."""
+    targets: dict[str, tuple[str, str]] = {}
+    for raw in value.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        exten, _, target = item.partition("=")
+        kind, _, name = target.partition(":")
+        if not exten.strip() or kind.strip() not in ("agent", "queue") or not name.strip():
+            raise ValueError(
+                f"HOTLINE_TRANSFER_TARGETS: {item!r} is not exten=agent:NAME or exten=queue:NAME"
+            )
+        targets[exten.strip()] = (kind.strip(), name.strip())
+    return targets
+
+
+class Settings(BaseSettings):
+    """Every setting of Hotline, in groups; build it once in `main` and pass it in."""
+
+    model_config = _group("HOTLINE_")
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    tickets: TicketSettings = Field(default_factory=TicketSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    crm: CrmClientSettings = Field(default_factory=CrmClientSettings)
+    ami: AmiSettings = Field(default_factory=AmiSettings)
+    sl: ServiceLevelSettings = Field(default_factory=ServiceLevelSettings)
+    calendar: CalendarSettings = Field(default_factory=CalendarSettings)
+    agi: AgiSettings = Field(default_factory=AgiSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
+    lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
+    transfers: TransferSettings = Field(default_factory=TransferSettings)
+
+
+def parse_tokens(value: str) -> list[tuple[Role, str]]:
+    """Parse `role:token,role:token`; refuse unknown roles and placeholder or short tokens."""
+    return [(role, token) for role, _agent, token in parse_token_entries(value)]
+
+
+def parse_token_entries(value: str) -> list[tuple[Role, str, str]]:
+    """(role, agent name or "", token) for each `role:token` or `agent/NAME:token`."""
+    entries: list[tuple[Role, str, str]] = []
+    for raw in value.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        role, sep, token = item.partition(":")
+        role, _slash, agent = role.strip().partition("/")
+        role, agent = role.strip(), agent.strip()
+        token = token.strip()
+        if _slash and (role != "agent" or not agent):
+            raise ValueError(
+                f"HOTLINE_API_TOKENS: only agent tokens name someone (agent/NAME:token), "
+                f"not {item.partition(':')[0]!r}"
+            )
+        if not sep or role not in ROLES:
+            raise ValueError(
+                f"HOTLINE_API_TOKENS: {role!r} is not a role; expected role:token with role "
+                f"one of {', '.join(ROLES)}"
+            )
+        if token.lower() in _PLACEHOLDER_TOKENS or len(token) < MIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"HOTLINE_API_TOKENS: the {role} token is a placeholder or shorter than "
+                f"{MIN_TOKEN_LENGTH} characters"
+            )
+        entries.append((role, agent, token))  # type: ignore[arg-type]
+    return entries
