@@ -1,0 +1,207 @@
+"""The simulated Asterisk as a FastAGI client: environment, commands and Asterisk's answers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shlex
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from asterisksim.frames import CLASSES
+
+if TYPE_CHECKING:
+    from asterisksim.calls import Call
+    from asterisksim.pbx import PBX
+
+log = logging.getLogger(__name__)
+AGI = CLASSES["agi"]
+SAY_DIGIT_S = 0.5
+PROMPT_S = 1.0
+CONNECT_TIMEOUT_S = 5.0
+MAX_COMMAND_BYTES = 8192
+
+
+class AgiEnded(Exception):
+    """The AGI session is over (FAILURE from a missing prompt, or HANGUP)."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def environment(pbx: PBX, call: Call, url: str) -> bytes:
+    two = call.two
+    parts = urlsplit(url)
+    # res_agi sends everything after the host's "/" as the script, query string included.
+    script = parts.path.lstrip("/") + (f"?{parts.query}" if parts.query else "")
+    env = [
+        ("agi_network", "yes"),
+        ("agi_network_script", script),
+        ("agi_request", url),
+        ("agi_channel", two.name),
+        ("agi_language", "en"),
+        ("agi_type", "Local"),
+        ("agi_uniqueid", two.uniqueid),
+        ("agi_version", pbx.config.version),
+        ("agi_callerid", two.cid_num),
+        ("agi_calleridname", two.cid_name),
+        ("agi_callingpres", "0"),
+        ("agi_callingani2", "0"),
+        ("agi_callington", "0"),
+        ("agi_callingtns", "0"),
+        ("agi_dnid", "unknown"),
+        ("agi_rdnis", "unknown"),
+        ("agi_context", two.context),
+        ("agi_extension", two.exten),
+        ("agi_priority", str(two.priority)),
+        ("agi_enhanced", "0.0"),
+        ("agi_accountcode", ""),
+        ("agi_threadid", str(pbx.rng.randrange(10**14, 10**15))),
+        ("agi_arg_1", two.exten),
+    ]
+    return "".join(f"{k}: {v}\n" for k, v in env).encode() + b"\n"
+
+
+async def run_agi(pbx: PBX, call: Call, url: str) -> None:
+    """Run `AGI(url)` for the caller; the dialplan goes on with AGISTATUS set either way."""
+    status = "FAILURE"
+    clock = pbx.clock
+    parts = urlsplit(url)
+    writer: asyncio.StreamWriter | None = None
+    clock.hold()
+    held = True
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(parts.hostname or "127.0.0.1", parts.port or 4573),
+            CONNECT_TIMEOUT_S,
+        )
+        writer.write(environment(pbx, call, url))
+        await writer.drain()
+        status = "SUCCESS"
+        while call.state == "agi":
+            line = await asyncio.wait_for(reader.readline(), 30)
+            clock.release()
+            held = False
+            if not line:
+                break
+            command = line[:MAX_COMMAND_BYTES].decode("utf-8", "replace").strip()
+            if not command:
+                clock.hold()
+                held = True
+                continue
+            reply, ended = await execute(pbx, call, command)
+            writer.write(reply.encode() + b"\n")
+            await writer.drain()
+            if ended is not None:
+                status = ended
+                break
+            clock.hold()
+            held = True
+    except (OSError, TimeoutError) as exc:
+        log.info("AGI %s for %s: %s", url, call.two.name, exc)
+    finally:
+        if held:
+            clock.release()
+        if writer is not None:
+            writer.close()
+    pbx.after_agi(call, status)
+
+
+async def execute(pbx: PBX, call: Call, command: str) -> tuple[str, str | None]:
+    """One AGI command: AGIExecStart, the effect, AGIExecEnd; returns (reply, end status)."""
+    call.truth.agi_commands.append(command)
+    command_id = pbx.rng.randrange(10**8, 10**9)
+    block = pbx.blk(call.two)
+    pbx.emit(AGI, "AGIExecStart", block + f"CommandId: {command_id}\r\nCommand: {command}\r\n")
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = command.split()
+    verb = " ".join(words[:2]).upper() if words else ""
+    ended: str | None = None
+    two, clock = call.two, pbx.clock
+    if verb == "SET VARIABLE" and len(words) >= 4:
+        two.set_var(words[2], words[3])
+        call.truth.variables[words[2].lstrip("_")] = words[3]
+        reply = "200 result=1"
+    elif verb == "GET VARIABLE" and len(words) >= 3:
+        value = two.get_var(words[2])
+        reply = f"200 result=1 ({value})" if value is not None else "200 result=0"
+    elif verb == "SAY DIGITS" and len(words) >= 3:
+        await clock.sleep(SAY_DIGIT_S * len(words[2]))
+        reply = "200 result=0"
+    elif verb == "STREAM FILE" and len(words) >= 2:
+        if len(words) >= 3 and words[2] in pbx.config.prompts:
+            await clock.sleep(PROMPT_S)
+            reply = "200 result=0 endpos=8000"
+        else:
+            reply, ended = "200 result=-1 endpos=0", "FAILURE"
+    elif verb == "GET DATA" and len(words) >= 3:
+        try:
+            timeout_s = float(words[3]) / 1000 if len(words) >= 4 else 5.0
+            max_digits = int(words[4]) if len(words) >= 5 else 32
+        except ValueError:
+            timeout_s, max_digits = -1.0, 0
+        if timeout_s < 0:
+            reply = "520 Invalid command syntax.  Proper usage not available."
+        else:
+            digits = await collect_digits(pbx, call, timeout_s, max_digits)
+            reply = f"200 result={digits}" if digits else "200 result= (timeout)"
+    elif words and words[0].upper() == "ANSWER":
+        reply = "200 result=0"
+    elif words and words[0].upper() == "EXEC":
+        reply = "200 result=0"
+    elif words and words[0].upper() == "HANGUP":
+        reply, ended = "200 result=1", "HANGUP"
+        clock.call_later(0, pbx.caller_hangup, call)
+    elif words and words[0].upper() == "VERBOSE":
+        reply = "200 result=1"
+    elif words and words[0].upper() == "NOOP":
+        reply = "200 result=0"
+    else:
+        reply = "510 Invalid or unknown command"
+    code = reply[:3]
+    pbx.emit(
+        AGI,
+        "AGIExecEnd",
+        block + f"CommandId: {command_id}\r\nCommand: {command}\r\n"
+        f"ResultCode: {code}\r\nResult: {'Success' if code == '200' else 'Failure'}\r\n",
+    )
+    return reply, ended
+
+
+async def collect_digits(pbx: PBX, call: Call, timeout_s: float, max_digits: int) -> str:
+    """Digits for GET DATA: the caller's scripted DTMF first, then PlayDTMF'd ones."""
+    buffer = call.two.dtmf
+    if call.dtmf:
+        buffer.extend(call.dtmf)
+        call.dtmf = ""
+    digits = ""
+    while len(digits) < max_digits:
+        if not buffer:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            call.extra_waiter = waiter
+            timer = pbx.clock.call_later(timeout_s, _wake, waiter)
+            await waiter
+            timer.cancel()
+            if not buffer:
+                break
+        digit = buffer.pop(0)
+        if digit == "#":
+            break
+        digits += digit
+    return digits
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+def play_dtmf(call: Call, digit: str) -> None:
+    """AMI PlayDTMF on the caller's handset: the digit reaches the dialplan half."""
+    call.two.dtmf.append(digit)
+    waiter = call.extra_waiter
+    if isinstance(waiter, asyncio.Future):
+        _wake(waiter)
