@@ -1,0 +1,222 @@
+"""Supervisor API: service-level history (SQL), live queues and agents (Redis), a server-sent
+event stream of changes, and Prometheus metrics. Mounted by `hotline.bootstrap`.
+
+Every route needs a bearer token: role `supervisor` for the `/api` routes; `/metrics`
+takes `supervisor` or `service` (give Prometheus a service token in its scrape config's
+`authorization`), because queue figures are business data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime, tzinfo
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from redis.asyncio import Redis
+
+from callqueue.history import INTERVALS, history, load_entries
+from callqueue.live import CHANGES_CHANNEL
+from callqueue.live_read import read_agents, read_counters, read_queues
+from crm.deps import Principal, require
+from hotline.settings import Settings
+
+router = APIRouter()
+SupervisorRole = Annotated[Principal, Depends(require("supervisor"))]
+ScraperRole = Annotated[Principal, Depends(require("supervisor", "service"))]
+SSE_KEEPALIVE_S = 15.0
+SSE_POLL_S = 1.0  # under the Redis client's socket timeout
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _redis(request: Request) -> Redis:
+    return request.app.state.redis
+
+
+def _tz(settings: Settings) -> tzinfo:
+    return ZoneInfo(settings.calendar.timezone)
+
+
+def _aware(value: datetime | None, tz: tzinfo) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+
+
+@router.get("/api/metrics/service-level", tags=["supervisor"])
+async def service_level_history(
+    request: Request,
+    _: SupervisorRole,
+    queue: Annotated[
+        str | None, Query(max_length=80, description="one queue; all if absent")
+    ] = None,
+    from_: Annotated[
+        datetime | None, Query(alias="from", description="ISO time; default: today 00:00")
+    ] = None,
+    to: Annotated[datetime | None, Query(description="ISO time, exclusive; default: now")] = None,
+    interval: Annotated[str, Query(description="15m, hour, day or quarter")] = "hour",
+) -> dict[str, Any]:
+    """Service level by interval from the recorded queue entries (per queue and `all`)."""
+    settings = _settings(request)
+    tz = _tz(settings)
+    if interval not in INTERVALS:
+        raise HTTPException(
+            422,
+            f"interval must be one of {', '.join(INTERVALS)}, not {interval!r}",
+        )
+    end = _aware(to, tz) or datetime.now(UTC)
+    start = _aware(from_, tz) or datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    if start >= end:
+        raise HTTPException(422, "`from` must be before `to`")
+    rows = await load_entries(request.app.state.engine, start, end, queue)
+    try:
+        return history(
+            rows,
+            start,
+            end,
+            interval,  # type: ignore[arg-type]
+            tz,
+            settings.sl.threshold_s,
+            settings.sl.short_abandon_s,
+        )
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+async def _live_queues(request: Request) -> dict[str, Any]:
+    settings = _settings(request)
+    return await read_queues(
+        _redis(request),
+        time.time(),
+        _tz(settings),
+        settings.sl.threshold_s,
+        settings.sl.short_abandon_s,
+    )
+
+
+@router.get("/api/queues/live", tags=["supervisor"])
+async def queues_live(request: Request, _: SupervisorRole) -> dict[str, Any]:
+    """Waiting callers (join time, position, wait), longest wait, live service level
+    (today, rolling 15 and 60 minutes) per queue and `all`."""
+    return await _live_queues(request)
+
+
+@router.get("/api/agents/live", tags=["supervisor"])
+async def agents_live(request: Request, _: SupervisorRole) -> dict[str, Any]:
+    """Every logged-in agent: state, pause reason, calls taken today."""
+    return {"at": time.time(), "agents": await read_agents(_redis(request))}
+
+
+@router.get("/api/stream/live", tags=["supervisor"])
+async def stream_live(
+    request: Request,
+    _: SupervisorRole,
+    limit: Annotated[
+        int | None, Query(ge=1, le=10_000, description="end the stream after this many changes")
+    ] = None,
+) -> StreamingResponse:
+    """Server-sent events: `change` (`{"at", "queues", "agents"}`: what the tracker just
+    wrote) on every change of the live state; a comment line every 15 s keeps it open."""
+    redis = _redis(request)
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(CHANGES_CHANNEL)
+    return StreamingResponse(
+        _changes(request, pubsub, limit),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _changes(request: Request, pubsub: Any, limit: int | None) -> AsyncIterator[bytes]:
+    sent = 0
+    quiet_s = 0.0
+    try:
+        yield b": live changes follow\n\n"
+        while limit is None or sent < limit:
+            if await request.is_disconnected():
+                return
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=SSE_POLL_S)
+            if message is None:
+                quiet_s += SSE_POLL_S
+                if quiet_s >= SSE_KEEPALIVE_S:
+                    quiet_s = 0.0
+                    yield b": keep-alive\n\n"
+                continue
+            quiet_s = 0.0
+            data = message["data"]
+            text = data.decode() if isinstance(data, bytes) else str(data)
+            sent += 1
+            yield f"event: change\nid: {sent}\ndata: {text}\n\n".encode()
+    finally:
+        await asyncio.shield(pubsub.aclose())
+
+
+class _Snapshot(Collector):
+    """Collector over figures read from Redis just before `generate_latest`."""
+
+    def __init__(self, counters: dict[str, dict[str, int]], live: dict[str, Any]) -> None:
+        self._counters = counters
+        self._live = live
+
+    def collect(self) -> Iterable[Metric]:
+        counters = {
+            "offered": "Queue entries (callers offered to the queue)",
+            "answered": "Queue entries answered by an agent",
+            "answered_within_threshold": "Entries answered within the threshold T",
+            "abandoned": "Queue entries abandoned by the caller",
+        }
+        for name, doc in counters.items():
+            family = CounterMetricFamily(f"hotline_queue_{name}", doc, labels=["queue"])
+            field = "answered_within" if name == "answered_within_threshold" else name
+            for queue, values in sorted(self._counters.items()):
+                family.add_metric([queue], values.get(field, 0))
+            yield family
+        waiting = GaugeMetricFamily(
+            "hotline_queue_waiting_callers", "Callers waiting now", labels=["queue"]
+        )
+        longest = GaugeMetricFamily(
+            "hotline_queue_longest_wait_seconds", "Longest wait now", labels=["queue"]
+        )
+        level = GaugeMetricFamily(
+            "hotline_queue_service_level_percent",
+            "Answered within T / (answered + abandoned after S), in percent",
+            labels=["queue", "window"],
+        )
+        for queue in [*self._live["queues"], self._live["all"]]:
+            waiting.add_metric([queue["queue"]], queue["waiting_count"])
+            longest.add_metric([queue["queue"]], queue["longest_wait_s"])
+            for window, figures in queue["service_level"].items():
+                if figures["sl"] is not None:
+                    level.add_metric([queue["queue"], window], figures["sl"])
+        yield waiting
+        yield longest
+        yield level
+        seen = self._live["tracker_seen_at"]
+        if seen is not None:
+            yield GaugeMetricFamily(
+                "hotline_tracker_last_write_timestamp_seconds",
+                "When the tracker last wrote the live state",
+                value=seen,
+            )
+
+
+@router.get("/metrics", tags=["supervisor"], response_class=Response)
+async def metrics(request: Request, _: ScraperRole) -> Response:
+    """Prometheus text format (counters since the tracker's live keys were created)."""
+    counters = await read_counters(_redis(request))
+    live = await _live_queues(request)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Snapshot(counters, live))
+    return Response(
+        generate_latest(registry), media_type="text/plain; version=0.0.4; charset=utf-8"
+    )

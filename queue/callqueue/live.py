@@ -1,0 +1,295 @@
+"""The tracker's live state in Redis: waiting callers per queue, agents, today's outcomes.
+
+`LiveState` is the tracker's `AgentStateSink`; it also reads the open queue entries
+from the tracker. Changes are collected while events are handled (no I/O there) and
+written by `flush()` in one pipeline, so a read of many events costs one round trip.
+Every key has a TTL (`ttl_s`), refreshed by each flush and by `refresh()` (the
+tracker's heartbeat): a tracker that dies leaves nothing behind once the TTL runs out.
+Each flush that changed something publishes one message on `CHANGES_CHANNEL`.
+
+Keys (`hotline:live:` prefix):
+- `queues` (set) names; `queue:<q>:waiting` (hash) `linkedid:entry` -> JSON
+  {linkedid, entry, caller_num, caller_name, joined_at, position};
+- `queue:<q>:done` (sorted set, score = time) JSON of each answered or abandoned entry
+  of the last `DONE_KEEP_S` (live service level: today, rolling 15 and 60 minutes);
+- `queue:<q>:counters` (hash) offered (entries into the queue), answered,
+  answered_within (wait <= T), abandoned: counters for Prometheus, counted since the
+  tracker started (a restart is a counter reset, which Prometheus expects);
+- `agents` (set) names; `agent:<name>` (hash) status, paused, paused_reason,
+  calls_today, day, linkedid, since, queues, interface;
+- `tracker` (string) the time of the tracker's latest heartbeat (`refresh`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from redis.asyncio import Redis
+
+from callqueue.agents import AgentState, AgentStateSink
+from hotline.facts import CallAbandoned, CallAnswered, CallFact, CallQueued
+
+if TYPE_CHECKING:
+    from callqueue.tracker import CallTracker
+
+log = logging.getLogger(__name__)
+
+PREFIX = "hotline:live:"
+CHANGES_CHANNEL = "hotline:live:changes"
+DONE_KEEP_S = 26 * 3600  # "today" in any time zone, plus the last hour
+MAX_PENDING_DONE = 100_000  # outcomes kept for Redis while it is down
+COUNTERS = ("offered", "answered", "answered_within", "abandoned")
+_QUEUE_FACTS = {"queued", "answered", "abandoned", "transferred", "ended"}
+
+
+class LiveState(AgentStateSink):
+    """Collects live-state changes while events are handled; `flush()` writes them."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        threshold_s: int = 40,
+        short_abandon_s: int = 5,
+        ttl_s: int = 120,
+        prefix: str = PREFIX,
+        channel: str = CHANGES_CHANNEL,
+    ) -> None:
+        if ttl_s < 1:
+            raise ValueError("the live-state TTL must be at least 1 s")
+        self._redis = redis
+        self.threshold_s = threshold_s
+        self.short_abandon_s = short_abandon_s
+        self.ttl_s = ttl_s
+        self.prefix = prefix
+        self.channel = channel
+        self.tracker: CallTracker | None = None
+        self._agents: dict[str, AgentState | None] = {}  # None: removed
+        self._done: list[tuple[float, str, dict[str, object]]] = []
+        self._queues: set[str] = set()
+        self._queues_dirty = False
+        # counters since this tracker started; written whole, so a failed write loses none
+        self._counters: dict[str, dict[str, int]] = {}
+        self._counters_dirty: set[str] = set()
+        self._expired_at: dict[str, float] = {}  # key -> when its TTL was last set (monotonic)
+        self._waiting_written: dict[str, dict[str, str]] = {}
+        self.dropped = 0
+        self.flushes = 0
+
+    # -- collecting (sync, called while events are handled) ---------------------------
+
+    def attach(self, tracker: CallTracker) -> None:
+        self.tracker = tracker
+
+    def agent_changed(self, agent: AgentState) -> None:
+        self._agents[agent.name] = agent
+
+    def agent_removed(self, name: str) -> None:
+        self._agents[name] = None
+
+    def collect(self, facts: list[CallFact]) -> None:
+        """Note what `facts` change: waiting lists, outcomes and counters."""
+        for fact in facts:
+            if fact.kind not in _QUEUE_FACTS:
+                continue
+            self._queues_dirty = True
+            if isinstance(fact, CallQueued):
+                self._count(fact.queue, "offered")
+            elif isinstance(fact, CallAnswered):
+                self._done.append((fact.at.timestamp(), fact.queue, self._outcome(fact)))
+                self._count(fact.queue, "answered")
+                self._count(fact.queue, "answered_within", int(fact.wait_s <= self.threshold_s))
+            elif isinstance(fact, CallAbandoned):
+                self._done.append((fact.at.timestamp(), fact.queue, self._outcome(fact)))
+                self._count(fact.queue, "abandoned")
+        if len(self._done) > MAX_PENDING_DONE:
+            excess = len(self._done) - MAX_PENDING_DONE
+            del self._done[:excess]
+            self.dropped += excess
+            log.error("live state: %d outcomes dropped while Redis was down", self.dropped)
+
+    def _count(self, queue: str, field: str, n: int = 1) -> None:
+        counters = self._counters.get(queue)
+        if counters is None:
+            counters = self._counters[queue] = dict.fromkeys(COUNTERS, 0)
+        counters[field] += n
+        self._counters_dirty.add(queue)
+
+    def touch_queues(self) -> None:
+        """Rewrite the waiting lists at the next flush (after a resync, say)."""
+        self._queues_dirty = True
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self._agents or self._done or self._counters_dirty or self._queues_dirty)
+
+    def _outcome(self, fact: CallAnswered | CallAbandoned) -> dict[str, object]:
+        whole_s = int(fact.wait_s)
+        call = self.tracker.calls.get(fact.linkedid) if self.tracker else None
+        if call is not None and 0 < fact.entry <= len(call.entries):
+            entry = call.entries[fact.entry - 1]
+            if entry.wait_whole_s is not None:
+                whole_s = entry.wait_whole_s
+        return {
+            "linkedid": fact.linkedid,
+            "entry": fact.entry,
+            "queue": fact.queue,
+            "outcome": fact.kind,
+            "wait_s": fact.wait_s,
+            "wait_whole_s": whole_s,
+            "agent": getattr(fact, "agent", ""),
+            "at": fact.at.timestamp(),
+        }
+
+    # -- writing ------------------------------------------------------------------------
+
+    def key(self, *parts: str) -> str:
+        return self.prefix + ":".join(parts)
+
+    def _expire(self, pipe: Any, key: str) -> None:
+        """Set the TTL of `key` unless it was set within the last quarter TTL: writes
+        keep a key's TTL, and a key can only have expired if its TTL is older than that."""
+        mono = time.monotonic()
+        if mono - self._expired_at.get(key, -1e18) >= self.ttl_s / 4:
+            pipe.expire(key, self.ttl_s)
+            self._expired_at[key] = mono
+
+    async def flush(self, now: float) -> bool:
+        """Write what changed in one pipeline; False if nothing had changed.
+
+        Redis errors propagate and the changes stay collected for the next try.
+        """
+        if not self.dirty:
+            return False
+        pipe = self._redis.pipeline(transaction=False)
+        changed_agents = list(self._agents)
+        present = []
+        for name, agent in self._agents.items():
+            key = self.key("agent", name)
+            if agent is None:
+                pipe.delete(key)
+                pipe.srem(self.key("agents"), name)
+                self._expired_at.pop(key, None)
+                continue
+            pipe.hset(key, mapping=_agent_fields(agent))
+            self._expire(pipe, key)
+            present.append(name)
+        if present:
+            pipe.sadd(self.key("agents"), *present)
+            self._expire(pipe, self.key("agents"))
+        queues = self._write_waiting(pipe) if self._queues_dirty else set()
+        # One command per queue and kind, however many outcomes this batch holds.
+        done: dict[str, dict[str, float]] = {}
+        for at, queue, row in self._done:
+            done.setdefault(queue, {})[json.dumps(row, sort_keys=True)] = at
+        for queue, members in done.items():
+            key = self.key("queue", queue, "done")
+            pipe.zadd(key, members)
+            self._expire(pipe, key)
+        for queue in self._counters_dirty:
+            key = self.key("queue", queue, "counters")
+            pipe.hset(key, mapping=self._counters[queue])
+            self._expire(pipe, key)
+        queues |= self._counters_dirty
+        change = {"at": now, "agents": changed_agents, "queues": sorted(queues)}
+        pipe.publish(self.channel, json.dumps(change))
+        try:
+            await pipe.execute()
+        except Exception:
+            # Unknown what was written: forget what we believe is in Redis.
+            self._expired_at.clear()
+            self._waiting_written.clear()
+            raise
+        self._agents.clear()
+        self._done.clear()
+        self._counters_dirty.clear()
+        self._queues_dirty = False
+        self.flushes += 1
+        return True
+
+    def _write_waiting(self, pipe: Any) -> set[str]:
+        """Replace each queue's waiting hash with the tracker's open entries."""
+        waiting: dict[str, dict[str, str]] = {}
+        if self.tracker is not None:
+            for call in self.tracker.calls.values():
+                for entry in call.entries:
+                    if entry.outcome != "waiting":
+                        continue
+                    row = {
+                        "linkedid": entry.linkedid,
+                        "entry": entry.entry,
+                        "caller_num": entry.caller_num,
+                        "caller_name": entry.caller_name,
+                        "joined_at": entry.joined_at,
+                        "position": entry.position,
+                    }
+                    waiting.setdefault(entry.queue, {})[f"{entry.linkedid}:{entry.entry}"] = (
+                        json.dumps(row, ensure_ascii=False)
+                    )
+        changed = set()
+        for queue in self._queues | set(waiting):
+            rows = waiting.get(queue, {})
+            if rows == self._waiting_written.get(queue):
+                continue  # unchanged: nothing to write
+            changed.add(queue)
+            key = self.key("queue", queue, "waiting")
+            pipe.delete(key)
+            self._expired_at.pop(key, None)
+            if rows:
+                pipe.hset(key, mapping=rows)
+                self._expire(pipe, key)
+            self._waiting_written[queue] = rows
+        new_queues = (
+            set(waiting) | {q for _, q, _ in self._done} | self._counters_dirty
+        ) - self._queues
+        if new_queues:
+            self._queues |= new_queues
+            pipe.sadd(self.key("queues"), *self._queues)
+        if self._queues:
+            self._expire(pipe, self.key("queues"))
+        return changed
+
+    async def refresh(self, now: float) -> None:
+        """The heartbeat: keep every key alive for another `ttl_s`; the next flush
+        rewrites the waiting lists."""
+        ttl = self.ttl_s
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.set(self.key("tracker"), repr(now), ex=ttl)
+        keys = [self.key("queues"), self.key("agents")]
+        for queue in self._queues:
+            keys += [self.key("queue", queue, part) for part in ("waiting", "done", "counters")]
+        if self.tracker is not None:
+            keys += [self.key("agent", name) for name in self.tracker.agents.agents]
+        mono = time.monotonic()
+        for key in keys:
+            pipe.expire(key, ttl)
+        if self._queues:
+            pipe.sadd(self.key("queues"), *self._queues)
+            pipe.expire(self.key("queues"), ttl)
+        for queue in self._queues:
+            pipe.zremrangebyscore(self.key("queue", queue, "done"), "-inf", now - DONE_KEEP_S)
+        await pipe.execute()
+        for key in keys:
+            self._expired_at[key] = mono
+        # Rewrite the waiting lists at the next flush, in case one expired unchanged.
+        self._waiting_written.clear()
+        self._queues_dirty = True
+
+
+def _agent_fields(agent: AgentState) -> dict[str, str | int | float]:
+    return {
+        "name": agent.name,
+        "interface": agent.interface,
+        "status": agent.status,
+        "paused": int(agent.paused),
+        "paused_reason": agent.paused_reason,
+        "calls_today": agent.calls_today,
+        "calls_taken": agent.calls_taken,
+        "day": agent.day,
+        "linkedid": agent.linkedid,
+        "since": agent.since,
+        "queues": ",".join(sorted(agent.queues)),
+    }

@@ -1,0 +1,219 @@
+"""Queue and agent events: entries, ringing, answer, abandon, completion, member state."""
+
+from __future__ import annotations
+
+from callqueue.calls import QueueEntry
+from callqueue.core import HANGUP_REASONS, TrackerCore, as_int, checked_wait, log, utc
+from callqueue.parser import AmiMessage
+from hotline.facts import (
+    CallAbandoned,
+    CallAnswered,
+    CallFact,
+    CallQueued,
+    CallRinging,
+)
+
+
+class QueueEvents(TrackerCore):
+    """Handlers for queue entries and agents (members) of the queues."""
+
+    def on_ami_QueueCallerJoin(self, message: AmiMessage, at: float) -> list[CallFact]:
+        facts = self._check_redirect(message, at)
+        call = self._call(message, at)
+        caller_num = message.get("CallerIDNum")
+        caller_name = message.get("CallerIDName")
+        if caller_num and caller_num != "<unknown>":
+            call.caller_num = caller_num
+        if caller_name and caller_name != "<unknown>":
+            call.caller_name = caller_name
+        entry = QueueEntry(
+            linkedid=call.linkedid,
+            entry=len(call.entries) + 1,
+            queue=message.get("Queue"),
+            channel=message.get("Channel"),
+            caller_num=call.caller_num,
+            caller_name=call.caller_name,
+            position=as_int(message.get("Position")) or 0,
+            joined_at=at,
+        )
+        call.entries.append(entry)
+        if self._keep_finished:
+            self._entry_log.append(entry)
+        call.caller_channels.add(entry.channel)
+        call.transferring = False
+        facts += self._ticket(call, message)
+        facts.append(
+            CallQueued(
+                linkedid=call.linkedid,
+                queue=entry.queue,
+                at=utc(at),
+                position=entry.position,
+                entry=entry.entry,
+            )
+        )
+        return facts
+
+    def on_ami_AgentCalled(self, message: AmiMessage, at: float) -> list[CallFact]:
+        call = self._call(message, at)
+        entry = call.open_entry(message.get("Queue"))
+        agent = message.get("MemberName")
+        self._agent_by_channel[message.get("DestChannel")] = agent
+        self.agents.ringing(message, at, call.linkedid)
+        facts = self._ticket(call, message)
+        if entry is not None:
+            facts.append(
+                CallRinging(
+                    linkedid=call.linkedid,
+                    queue=entry.queue,
+                    agent=agent,
+                    entry=entry.entry,
+                    at=utc(at),
+                )
+            )
+        return facts
+
+    def on_ami_AgentRingNoAnswer(self, message: AmiMessage, at: float) -> list[CallFact]:
+        call = self.calls.get(message.get("Linkedid"))
+        entry = call.open_entry(message.get("Queue")) if call else None
+        if entry is not None:
+            entry.ring_no_answer += 1
+        self.agents.ring_ended(message.get("MemberName"), at)
+        return []
+
+    def on_ami_AgentConnect(self, message: AmiMessage, at: float) -> list[CallFact]:
+        call = self._call(message, at)
+        entry = call.open_entry(message.get("Queue"))
+        if entry is None:
+            log.warning("AgentConnect for %s with no queue entry seen", call.linkedid)
+            return []
+        hold_time_s = as_int(message.get("HoldTime"))
+        entry.answered = True
+        entry.answered_at = at
+        entry.agent = message.get("MemberName")
+        entry.agent_channel = message.get("DestChannel")
+        entry.wait_s = checked_wait(entry.joined_at, at, hold_time_s)
+        entry.wait_whole_s = (
+            hold_time_s if hold_time_s is not None else int(at) - int(entry.joined_at)
+        )
+        entry.connect_location = (message.get("Context"), message.get("Exten"))
+        call.current_agent = entry.agent
+        call.transferring = False
+        call.connected = True
+        self._talking[(entry.queue, entry.agent)] = entry
+        self._agent_by_channel[entry.agent_channel] = entry.agent
+        self._redirects.forget_channel(entry.channel)  # it left the queue to be answered
+        self.agents.connected(message, at, call.linkedid)
+        facts = self._ticket(call, message)
+        facts.append(
+            CallAnswered(
+                linkedid=call.linkedid,
+                queue=entry.queue,
+                agent=entry.agent,
+                wait_s=round(entry.wait_s, 6),
+                entry=entry.entry,
+                at=utc(at),
+            )
+        )
+        return facts
+
+    def on_ami_QueueCallerAbandon(self, message: AmiMessage, at: float) -> list[CallFact]:
+        self._count_outcome(message.get("Queue"))
+        call = self._call(message, at)
+        entry = call.open_entry(message.get("Queue"))
+        if entry is None:
+            return []
+        hold_time_s = as_int(message.get("HoldTime"))
+        entry.abandoned = True
+        entry.wait_s = checked_wait(entry.joined_at, at, hold_time_s)
+        entry.wait_whole_s = (
+            hold_time_s if hold_time_s is not None else int(at) - int(entry.joined_at)
+        )
+        entry.abandon_position = as_int(message.get("Position")) or 0
+        entry.original_position = as_int(message.get("OriginalPosition")) or 0
+        call.hung_up_by = "caller"
+        return [
+            CallAbandoned(
+                linkedid=call.linkedid,
+                queue=entry.queue,
+                wait_s=round(entry.wait_s, 6),
+                at=utc(at),
+                position=entry.abandon_position,
+                original_position=entry.original_position,
+                entry=entry.entry,
+            )
+        ]
+
+    def on_ami_QueueCallerLeave(self, message: AmiMessage, at: float) -> list[CallFact]:
+        call = self.calls.get(message.get("Linkedid"))
+        entry = call.open_entry(message.get("Queue")) if call else None
+        if entry is not None and entry.left_at is None:
+            entry.left_at = at
+            if not entry.answered and not entry.abandoned:
+                # Answered calls leave just before AgentConnect; a caller who left unanswered
+                # and turns up elsewhere was moved (a Redirect of a waiting caller).
+                entry.connect_location = (message.get("Context"), message.get("Exten"))
+                self._redirects.arm(entry.channel, entry)
+        return []
+
+    def on_ami_AgentComplete(self, message: AmiMessage, at: float) -> list[CallFact]:
+        self._count_outcome(message.get("Queue"))
+        entry = self._talking_entry(message)
+        self.agents.completed(message, at)
+        if entry is None:
+            log.warning(
+                "AgentComplete of %s in %s matches no open call",
+                message.get("MemberName"),
+                message.get("Queue"),
+            )
+            return []
+        self._talking.pop((entry.queue, entry.agent), None)
+        entry.completed = True
+        entry.complete_reason = message.get("Reason")
+        entry.talk_s = float(as_int(message.get("TalkTime")) or 0)
+        facts: list[CallFact] = []
+        if entry.answer_pending:
+            facts.append(self._late_answer(entry, message, at))
+        for suspect in self._redirects.confirm_entry(entry):
+            facts += self._redirected(suspect)
+        call = self.calls.get(entry.linkedid)
+        if call is None:
+            return facts
+        if entry.complete_reason in HANGUP_REASONS and not call.transferring:
+            call.hung_up_by = entry.complete_reason
+        if "Linkedid" in message:
+            facts += self._ticket(call, message)
+        return facts
+
+    def _late_answer(self, entry: QueueEntry, message: AmiMessage, at: float) -> CallFact:
+        """The answer of an entry answered during an AMI outage (see `resync`): the
+        answer time is the end less TalkTime, checked against HoldTime."""
+        entry.answer_pending = False
+        hold_time_s = as_int(message.get("HoldTime"))
+        entry.answered_at = at - entry.talk_s
+        entry.wait_s = checked_wait(entry.joined_at, entry.answered_at, hold_time_s)
+        entry.wait_whole_s = hold_time_s if hold_time_s is not None else int(entry.wait_s)
+        return CallAnswered(
+            linkedid=entry.linkedid,
+            queue=entry.queue,
+            agent=entry.agent,
+            wait_s=round(entry.wait_s, 6),
+            entry=entry.entry,
+            at=utc(entry.answered_at),
+        )
+
+    # -- agents -------------------------------------------------------------------
+
+    def on_ami_QueueMemberStatus(self, message: AmiMessage, at: float) -> list[CallFact]:
+        self.agents.on_member_status(message, at)
+        return []
+
+    on_ami_QueueMemberAdded = on_ami_QueueMemberStatus
+    on_ami_QueueMember = on_ami_QueueMemberStatus
+
+    def on_ami_QueueMemberPause(self, message: AmiMessage, at: float) -> list[CallFact]:
+        self.agents.on_member_pause(message, at)
+        return []
+
+    def on_ami_QueueMemberRemoved(self, message: AmiMessage, at: float) -> list[CallFact]:
+        self.agents.on_member_removed(message, at)
+        return []

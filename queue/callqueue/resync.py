@@ -1,0 +1,326 @@
+"""Resynchronising the tracker after an AMI outage from `CoreShowChannels` and `QueueStatus`.
+
+While the connection is down Asterisk's events are lost. After every (re)login the
+tracker asks for the live channels, then for the queues, and applies both snapshots at
+the point of the stream where the `QueueStatus` list ends (so events before it are
+already applied and events after it come after), with these rules:
+
+- a caller waiting in a queue that the tracker knows waiting there: kept as it is (its
+  join time is exact); one it does not know (joined during the outage): a new entry,
+  joined `Wait` whole seconds before the snapshot (the only time Asterisk gives), with
+  `queued` (and `started`) facts;
+- an entry the tracker holds as waiting that is gone from the queue, of a call whose
+  caller is now bridged with an agent: answered during the outage. Its `answered` fact
+  waits for the `AgentComplete`, whose `HoldTime` and `TalkTime` give the wait;
+- a call the tracker holds that has no channel left and no event since the login:
+  it ended during the outage; a waiting entry of it is counted abandoned, at the
+  snapshot time (the latest it can have ended);
+- a caller never seen who is in `Queue()` and bridged with an agent: joined and
+  answered during the outage (joined `Duration` seconds ago, the wait at AgentComplete);
+- nothing the tracker already knows is counted again: entries are matched by call and
+  queue, so a second resync of the same state changes nothing;
+- a call that came and went inside the outage leaves no trace but Asterisk's queue
+  counters (`QueueParams` Completed + Abandoned): the difference from what the tracker
+  saw since the last resync is counted in `unseen["missed"]` and logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from callqueue.calls import CallState, QueueEntry
+from callqueue.core import TrackerCore, as_int, log, utc
+from callqueue.parser import AmiMessage
+from hotline.facts import CallAbandoned, CallFact, CallQueued, CallStarted
+
+
+class ResyncEvents(TrackerCore):
+    """`begin_resync` at login, `apply_resync` when both snapshots have arrived."""
+
+    _touched: set[str] | None = None  # Linkedids seen since the login, while resyncing
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # What resyncs found that no event had shown: joins, answers and ended calls.
+        self.unseen = {"joined": 0, "answered": 0, "ended": 0, "missed": 0}
+        self._asterisk_outcomes: dict[str, int] = {}  # Completed + Abandoned at last resync
+
+    def begin_resync(self) -> None:
+        """Start noting which calls show life after the login (they are not stale)."""
+        self._touched = set()
+
+    def cancel_resync(self) -> None:
+        """The snapshots will not come (the session died): stop noting events."""
+        self._touched = None
+
+    def note_event(self, message: AmiMessage) -> None:
+        if self._touched is not None:
+            linkedid = message.get("Linkedid")
+            if linkedid:
+                self._touched.add(linkedid)
+
+    def apply_resync(
+        self, channels: Iterable[AmiMessage], queue_status: Iterable[AmiMessage], at: float
+    ) -> list[CallFact]:
+        """Bring the open calls in line with the two snapshots; the facts that follows."""
+        touched = self._touched or set()
+        self._touched = None
+        by_channel: dict[str, AmiMessage] = {}
+        alive: set[str] = set()
+        for message in channels:
+            if message.name != "CoreShowChannel":
+                continue
+            by_channel[message.get("Channel")] = message
+            alive.add(message.get("Linkedid"))
+        facts: list[CallFact] = []
+        still_waiting: set[tuple[str, str]] = set()  # (linkedid, queue)
+        members: set[str] = set()
+        params: list[AmiMessage] = []
+        for message in queue_status:
+            if message.name == "QueueEntry":
+                facts += self._resync_waiting(message, by_channel, at, still_waiting)
+            elif message.name == "QueueMember":
+                members.add(self._resync_member(message, at))
+            elif message.name == "QueueParams":
+                params.append(message)
+        for message in by_channel.values():
+            if (
+                message.get("Application") == "Queue"
+                and message.get("BridgeId")
+                and message.get("Linkedid") not in self.calls
+                and message.get("Linkedid") not in touched
+            ):
+                facts += self._joined_and_answered_in_outage(message, by_channel, at)
+        for call in list(self.calls.values()):
+            if call.linkedid not in alive and call.linkedid not in touched:
+                facts += self._ended_in_outage(call, at)
+                continue
+            for entry in call.entries:
+                if entry.outcome == "waiting" and (call.linkedid, entry.queue) not in still_waiting:
+                    self._answered_in_outage(call, entry, by_channel, at)
+        self._resync_agents(members, at)
+        self._reconcile(params)
+        return facts
+
+    def _reconcile(self, params: list[AmiMessage]) -> None:
+        """Calls that joined and left a queue while we were away leave no trace but
+        Asterisk's counters: count (and log) how many the figures lack."""
+        for message in params:
+            queue = message.get("Queue")
+            done = (as_int(message.get("Completed")) or 0) + (as_int(message.get("Abandoned")) or 0)
+            before = self._asterisk_outcomes.get(queue)
+            seen = self.outcomes_seen.pop(queue, 0)
+            if before is not None and done - before > seen:
+                missed = done - before - seen
+                self.unseen["missed"] += missed
+                log.warning(
+                    "queue %s: %d call(s) came and went during the AMI outage, unseen: "
+                    "they are missing from the figures",
+                    queue,
+                    missed,
+                )
+            self._asterisk_outcomes[queue] = done
+
+    def _resync_member(self, message: AmiMessage, at: float) -> str:
+        """Apply a `QueueMember` list item (it says Name/Location for MemberName/Interface)."""
+        name = message.get("Name") or message.get("MemberName")
+        lines = ["Event: QueueMemberStatus"]
+        for line in message.text.replace("\r\n", "\n").split("\n")[1:]:
+            key, sep, value = line.partition(": ")
+            key = {"Name": "MemberName", "Location": "Interface"}.get(key, key)
+            if sep and key != "CallsTaken":
+                lines.append(f"{key}: {value}")
+        known = self.agents.agents.get(name)
+        taken = as_int(message.get("CallsTaken"))
+        if known is not None and taken is not None and taken > known.calls_taken:
+            # Calls completed while we were away still count for today.
+            known.calls_today += taken - known.calls_taken
+        if taken is not None:
+            lines.append(f"CallsTaken: {taken}")
+        self.agents.on_member_status(AmiMessage("\n".join(lines), at), at)
+        return name
+
+    def _resync_agents(self, members: set[str], at: float) -> None:
+        """Agents gone from every queue are removed; one shown busy with a call that is
+        over is free again."""
+        for name in [name for name in self.agents.agents if name not in members]:
+            del self.agents.agents[name]
+            self.agents._sink.agent_removed(name)
+        talking = {
+            (entry.agent, call.linkedid)
+            for call in self.calls.values()
+            for entry in call.entries
+            if entry.answered and not entry.completed
+        }
+        for agent in self.agents.agents.values():
+            if (
+                agent.status in ("talking", "ringing")
+                and (agent.name, agent.linkedid) not in talking
+            ):
+                if agent.status == "ringing" and agent.linkedid in self.calls:
+                    continue
+                self.agents._set(agent, "paused" if agent.paused else "available", at, "")
+
+    def _resync_waiting(
+        self,
+        message: AmiMessage,
+        by_channel: dict[str, AmiMessage],
+        at: float,
+        still_waiting: set[tuple[str, str]],
+    ) -> list[CallFact]:
+        channel = message.get("Channel")
+        queue = message.get("Queue")
+        shown = by_channel.get(channel)
+        linkedid = shown.get("Linkedid") if shown is not None else ""
+        if not linkedid:
+            return []  # the channel is newer than the channel list: seen live
+        still_waiting.add((linkedid, queue))
+        call = self.calls.get(linkedid)
+        facts: list[CallFact] = []
+        if call is not None:
+            entry = call.open_entry(queue)
+            if entry is not None and entry.outcome == "waiting":
+                entry.position = as_int(message.get("Position")) or entry.position
+                return []
+        joined_at = at - (as_int(message.get("Wait")) or 0)
+        self.unseen["joined"] += 1
+        if call is None:
+            call = self.calls[linkedid] = CallState(linkedid=linkedid, started_at=joined_at)
+            call.channel = channel
+            call.caller_num = message.get("CallerIDNum")
+            call.caller_name = message.get("CallerIDName")
+            facts.append(
+                CallStarted(
+                    linkedid=linkedid,
+                    channel=channel,
+                    at=utc(joined_at),
+                    caller_num=call.caller_num,
+                    caller_name=call.caller_name,
+                )
+            )
+        call.channels |= _channels_of(linkedid, by_channel)
+        call.caller_channels.add(channel)
+        entry = QueueEntry(
+            linkedid=linkedid,
+            entry=len(call.entries) + 1,
+            queue=queue,
+            channel=channel,
+            caller_num=call.caller_num,
+            caller_name=call.caller_name,
+            position=as_int(message.get("Position")) or 0,
+            joined_at=joined_at,
+            join_estimated=True,
+        )
+        call.entries.append(entry)
+        if self._keep_finished:
+            self._entry_log.append(entry)
+        facts.append(
+            CallQueued(
+                linkedid=linkedid,
+                queue=queue,
+                at=utc(joined_at),
+                position=entry.position,
+                entry=entry.entry,
+            )
+        )
+        return facts
+
+    def _joined_and_answered_in_outage(
+        self, message: AmiMessage, by_channel: dict[str, AmiMessage], at: float
+    ) -> list[CallFact]:
+        """A caller we never saw, in `Queue()` and bridged: joined and answered while we
+        were away. It joined about when its channel was made (`Duration`, whole
+        seconds); the answer and the wait come with the AgentComplete."""
+        linkedid = message.get("Linkedid")
+        channel = message.get("Channel")
+        queue = message.get("ApplicationData").split(",")[0]
+        fake_entry = AmiMessage(
+            f"Event: QueueEntry\nQueue: {queue}\nChannel: {channel}\nPosition: 0\n"
+            f"CallerIDNum: {message.get('CallerIDNum')}\n"
+            f"CallerIDName: {message.get('CallerIDName')}\n"
+            f"Wait: {_seconds(message.get('Duration'))}",
+            at,
+        )
+        facts = self._resync_waiting(fake_entry, by_channel, at, set())
+        call = self.calls.get(linkedid)
+        if call is not None and call.entries:
+            self._answered_in_outage(call, call.entries[-1], by_channel, at)
+        return facts
+
+    def _answered_in_outage(
+        self, call: CallState, entry: QueueEntry, by_channel: dict[str, AmiMessage], at: float
+    ) -> None:
+        """The caller left the queue while we were away; bridged to an agent = answered."""
+        shown = by_channel.get(entry.channel)
+        bridge = shown.get("BridgeId") if shown is not None else ""
+        if not bridge:
+            return  # left unanswered (a Redirect): its events will tell
+        for name, other in by_channel.items():
+            if name == entry.channel or other.get("BridgeId") != bridge:
+                continue
+            agent = self._agent_by_channel.get(name) or self._agent_of_channel(name)
+            if agent:
+                self.unseen["answered"] += 1
+                entry.answered = True
+                entry.answer_pending = True  # the AgentComplete gives the wait
+                entry.agent = agent
+                entry.agent_channel = name
+                call.current_agent = agent
+                call.connected = True
+                self._talking[(entry.queue, agent)] = entry
+                self._agent_by_channel[name] = agent
+                state = self.agents.agents.get(agent)
+                if state is not None:
+                    self.agents._set(state, "talking", at, call.linkedid)
+                return
+
+    def _agent_of_channel(self, channel: str) -> str:
+        """The member whose interface made `channel` (`Local/a@agents/n`: `Local/a@agents-1;1`)."""
+        for agent in self.agents.agents.values():
+            interface = agent.interface.removesuffix("/n")
+            if interface and channel.startswith(interface + "-"):
+                return agent.name
+        return ""
+
+    def _ended_in_outage(self, call: CallState, at: float) -> list[CallFact]:
+        self.unseen["ended"] += 1
+        facts: list[CallFact] = []
+        for entry in call.entries:
+            if entry.answered and not entry.completed:
+                self._count_outcome(entry.queue)  # its AgentComplete came while we were away
+            if entry.outcome != "waiting":
+                continue
+            self._count_outcome(entry.queue)
+            entry.abandoned = True
+            entry.wait_s = max(at - entry.joined_at, 0.0)
+            entry.wait_whole_s = int(at) - int(entry.joined_at)
+            entry.left_at = at
+            facts.append(
+                CallAbandoned(
+                    linkedid=call.linkedid,
+                    queue=entry.queue,
+                    wait_s=round(entry.wait_s, 6),
+                    at=utc(at),
+                    position=entry.position,
+                    original_position=entry.position,
+                    entry=entry.entry,
+                )
+            )
+        facts.append(self._end(call, at))  # type: ignore[attr-defined]
+        return facts
+
+
+def _channels_of(linkedid: str, by_channel: dict[str, AmiMessage]) -> set[str]:
+    return {name for name, m in by_channel.items() if m.get("Linkedid") == linkedid}
+
+
+def _seconds(duration: str) -> int:
+    """`HH:MM:SS` (CoreShowChannel's Duration) in seconds; 0 if unreadable."""
+    parts = duration.split(":")
+    if not all(part.isdigit() for part in parts):
+        return 0
+    total = 0
+    for part in parts:
+        total = total * 60 + int(part)
+    return total

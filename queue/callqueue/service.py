@@ -1,0 +1,206 @@
+"""The tracker service: AMI in, call facts onto the stream, live state into Redis.
+
+One process, one asyncio loop:
+- `TrackerAmiManager` (panoramisk's Manager with the 1.4 faults fixed) keeps the AMI
+  session up; its `TrackerProtocol` feeds each read's events to `on_read` (see `wire`
+  for why our parser and not panoramisk's); `on_read` runs the `CallTracker`, puts the
+  facts into the `FactOutbox` (never blocks; rides out Redis outages) and notes the live
+  changes in `LiveState`;
+- a writer task flushes `LiveState` in one pipeline whenever something changed (so under
+  load one pipeline covers every read since the last one) and refreshes the TTLs as a
+  heartbeat;
+- after every (re)login the service sends `CoreShowChannels` and `QueueStatus` and
+  applies both lists where the `QueueStatus` list ends in the stream (`resync`), so calls
+  in progress during an outage are neither lost nor counted twice;
+- with a `Recorder` (`hotline tracker` runs one in the same process unless
+  `--no-recorder`), the facts also reach SQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from callqueue.agents import AgentBoard
+from callqueue.ami_protocol import AmiError
+from callqueue.live import LiveState
+from callqueue.parser import AmiMessage
+from callqueue.tracker import CallTracker
+from callqueue.wire import TrackerAmiManager
+from hotline.aio import wait_any
+from hotline.bus import FactBus, FactOutbox
+from hotline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_S = 10.0  # TTL refresh and wrap-up clock; the TTL is a few of these
+RESYNC_PREFIX = "hotline-resync-"
+
+
+class TrackerService:
+    """Runs the tracker until `stop`; see the module docstring."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        redis: Redis,
+        *,
+        clock: Callable[[], float] = time.time,
+        heartbeat_s: float = HEARTBEAT_S,
+        live_ttl_s: int | None = None,
+        wrapup_s: float = 0.0,
+        keep_finished: bool = False,
+    ) -> None:
+        self.settings = settings
+        self._clock = clock
+        self.heartbeat_s = heartbeat_s
+        self.live = LiveState(
+            redis,
+            threshold_s=settings.sl.threshold_s,
+            short_abandon_s=settings.sl.short_abandon_s,
+            ttl_s=live_ttl_s or int(heartbeat_s * 6),
+        )
+        self.tracker = CallTracker(
+            # "calls today" by the hotline's calendar day
+            AgentBoard(self.live, wrapup_s=wrapup_s, tz=ZoneInfo(settings.calendar.timezone)),
+            keep_finished=keep_finished,
+        )
+        self.live.attach(self.tracker)
+        self.outbox = FactOutbox(FactBus(redis))
+        self.manager = TrackerAmiManager(settings.ami, self.on_read, self.tracker.wanted_events)
+        self.manager.add_login_hook(self._resync)
+        self._wake = asyncio.Event()
+        self._lists: dict[str, list[AmiMessage]] = {}
+        self._resync_id = ""
+        self.resyncs = 0
+        self.resynced = asyncio.Event()  # set after each resync (cleared at each login)
+        self.events = 0
+
+    # -- the hot path (sync: called from data_received) ---------------------------------
+
+    def on_read(self, messages: list[AmiMessage]) -> None:
+        facts = []
+        tracker = self.tracker
+        for message in messages:
+            if self._resync_id and "ActionID: " in message.text:
+                facts += self._collect(message)
+                continue
+            facts += tracker.handle(message)
+        self.events += len(messages)
+        if facts:
+            put = self.outbox.put
+            for fact in facts:
+                put(fact)
+            self.live.collect(facts)
+        if self.live.dirty:
+            self._wake.set()
+
+    # -- resynchronisation --------------------------------------------------------------
+
+    async def _resync(self, manager: object) -> None:
+        """Login hook: ask for channels and queues; `_collect` applies them in-stream."""
+        self.resynced.clear()
+        self.tracker.begin_resync()
+        self._resync_id = f"{RESYNC_PREFIX}{self.manager.logins}"
+        self._lists = {"channels": [], "queues": []}
+        channels = self.manager.send_action(
+            {"Action": "CoreShowChannels", "ActionID": f"{self._resync_id}-channels"}
+        )
+        queues = self.manager.send_action(
+            {"Action": "QueueStatus", "ActionID": f"{self._resync_id}-queues"}
+        )
+        for result in await asyncio.gather(channels, queues, return_exceptions=True):
+            if isinstance(result, AmiError):
+                # The session died or Asterisk did not answer: the next login tries again.
+                log.warning("AMI resync failed: %s", result)
+                self._resync_id = ""
+                self.tracker.cancel_resync()
+                return
+            if isinstance(result, Exception):
+                raise result
+
+    def _collect(self, message: AmiMessage) -> list:
+        action_id = message.get("ActionID")
+        prefix = f"{self._resync_id}-"
+        if not action_id.startswith(prefix):
+            return self.tracker.handle(message)
+        which = action_id[len(prefix) :]
+        if which not in self._lists:
+            return []
+        self._lists[which].append(message)
+        if message.name != "QueueStatusComplete":
+            return []
+        self._resync_id = ""
+        try:
+            facts = self.tracker.apply_resync(
+                self._lists["channels"], self._lists["queues"], self._clock()
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            # A snapshot we cannot read must not stop the event stream: carry on without.
+            log.error("AMI resync not applied: %s", exc)
+            self.tracker.cancel_resync()
+            self.tracker.errors += 1
+            facts = []
+        self._lists = {}
+        self.live.touch_queues()
+        self.resyncs += 1
+        self.resynced.set()
+        log.info("AMI resync %d: %d facts", self.resyncs, len(facts))
+        return facts
+
+    # -- the loops ----------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Connect and run until `stop` is set; then flush what is left and close."""
+        self.manager.connect()
+        tasks = [
+            asyncio.create_task(self.outbox.run(stop), name="fact-outbox"),
+            asyncio.create_task(self._write_live(stop), name="live-writer"),
+        ]
+        try:
+            await stop.wait()
+        finally:
+            await self.manager.aclose()
+            self._wake.set()
+            done, pending = await asyncio.wait(tasks, timeout=5.0)
+            for task in pending:
+                task.cancel()
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    log.error("tracker task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def _write_live(self, stop: asyncio.Event) -> None:
+        last_beat = -self.heartbeat_s
+        while True:
+            await wait_any(self._wake, stop, timeout_s=self.heartbeat_s)
+            self._wake.clear()
+            now = self._clock()
+            beat = time.monotonic()  # the heartbeat runs on real time, whatever `clock` says
+            try:
+                if beat - last_beat >= self.heartbeat_s:
+                    self.tracker.agents.end_wrapups(now)
+                    await self.live.refresh(now)
+                    last_beat = beat
+                await self.live.flush(now)
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                # The changes stay collected; the next wake-up or heartbeat retries.
+                log.warning("live state not written, Redis unreachable: %s", exc)
+                if not stop.is_set():
+                    await wait_any(stop, timeout_s=min(1.0, self.heartbeat_s))
+                    self._wake.set()
+            if stop.is_set() and not self.live.dirty:
+                return
+            if stop.is_set():
+                # One last try, then give up: the TTLs clear what is left.
+                try:
+                    await self.live.flush(self._clock())
+                except (RedisConnectionError, RedisTimeoutError, OSError):
+                    pass
+                return

@@ -1,0 +1,117 @@
+"""Service-level maths over queue entries: our figure, Asterisk's perf/perf2, ASA, buckets.
+
+- `sl` = answered within T / (answered + abandoned after S): short abandons (the caller
+  gave up within S seconds) are neither good nor bad service.
+- `perf` = answered within T / answered and `perf2` = (answered within T + abandoned
+  within T) / (answered + abandoned): Asterisk's `ServicelevelPerf`/`ServicelevelPerf2`.
+  app_queue decides "within" on whole seconds (`HoldTime`), so these use `wait_whole_s`
+  and print with one decimal as Asterisk does; with nothing to count they are 0.0, as
+  in `QueueParams`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from callqueue.calls import QueueEntry
+
+ALL_QUEUES = "all"
+BUCKET_S = 15
+BUCKETS = 8  # 0-15 ... 105-120, then "120+"
+
+
+def asterisk_pct(numerator: int, denominator: int) -> float:
+    """A percentage rounded the way Asterisk prints it (`%2.1f`)."""
+    if denominator <= 0:
+        return 0.0
+    return float(f"{100.0 * numerator / denominator:.1f}")
+
+
+@dataclass
+class QueueFigures:
+    """Counts over the entries of one queue (or all queues)."""
+
+    threshold_s: int
+    short_abandon_s: int
+    offered: int = 0
+    answered: int = 0
+    completed: int = 0  # answered and over (QueueParams' Completed counts these)
+    answered_within: int = 0  # float wait <= T (our figure)
+    answered_within_whole_s: int = 0  # whole-second wait <= T (Asterisk's)
+    abandoned: int = 0
+    abandoned_short: int = 0  # within S seconds
+    abandoned_within_whole_s: int = 0
+    waiting: int = 0
+    wait_answered_sum_s: float = 0.0
+    longest_wait_s: float = 0.0
+    buckets: list[int] = field(default_factory=lambda: [0] * (BUCKETS + 1))
+
+    def add(self, entry: QueueEntry) -> None:
+        self.offered += 1
+        wait_s = entry.wait_s or 0.0
+        whole_s = entry.wait_whole_s if entry.wait_whole_s is not None else int(wait_s)
+        if entry.answered:
+            self.answered += 1
+            self.completed += entry.completed
+            self.wait_answered_sum_s += wait_s
+            self.answered_within += wait_s <= self.threshold_s
+            self.answered_within_whole_s += whole_s <= self.threshold_s
+            self.buckets[min(int(wait_s // BUCKET_S), BUCKETS)] += 1
+        elif entry.abandoned:
+            self.abandoned += 1
+            self.abandoned_short += wait_s <= self.short_abandon_s
+            self.abandoned_within_whole_s += whole_s <= self.threshold_s
+        elif entry.left_at is None:
+            self.waiting += 1
+        if entry.answered or entry.abandoned:
+            self.longest_wait_s = max(self.longest_wait_s, wait_s)
+
+    def as_dict(self) -> dict[str, Any]:
+        counted = self.answered + self.abandoned - self.abandoned_short
+        handled = self.answered + self.abandoned
+        labels = [f"{i * BUCKET_S}-{(i + 1) * BUCKET_S}" for i in range(BUCKETS)]
+        return {
+            "threshold_s": self.threshold_s,
+            "short_abandon_s": self.short_abandon_s,
+            "offered": self.offered,
+            "answered": self.answered,
+            "completed": self.completed,
+            "answered_within": self.answered_within,
+            "answered_within_whole_s": self.answered_within_whole_s,
+            "abandoned": self.abandoned,
+            "abandoned_short": self.abandoned_short,
+            "abandoned_within_whole_s": self.abandoned_within_whole_s,
+            "waiting": self.waiting,
+            "sl": round(100.0 * self.answered_within / counted, 1) if counted else None,
+            "perf": asterisk_pct(self.answered_within_whole_s, self.answered),
+            "perf2": asterisk_pct(
+                self.answered_within_whole_s + self.abandoned_within_whole_s, handled
+            ),
+            "asa_s": round(self.wait_answered_sum_s / self.answered, 3) if self.answered else None,
+            "abandon_rate": round(100.0 * self.abandoned / handled, 1) if handled else None,
+            "longest_wait_s": round(self.longest_wait_s, 3),
+            "answered_within_buckets": dict(
+                zip([*labels, f"{BUCKETS * BUCKET_S}+"], self.buckets, strict=True)
+            ),
+        }
+
+
+def service_level(
+    entries: Iterable[QueueEntry], threshold_s: int = 40, short_abandon_s: int = 5
+) -> dict[str, dict[str, Any]]:
+    """Figures per queue and over all queues (`"all"`), each a JSON-ready dict."""
+    if threshold_s < 1 or short_abandon_s < 0:
+        raise ValueError("the service-level threshold must be >= 1 s and the short abandon >= 0 s")
+    per_queue: dict[str, QueueFigures] = {}
+    overall = QueueFigures(threshold_s, short_abandon_s)
+    for entry in entries:
+        figures = per_queue.get(entry.queue)
+        if figures is None:
+            figures = per_queue[entry.queue] = QueueFigures(threshold_s, short_abandon_s)
+        figures.add(entry)
+        overall.add(entry)
+    result = {queue: figures.as_dict() for queue, figures in sorted(per_queue.items())}
+    result[ALL_QUEUES] = overall.as_dict()
+    return result
