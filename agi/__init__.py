@@ -1,0 +1,1 @@
+"""The FastAGI server: routes `hotline`, `transfer`, `whisper`, `survey` and agent features."""

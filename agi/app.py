@@ -1,0 +1,152 @@
+"""Wires the FastAGI service: routes, the CRM client, the UIN stock, facts out, AMI."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from redis.asyncio import Redis
+
+from agi.agent_routes import AGENT_PROMPTS, AgentRoutes
+from agi.call_routes import SURVEY_PROMPTS, WHISPER_PROMPTS, SurveyRoute, on_agi_whisper
+from agi.crm_client import CrmClient
+from agi.hotline_route import PROMPTS as HOTLINE_PROMPTS
+from agi.hotline_route import HotlineDeps, HotlineRoute
+from agi.server import AgiServer
+from agi.stock import PendingTickets, UinStock
+from agi.transfer_route import TRANSFER_PROMPTS, TransferRoute
+from callqueue.ami import AmiManager
+from crm.sla.calendar import BusinessCalendar
+from crm.transfers.context import CallContextStore
+from crm.transfers.notifier import AgentNotifier
+from hotline.bus import FactBus, FactOutbox
+from hotline.settings import Settings
+from ivr.catalogue import DIGIT_DIR, prompt_file
+from ivr.render import missing_sounds
+
+log = logging.getLogger(__name__)
+
+ROUTES = (
+    "hotline",
+    "transfer",
+    "whisper",
+    "survey",
+    "agent-login",
+    "agent-logout",
+    "agent-pause",
+)
+PLAYED = (
+    *HOTLINE_PROMPTS,
+    *TRANSFER_PROMPTS,
+    *WHISPER_PROMPTS,
+    *SURVEY_PROMPTS,
+    *AGENT_PROMPTS,
+)
+
+
+class MissingPrompts(RuntimeError):
+    """A prompt the routes play is not rendered: real Asterisk would fail the whole AGI."""
+
+
+def check_prompts(sounds_dir: Path) -> None:
+    needed = [prompt_file(name) for name in PLAYED] + [f"{DIGIT_DIR}/{d}" for d in "0123456789"]
+    missing = missing_sounds(sounds_dir, needed)
+    if missing:
+        raise MissingPrompts(
+            f"prompts not rendered (run `hotline prompts render`): {', '.join(missing)}"
+        )
+
+
+class AgiService:
+    """The FastAGI server and its background work; `start()` then `stop()`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sounds_dir: Path,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        ami: AmiManager | None = None,
+        crm_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sounds_dir = sounds_dir
+        self.clock = clock
+        self.ami = ami
+        self._crm_transport = crm_transport
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stop = asyncio.Event()
+
+    async def start(self) -> None:
+        check_prompts(self.sounds_dir)
+        settings = self.settings
+        self.redis = Redis.from_url(
+            settings.redis.url, socket_timeout=0.5, socket_connect_timeout=0.5
+        )
+        self.crm = CrmClient(settings.crm, transport=self._crm_transport)
+        self.stock = UinStock(self.redis, self.crm)
+        self.pending = PendingTickets(self.redis, self.crm)
+        self.outbox = FactOutbox(FactBus(self.redis))
+        self.hotline = HotlineRoute(
+            HotlineDeps(
+                crm=self.crm,
+                stock=self.stock,
+                pending=self.pending,
+                publish=self.outbox.put,
+                calendar=BusinessCalendar.from_settings(settings.calendar),
+                clock=self.clock,
+                uin_digits=settings.tickets.uin_digits,
+            )
+        )
+        self.server = AgiServer(settings.agi)
+        self.server.add_route("hotline", self.hotline)
+        transfers = settings.transfers
+        self.transfer = TransferRoute(
+            CallContextStore(
+                self.redis, limit=transfers.limit, reservation_ttl_s=transfers.reservation_s
+            ),
+            AgentNotifier(self.redis),
+            transfers,
+        )
+        self.server.add_route("transfer", self.transfer)
+        self.server.add_route("whisper", on_agi_whisper)
+        self.server.add_route("survey", SurveyRoute(self.outbox.put))
+        if self.ami is None:
+            # It only sends actions (agent features): no event is read, so none is asked for.
+            self.ami = AmiManager(settings.ami, event_mask="off")
+            self.ami.connect()
+        agents = AgentRoutes(self.ami.send_action)
+        self.server.add_route("agent-login", agents.login)
+        self.server.add_route("agent-logout", agents.logout)
+        self.server.add_route("agent-pause", agents.pause)
+        for loop in (
+            self.stock.run(self._stop),
+            self.pending.run(self._stop),
+            self.outbox.run(self._stop),
+        ):
+            task = asyncio.create_task(loop)
+            task.add_done_callback(self._task_done)
+            self._tasks.add(task)
+        await self.server.start()
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("AGI background task failed", exc_info=task.exception())
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    async def stop(self) -> None:
+        await self.server.close(grace_s=2.0)
+        self._stop.set()
+        await asyncio.wait(list(self._tasks), timeout=5)
+        if self.ami is not None:
+            await self.ami.aclose()
+        await self.crm.aclose()
+        await self.redis.aclose()

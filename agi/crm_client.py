@@ -1,0 +1,113 @@
+"""The AGI server's HTTP client of the CRM: short timeouts, errors it can act on."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from hotline.settings import CrmClientSettings
+
+
+class CrmUnavailable(Exception):
+    """The CRM did not answer in time, or answered with a server error."""
+
+
+@dataclass(frozen=True)
+class Ticketed:
+    uin: str
+    ticket_id: int | None
+
+
+class CrmClient:
+    """`register`, `register_reserved`, `exists`, `reserve_uins`, `record_call`."""
+
+    def __init__(
+        self, settings: CrmClientSettings, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self._timeout_s = settings.timeout_s
+        self._http = httpx.AsyncClient(
+            base_url=settings.url,
+            timeout=settings.timeout_s,
+            transport=transport,
+            headers={"Authorization": f"Bearer {settings.token}"},
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            # httpx's timeouts are per phase (connect, each read...): this bounds the whole.
+            async with asyncio.timeout(self._timeout_s):
+                response = await self._http.request(method, path, **kwargs)
+        except TimeoutError as exc:
+            raise CrmUnavailable(f"{method} {path}: no answer in {self._timeout_s} s") from exc
+        except httpx.HTTPError as exc:  # refused connections, broken replies
+            raise CrmUnavailable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 500 or response.status_code in (401, 403):
+            # A server error, or a token the CRM refuses: nothing the caller can fix.
+            raise CrmUnavailable(f"{method} {path}: HTTP {response.status_code}")
+        return response
+
+    async def register(self, caller_phone: str | None, caller_name: str | None) -> Ticketed:
+        body = _ticket_body(caller_phone, caller_name)
+        response = await self._call("POST", "/api/tickets", json=body)
+        if response.status_code == 422 and caller_phone:
+            # A number the CRM cannot read (an extension, "anonymous"): keep it as text.
+            response = await self._call(
+                "POST", "/api/tickets", json=_ticket_body(None, caller_name, caller_phone)
+            )
+        _ok(response)
+        data = response.json()
+        return Ticketed(data["uin"], data.get("id"))
+
+    async def register_reserved(
+        self, uin: str, caller_phone: str | None, caller_name: str | None
+    ) -> Ticketed:
+        response = await self._call(
+            "PUT", f"/api/tickets/{uin}", json=_ticket_body(caller_phone, caller_name)
+        )
+        if response.status_code == 422 and caller_phone:
+            response = await self._call(
+                "PUT", f"/api/tickets/{uin}", json=_ticket_body(None, caller_name, caller_phone)
+            )
+        _ok(response)
+        return Ticketed(uin, response.json().get("id"))
+
+    async def exists(self, uin: str) -> Ticketed | None:
+        response = await self._call("GET", f"/api/tickets/{uin}")
+        if response.status_code == 404:
+            return None
+        _ok(response)
+        return Ticketed(uin, response.json().get("id"))
+
+    async def reserve_uins(self, count: int) -> list[str]:
+        response = await self._call("POST", "/api/uins/reserve", json={"count": count})
+        _ok(response)
+        return list(response.json()["uins"])
+
+
+def _ticket_body(
+    phone: str | None, name: str | None, raw_number: str | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "channel": "phone",
+        "caller_phone": phone or None,
+        "caller_name": (name or None) and name[:200],
+    }
+    if raw_number:
+        body["description"] = f"caller number as received: {raw_number[:40]}"
+    return body
+
+
+def _ok(response: httpx.Response) -> None:
+    """Any answer but a success is the CRM being unavailable for this call: the caller then
+    gets a UIN from the stock instead of no UIN at all."""
+    if not response.is_success:
+        raise CrmUnavailable(
+            f"{response.request.method} {response.request.url.path}: "
+            f"HTTP {response.status_code}: {response.text[:200]}"
+        )

@@ -1,0 +1,1 @@
+"""Menus and prompts: prompt texts per language, rendering, business hours, UIN readout."""
