@@ -1,0 +1,129 @@
+"""Fixtures: the CRM app (SQLite and PostgreSQL), the AGI service, the simulated Asterisk."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from redis.asyncio import Redis
+
+from agi.app import AgiService
+from agi.stock import PENDING_KEY, STOCK_KEY
+from asterisksim import SimConfig, SimulatedAsterisk
+from callqueue.ami import AmiManager
+from hotline.bootstrap import create_app
+from hotline.bus import FACT_STREAM
+from hotline.settings import (
+    AgiSettings,
+    AmiSettings,
+    CrmClientSettings,
+    RedisSettings,
+    Settings,
+)
+from ivr.catalogue import all_sound_files
+from tests.conftest import REDIS_TEST_URL, ROOT, TOKENS
+
+# A Redis database of their own: these tests read the shared fact stream key.
+AGI_REDIS_URL = REDIS_TEST_URL.rsplit("/", 1)[0] + "/13"
+
+MSK = ZoneInfo("Europe/Moscow")
+OPEN = datetime(2026, 11, 23, 10, 0, tzinfo=MSK)  # a Monday, 10:00
+CLOSED = datetime(2026, 11, 22, 10, 0, tzinfo=MSK)  # a Sunday
+SOUNDS = ROOT / "asterisk-config" / "sounds"
+
+
+class SwitchableTransport(httpx.AsyncBaseTransport):
+    """The CRM over ASGI, with a switch that makes it unreachable or slow."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.down = False
+        self.delay_s = 0.0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("CRM unreachable (test switch)")
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        return await self.inner.handle_async_request(request)
+
+
+@dataclass
+class Hotline:
+    """Everything of one test: CRM, AGI service, simulated Asterisk, and their clocks."""
+
+    crm: httpx.AsyncClient
+    crm_transport: SwitchableTransport
+    agi: AgiService
+    pbx: SimulatedAsterisk
+    redis: Redis
+    now: list[datetime] = field(default_factory=lambda: [OPEN])
+
+    async def facts(self) -> list[dict[bytes, bytes]]:
+        return [fields for _id, fields in await self.redis.xrange(FACT_STREAM)]
+
+
+async def _clean(redis: Redis) -> None:
+    await redis.delete(STOCK_KEY, PENDING_KEY, FACT_STREAM)
+
+
+@pytest.fixture
+async def hotline(settings: Settings) -> AsyncIterator[Hotline]:
+    redis = Redis.from_url(AGI_REDIS_URL)
+    await _clean(redis)
+    app = create_app(settings)
+    async with LifespanManager(app) as manager:
+        transport = SwitchableTransport(httpx.ASGITransport(app=manager.app))
+        crm = httpx.AsyncClient(
+            transport=transport,
+            base_url="http://crm",
+            headers={"Authorization": f"Bearer {TOKENS['agent']}"},
+        )
+        async with SimulatedAsterisk(
+            SimConfig(
+                channelvars=("UIN", "TICKET_ID"),
+                prompts=frozenset(all_sound_files()),
+            )
+        ) as pbx:
+            agi_settings = settings.model_copy(
+                update={
+                    "redis": RedisSettings(url=AGI_REDIS_URL),
+                    "agi": AgiSettings(
+                        host="127.0.0.1", port=0, header_timeout_s=1.0, command_timeout_s=10.0
+                    ),
+                    "crm": CrmClientSettings(
+                        url="http://crm", token=TOKENS["service"], timeout_s=0.8
+                    ),
+                    "ami": AmiSettings(
+                        host=pbx.host, port=pbx.port, user="hotline", secret="hotline"
+                    ),
+                }
+            )
+            now = [OPEN]
+            ami = AmiManager(agi_settings.ami, event_mask="")
+            ami.connect()
+            service = AgiService(
+                agi_settings,
+                sounds_dir=SOUNDS,
+                clock=lambda: now[0],
+                ami=ami,
+                crm_transport=transport,
+            )
+            await service.start()
+            pbx.config.agi_url = f"agi://127.0.0.1:{service.port}/hotline"
+            try:
+                yield Hotline(crm, transport, service, pbx, redis, now)
+            finally:
+                await service.stop()
+                await crm.aclose()
+    await _clean(redis)
+    await redis.aclose()
+
+
+Placer = Callable[..., object]

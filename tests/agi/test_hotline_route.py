@@ -1,0 +1,199 @@
+"""The simulated Asterisk places calls into the FastAGI server: ticket, UIN readout, facts."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+
+from agi.stock import PENDING_KEY, STOCK_KEY
+from hotline.facts import load_fact
+from ivr.readout import group_digits
+from tests.agi.conftest import CLOSED, Hotline
+from tests.support import TcpProxy
+
+
+def readout(uin: str) -> list[str]:
+    return ['STREAM FILE "hotline/uin-intro" ""'] + [
+        f'SAY DIGITS "{group}" ""' for group in group_digits(uin)
+    ]
+
+
+def opening(language: str = "ru") -> list[str]:
+    return [
+        "ANSWER",
+        f'SET VARIABLE "CHANNEL(language)" "{language}"',
+        'GET VARIABLE "CHANNEL(linkedid)"',
+    ]
+
+
+async def ticket(h: Hotline, uin: str) -> dict[str, object]:
+    response = await h.crm.get(f"/api/tickets/{uin}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_new_caller_hears_the_uin_of_a_new_ticket(hotline: Hotline) -> None:
+    hotline.pbx.add_agent("agent1")
+    call = hotline.pbx.place_call("79000000001", "Алиса Петрова")
+    await hotline.pbx.run_for(60)
+    truth = call.truth
+    uin = truth.variables["UIN"]
+    assert re.fullmatch(r"\d{8}", uin)
+    stored = await ticket(hotline, uin)
+    assert stored["caller_phone"] == "+79000000001"
+    assert stored["caller_name"] == "Алиса Петрова"
+    assert stored["channel"] == "phone" and stored["status"] == "registered"
+    assert truth.agi_commands == [
+        *opening(),
+        'SET VARIABLE "HOTLINE_OPEN" "1"',
+        'GET DATA "hotline/existing-uin-offer" 3000 1',
+        f'SET VARIABLE "__UIN" "{uin}"',
+        f'SET VARIABLE "__TICKET_ID" "{stored["id"]}"',
+        *readout(uin),
+        'STREAM FILE "hotline/uin-write-down" ""',
+        'GET DATA "hotline/uin-repeat-offer" 3000 1',
+    ]
+    assert truth.agi_status == "SUCCESS"
+    # The agent's channel inherited __UIN: the agent was connected with it.
+    assert truth.outcome in ("answered", "in_progress") and truth.agent == "agent1"
+    facts = [load_fact(f[b"fact"]) for f in await hotline.facts()]
+    [ticketed] = [f for f in facts if f.kind == "ticketed"]
+    assert ticketed.linkedid == truth.linkedid and ticketed.uin == uin
+    assert ticketed.attached is False
+
+
+async def test_agent_channel_inherits_uin(hotline: Hotline) -> None:
+    hotline.pbx.add_agent("agent1", talk_s=300)
+    call = hotline.pbx.place_call("79000000002", "Борис")
+    await hotline.pbx.run_for(60)  # answered after 2 s, still talking
+    uin = call.truth.variables["UIN"]
+    assert call.leg is not None, "the agent should be on the call"
+    for half in (call.leg.one, call.leg.two):  # Local/agent1@agents-...;1 and ;2
+        assert half.get_var("UIN") == uin
+        assert half.get_var("TICKET_ID") == call.truth.variables["TICKET_ID"]
+
+
+async def test_repeat_on_request(hotline: Hotline) -> None:
+    call = hotline.pbx.place_call("79000000003", "Вера", dtmf="21")  # 2: no UIN; 1: repeat
+    await hotline.pbx.run_for(60)
+    uin = call.truth.variables["UIN"]
+    commands = call.truth.agi_commands
+    assert commands[-len(readout(uin)) :] == readout(uin)
+    assert commands.count('STREAM FILE "hotline/uin-intro" ""') == 2
+
+
+async def test_existing_uin_attaches_the_call(hotline: Hotline) -> None:
+    existing = (await hotline.crm.post("/api/tickets", json={"caller_name": "Галина"})).json()
+    call = hotline.pbx.place_call("79000000004", "Галина", dtmf=f"1{existing['uin']}#")
+    await hotline.pbx.run_for(60)
+    assert call.truth.variables["UIN"] == existing["uin"]
+    assert 'STREAM FILE "hotline/uin-attached" ""' in call.truth.agi_commands
+    listed = (await hotline.crm.get("/api/tickets")).json()
+    assert listed["total"] == 1  # one request, one ticket
+    facts = [load_fact(f[b"fact"]) for f in await hotline.facts()]
+    [ticketed] = [f for f in facts if f.kind == "ticketed"]
+    assert ticketed.attached is True and ticketed.uin == existing["uin"]
+
+
+async def test_wrong_uin_gets_one_retry_then_a_new_ticket(hotline: Hotline) -> None:
+    call = hotline.pbx.place_call("79000000005", "Дмитрий", dtmf="199999999#99999998#")
+    await hotline.pbx.run_for(60)
+    commands = call.truth.agi_commands
+    assert commands.count('GET DATA "hotline/existing-uin-enter" 10000 8') == 2
+    assert commands.count('STREAM FILE "hotline/uin-not-found" ""') == 2
+    uin = call.truth.variables["UIN"]
+    assert uin not in ("99999999", "99999998")
+    assert (await ticket(hotline, uin))["caller_name"] == "Дмитрий"
+
+
+async def test_out_of_hours(hotline: Hotline) -> None:
+    hotline.now[0] = CLOSED
+    call = hotline.pbx.place_call("79000000006", "Елена")
+    await hotline.pbx.run_for(30)
+    assert call.truth.agi_commands == [
+        *opening(),
+        'SET VARIABLE "HOTLINE_OPEN" "0"',
+        'STREAM FILE "hotline/closed-hours" ""',
+    ]
+    assert "UIN" not in call.truth.variables
+    assert (await hotline.crm.get("/api/tickets")).json()["total"] == 0
+    facts = [load_fact(f[b"fact"]) for f in await hotline.facts()]
+    assert [f.kind for f in facts] == ["out_of_hours"]
+    assert facts[0].caller_num == "79000000006"
+
+
+async def test_english_prompts_on_request(hotline: Hotline) -> None:
+    hotline.pbx.config.agi_url += "?lang=en"
+    call = hotline.pbx.place_call("79000000007", "Fiona")
+    await hotline.pbx.run_for(60)
+    assert call.truth.agi_commands[:3] == opening("en")
+
+
+async def test_crm_down_for_30_calls_then_back_loses_no_ticket(hotline: Hotline) -> None:
+    await hotline.agi.stock.refill()
+    assert await hotline.redis.llen(STOCK_KEY) >= 30
+    hotline.crm_transport.down = True
+    calls = [hotline.pbx.place_call(f"7900000{i:04d}", f"Caller {i}") for i in range(30)]
+    await hotline.pbx.run_for(120)
+    uins = [c.truth.variables.get("UIN") for c in calls]
+    assert all(uins) and len(set(uins)) == 30  # every caller heard a distinct UIN
+    assert await hotline.redis.hlen(PENDING_KEY) == 30
+    hotline.crm_transport.down = False
+    # The service's own loop may pay part of the debt at the same moment: either way,
+    # once flushed, every owed ticket exists exactly once.
+    await hotline.agi.pending.flush()
+    for i, uin in enumerate(uins):
+        stored = await ticket(hotline, uin or "")
+        assert stored["caller_name"] == f"Caller {i}"
+    assert await hotline.redis.hlen(PENDING_KEY) == 0
+    assert (await hotline.crm.get("/api/tickets")).json()["total"] == 30
+
+
+async def test_crm_slow_is_like_crm_down(hotline: Hotline) -> None:
+    await hotline.agi.stock.refill()
+    hotline.crm_transport.delay_s = 1.5  # over the 0.8 s timeout
+    call = hotline.pbx.place_call("79000000008", "Жанна")
+    await hotline.pbx.run_for(60)
+    uin = call.truth.variables["UIN"]
+    pending = await hotline.redis.hget(PENDING_KEY, uin)
+    assert pending is not None and json.loads(pending)["caller_name"] == "Жанна"
+
+
+async def test_crm_and_redis_down_caller_still_reaches_the_queue(hotline: Hotline) -> None:
+    proxy = TcpProxy("127.0.0.1", 6379)
+    await proxy.start()
+    await proxy.cut()  # a Redis address that does not answer
+    from redis.asyncio import Redis
+
+    dead = Redis(host="127.0.0.1", port=proxy.port, socket_timeout=0.3, socket_connect_timeout=0.3)
+    hotline.agi.stock._redis = dead
+    hotline.crm_transport.down = True
+    hotline.pbx.add_agent("agent1")
+    call = hotline.pbx.place_call("79000000009", "Зоя")
+    await hotline.pbx.run_for(60)
+    assert 'STREAM FILE "hotline/apology-no-uin" ""' in call.truth.agi_commands
+    assert "UIN" not in call.truth.variables
+    assert call.truth.agi_status == "SUCCESS"
+    assert call.truth.visits and call.truth.visits[0].queue == "hotline"  # queued all the same
+    await dead.aclose()
+
+
+async def test_a_crm_refusal_still_gives_a_uin(hotline: Hotline) -> None:
+    """A CRM that answers 4xx (say, a token it no longer accepts as valid input) is treated
+    like a CRM that is down: the caller still hears a UIN, from the stock."""
+    await hotline.agi.stock.refill()
+    original = hotline.crm_transport.inner
+
+    class Refusing(type(original)):  # type: ignore[misc]
+        async def handle_async_request(self, request):  # type: ignore[no-untyped-def]
+            if request.method == "POST" and request.url.path == "/api/tickets":
+                return httpx.Response(400, json={"detail": "refused"}, request=request)
+            return await super().handle_async_request(request)
+
+    hotline.crm_transport.inner = Refusing(app=original.app)
+    call = hotline.pbx.place_call("79000000013", "Пётр")
+    await hotline.pbx.run_for(60)
+    uin = call.truth.variables["UIN"]
+    assert await hotline.redis.hget(PENDING_KEY, uin) is not None

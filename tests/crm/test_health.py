@@ -1,0 +1,40 @@
+"""GET /api/health names what is down with a 503."""
+
+from __future__ import annotations
+
+import httpx
+from asgi_lifespan import LifespanManager
+
+from hotline.bootstrap import create_app
+from hotline.settings import DatabaseSettings, RedisSettings, Settings
+
+
+async def _health(settings: Settings) -> httpx.Response:
+    app = create_app(settings)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://crm") as http:
+            return await http.get("/api/health")
+
+
+async def test_all_up(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/health")
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "redis": "ok"}
+
+
+async def test_redis_down_is_named(settings: Settings) -> None:
+    down = settings.model_copy(update={"redis": RedisSettings(url="redis://127.0.0.1:1/0")})
+    response = await _health(down)
+    assert response.status_code == 503
+    assert response.json()["redis"] == "down" and response.json()["database"] == "ok"
+    assert response.json()["detail"] == "down: redis"
+
+
+async def test_database_down_is_named(settings: Settings) -> None:
+    down = settings.model_copy(
+        update={"db": DatabaseSettings(url="postgresql+asyncpg://postgres@127.0.0.1:1/nothing")}
+    )
+    response = await _health(down)
+    assert response.status_code == 503
+    assert response.json()["database"] == "down" and response.json()["redis"] == "ok"

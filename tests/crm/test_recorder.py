@@ -1,0 +1,246 @@
+"""The recorder writes facts from the Redis stream onto calls and tickets, exactly once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import select
+
+from crm.db import make_engine, make_sessionmaker
+from crm.models import Call, QueueEntry, Ticket
+from crm.recorder import DEAD_LETTERS, Recorder
+from crm.schemas import TicketCreate
+from crm.service import TicketService
+from hotline.bus import FactBus
+from hotline.facts import (
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallQueued,
+    CallStarted,
+    CallTicketed,
+    CallTransferred,
+)
+from tests.conftest import REDIS_TEST_URL
+
+T0 = datetime(2026, 11, 23, 9, 0, 0, tzinfo=UTC)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+class Harness:
+    def __init__(self, redis: Redis, database_url: str, stream: str) -> None:
+        self.engine = make_engine(database_url)
+        self.sessions = make_sessionmaker(self.engine)
+        self.tickets = TicketService(self.sessions)
+        self.redis = redis
+        self.bus = FactBus(redis, stream=stream)
+        self.now = at(0)
+        self.recorder = self.make_recorder()
+
+    def make_recorder(self, sessions=None, consumer: str = "recorder-1") -> Recorder:  # type: ignore[no-untyped-def]
+        return Recorder(
+            self.redis,
+            sessions or self.sessions,
+            self.tickets,
+            stream=self.bus.stream,
+            consumer=consumer,
+            orphan_after_s=60,
+            clock=lambda: self.now,
+        )
+
+    async def call(self, linkedid: str) -> Call:
+        async with self.sessions() as session:
+            return (
+                await session.execute(select(Call).where(Call.linkedid == linkedid))
+            ).scalar_one()
+
+    async def entries(self, linkedid: str) -> list[QueueEntry]:
+        async with self.sessions() as session:
+            return list(
+                (
+                    await session.execute(
+                        select(QueueEntry)
+                        .join(Call)
+                        .where(Call.linkedid == linkedid)
+                        .order_by(QueueEntry.entry)
+                    )
+                ).scalars()
+            )
+
+    async def ticket_uin(self, call: Call) -> str | None:
+        async with self.sessions() as session:
+            ticket = await session.get(Ticket, call.ticket_id) if call.ticket_id else None
+            return ticket.uin if ticket else None
+
+
+@pytest.fixture
+async def h(database_url: str) -> AsyncIterator[Harness]:
+    redis = Redis.from_url(REDIS_TEST_URL)
+    stream = f"test:facts:{uuid.uuid4().hex[:8]}"
+    harness = Harness(redis, database_url, stream)
+    await harness.recorder.ensure_group()
+    yield harness
+    await redis.delete(stream, DEAD_LETTERS)
+    await redis.aclose()
+    await harness.engine.dispose()
+
+
+def answered_call(linkedid: str, uin: str) -> list[object]:
+    return [
+        CallStarted(
+            linkedid=linkedid,
+            channel="PJSIP/trunk-00000001",
+            caller_num="79000000001",
+            caller_name="Алиса",
+            at=at(0),
+        ),
+        CallTicketed(linkedid=linkedid, uin=uin),
+        CallQueued(linkedid=linkedid, queue="hotline", position=1, at=at(12)),
+        CallAnswered(
+            linkedid=linkedid,
+            queue="hotline",
+            agent="Local/agent1@agents",
+            wait_s=31.5,
+            at=at(43.5),
+        ),
+        CallEnded(linkedid=linkedid, talk_s=120.0, hung_up_by="caller", at=at(163.5)),
+    ]
+
+
+async def test_a_whole_call_lands_on_its_ticket(h: Harness) -> None:
+    ticket = await h.tickets.register_ticket(TicketCreate(category="ZnK", priority=3), "agi")
+    for fact in answered_call("1795311765.1", ticket.uin):
+        await h.bus.publish(fact)  # type: ignore[arg-type]
+    assert await h.recorder.process(block_ms=100) == 5
+    call = await h.call("1795311765.1")
+    assert await h.ticket_uin(call) == ticket.uin
+    assert (call.caller_number, call.caller_name) == ("79000000001", "Алиса")
+    assert call.queue == "hotline" and call.queued_at == at(12)
+    assert call.answered_at == at(43.5) and call.wait_s == 31.5
+    assert call.agent == "Local/agent1@agents" and call.outcome == "answered"
+    assert call.ended_at == at(163.5) and call.talk_s == 120.0 and call.hung_up_by == "caller"
+    [entry] = await h.entries("1795311765.1")
+    assert (entry.queue, entry.outcome, entry.wait_s) == ("hotline", "answered", 31.5)
+    pending = await h.redis.xpending(h.bus.stream, "recorder")
+    assert pending["pending"] == 0  # everything acknowledged after commit
+
+
+async def test_a_fact_delivered_twice_changes_nothing(h: Harness) -> None:
+    ticket = await h.tickets.register_ticket(TicketCreate(category="ZnK", priority=3), "agi")
+    facts = answered_call("1795311765.2", ticket.uin)
+    for fact in facts + facts[2:4]:
+        await h.bus.publish(fact)  # type: ignore[arg-type]
+    await h.recorder.process(block_ms=100)
+    assert h.recorder.stats.applied == 5 and h.recorder.stats.duplicates == 2
+    assert len(await h.entries("1795311765.2")) == 1
+    assert (await h.call("1795311765.2")).wait_s == 31.5
+
+
+async def test_transfer_into_a_queue_is_a_second_entry_on_the_same_ticket(h: Harness) -> None:
+    ticket = await h.tickets.register_ticket(TicketCreate(category="INC", priority=2), "agi")
+    linkedid = "1795311765.3"
+    for fact in [
+        *answered_call(linkedid, ticket.uin)[:4],
+        CallTransferred(
+            linkedid=linkedid, n=1, how="blind", from_agent="agent1", to="support", at=at(60)
+        ),
+        CallQueued(linkedid=linkedid, queue="support", position=1, entry=2, at=at(61)),
+        CallAbandoned(
+            linkedid=linkedid,
+            queue="support",
+            wait_s=9.0,
+            position=1,
+            original_position=1,
+            entry=2,
+            at=at(70),
+        ),
+    ]:
+        await h.recorder.apply(fact)  # type: ignore[arg-type]
+    first, second = await h.entries(linkedid)
+    assert (first.queue, first.outcome) == ("hotline", "answered")
+    assert (second.queue, second.outcome, second.wait_s) == ("support", "abandoned", 9.0)
+    call = await h.call(linkedid)
+    assert call.transfer_count == 1
+    assert call.outcome == "answered" and call.wait_s == 31.5  # the first answer stands
+
+
+async def test_an_unreadable_fact_goes_to_dead_letters_and_does_not_block(h: Harness) -> None:
+    await h.redis.xadd(h.bus.stream, {"kind": "?", "fact": b'{"kind": "exploded"}'})
+    await h.bus.publish(CallStarted(linkedid="1795311765.4", channel="x", at=at(0)))
+    assert await h.recorder.process(block_ms=100) == 2
+    assert h.recorder.stats.dead == 1
+    dead = await h.redis.xrange(DEAD_LETTERS)
+    assert dead[-1][1][b"fact"] == b'{"kind": "exploded"}'
+    assert (await h.call("1795311765.4")).started_at == at(0)
+
+
+async def test_nothing_is_acknowledged_when_the_database_fails(h: Harness) -> None:
+    await h.bus.publish(CallStarted(linkedid="1795311765.5", channel="x", at=at(0)))
+    broken_engine = make_engine("postgresql+asyncpg://postgres@127.0.0.1:1/none")
+    broken = h.make_recorder(make_sessionmaker(broken_engine))
+    with pytest.raises(OSError):
+        await broken.process(block_ms=100)
+    await broken_engine.dispose()
+    assert (await h.redis.xpending(h.bus.stream, "recorder"))["pending"] == 1
+    # The same consumer, its database back, records what it had not acknowledged.
+    assert await h.recorder.process(pending=True) == 1
+    assert (await h.call("1795311765.5")).started_at == at(0)
+    assert (await h.redis.xpending(h.bus.stream, "recorder"))["pending"] == 0
+
+
+async def test_a_call_without_ticket_gets_its_own_after_the_timeout(h: Harness) -> None:
+    await h.recorder.apply(
+        CallStarted(
+            linkedid="1795311765.6",
+            channel="x",
+            caller_num="89000000007",
+            caller_name="Борис",
+            at=at(0),
+        )
+    )
+    h.now = at(30)
+    assert await h.recorder.settle_orphans() == 0  # still within the wait for `ticketed`
+    assert (await h.call("1795311765.6")).ticket_id is None
+    h.now = at(61)
+    assert await h.recorder.settle_orphans() == 1
+    call = await h.call("1795311765.6")
+    uin = await h.ticket_uin(call)
+    ticket = await h.tickets.get_ticket(uin or "")
+    assert ticket.caller_phone == "+79000000007" and ticket.caller_name == "Борис"
+    assert await h.recorder.settle_orphans() == 0  # settled once
+
+
+async def test_an_announced_uin_waits_for_its_ticket(h: Harness) -> None:
+    """The caller heard a UIN (from a reserved block): no second ticket, link when it exists."""
+    await h.recorder.apply(CallStarted(linkedid="1795311765.7", channel="x", at=at(0)))
+    await h.recorder.apply(CallTicketed(linkedid="1795311765.7", uin="00077777"))
+    h.now = at(600)
+    assert await h.recorder.settle_orphans() == 0
+    assert (await h.call("1795311765.7")).ticket_id is None
+    async with h.sessions.begin() as session:
+        session.add(
+            Ticket(uin="00077777", channel="phone", category="ZnK", priority=3, status="registered")
+        )
+    assert await h.recorder.settle_orphans() == 1
+    assert await h.ticket_uin(await h.call("1795311765.7")) == "00077777"
+
+
+async def test_survey_answers_land_on_the_call_and_its_ticket(h: Harness) -> None:
+    from hotline.facts import CallRated
+
+    ticket = await h.tickets.register_ticket(TicketCreate(category="ZnK", priority=3), "agi")
+    for fact in answered_call("1795311765.8", ticket.uin):
+        await h.recorder.apply(fact)  # type: ignore[arg-type]
+    await h.recorder.apply(CallRated(linkedid="1795311765.8", solved=False, score=2))
+    call = await h.call("1795311765.8")
+    assert (call.solved, call.score) == (False, 2)
+    events = await h.tickets.ticket_events(ticket.uin)
+    [rated] = [e for e in events if e.action == "rated"]
+    assert rated.data == {"solved": False, "score": 2} and rated.actor == "survey"

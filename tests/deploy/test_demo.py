@@ -1,0 +1,73 @@
+"""`hotline demo`: the whole of Hotline in one process against the simulated Asterisk."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from hotline.cli import app
+from hotline.demo import DemoOptions, parse_speed
+
+KEYS = {
+    "calls",
+    "answered",
+    "abandoned",
+    "transfers",
+    "transfers_refused",
+    "max_transfers_per_call",
+    "tickets",
+    "service_level",
+    "asa_s",
+    "truth",
+}
+
+
+def test_a_small_demo_prints_one_object_that_matches_the_truth() -> None:
+    result = CliRunner().invoke(app, ["demo", "--calls", "200", "--speed", "max", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)  # exactly one JSON object, nothing else
+    assert set(summary) == KEYS
+    assert summary["calls"] == 200
+    assert summary["tickets"] == summary["calls"], "every caller got a ticket through the AGI"
+    assert summary["answered"] + summary["abandoned"] == summary["calls"]
+    assert summary["abandoned"] > 0 and summary["answered"] > 0
+    level = summary["service_level"]
+    assert level["threshold_s"] == 40
+    assert {k: level[k] for k in ("sl", "perf", "perf2")} == summary["truth"]
+    assert 0 < level["sl"] < 100, "a busy hour: neither perfect nor hopeless"
+    assert summary["asa_s"] > 0
+    # Agents transfer callers, some of them a third time: the limit is exercised.
+    assert summary["transfers"] > 0
+    assert summary["max_transfers_per_call"] + (summary["transfers_refused"] > 0) >= 3
+
+
+def test_the_plain_demo_shows_tokens_live_lines_and_a_summary() -> None:
+    result = CliRunner().invoke(app, ["demo", "--calls", "40", "--speed", "max", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "CRM API on http://127.0.0.1:" in out and "supervisor token:" in out
+    assert out.count("SL so far") >= 2, "live figures refreshed during the run"
+    assert "tickets 40  = one per call" in out
+    assert "(same)" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--calls", "0"], "--calls"),
+        (["--speed", "fast"], "--speed"),
+        (["--speed", "-2"], "--speed"),
+    ],
+)
+def test_bad_options_are_refused_clearly(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(app, ["demo", *args])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_speed_and_options() -> None:
+    assert parse_speed("max") is None and parse_speed("120") == 120.0
+    with pytest.raises(ValueError, match="agents"):
+        DemoOptions(agents=0)

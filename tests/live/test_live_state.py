@@ -1,0 +1,113 @@
+"""The live state in Redis: waiting callers, agents, outcomes, one pipeline per batch, TTLs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC
+
+import pytest
+
+from callqueue.live import CHANGES_CHANNEL, LiveState
+from callqueue.live_read import read_agents, read_counters, read_queues
+from tests.live.conftest import running_tracker
+
+pytestmark = pytest.mark.redis
+
+
+async def settle(service) -> None:
+    """Let the live writer flush what the tracker has read."""
+    await asyncio.wait_for(service.manager.send_action({"Action": "Ping"}), 5)
+    for _ in range(100):
+        if not service.live.dirty:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("live state never flushed")
+
+
+async def test_waiting_callers_agents_and_outcomes(pbx, redis) -> None:
+    async with running_tracker(pbx, redis) as service:
+        pbx.add_agent("agent1", "hotline", answer_delay_s=2, talk_s=30)
+        pbx.place_call("79000000001", "Алиса", patience_s=600)
+        pbx.place_call("79000000002", "Bob", patience_s=600)
+        pbx.place_call("79000000003", "Carol", patience_s=8)
+        await pbx.run_for(5)
+        await settle(service)
+        now = pbx.now()
+        live = await read_queues(redis, now, UTC)
+        (hotline,) = live["queues"]
+        waiting = hotline["waiting"]
+        assert [w["caller_name"] for w in waiting] == ["Bob", "Carol"]
+        assert [w["position"] for w in waiting] == [1, 2]
+        assert hotline["longest_wait_s"] == pytest.approx(now - waiting[0]["joined_at"])
+        agents = await read_agents(redis)
+        assert [(a["name"], a["status"]) for a in agents] == [("agent1", "talking")]
+
+        pbx.pause_agent("agent1", True, "lunch")
+        await pbx.run_for(30)  # Carol gives up; agent1 finishes Alice's call
+        await settle(service)
+        agents = await read_agents(redis)
+        assert agents[0]["status"] == "paused"
+        assert agents[0]["paused_reason"] == "lunch"
+        assert agents[0]["calls_today"] == 1
+        live = await read_queues(redis, pbx.now(), UTC)
+        hotline = live["queues"][0]
+        assert [w["caller_name"] for w in hotline["waiting"]] == ["Bob"]
+        today = hotline["service_level"]["today"]
+        assert (today["answered"], today["abandoned"], today["answered_within"]) == (1, 1, 1)
+        assert today["sl"] == 50.0  # Carol waited 8 s > S = 5: she counts against us
+        counters = await read_counters(redis)
+        assert counters["hotline"] == {
+            "offered": 3,
+            "answered": 1,
+            "answered_within": 1,
+            "abandoned": 1,
+        }
+
+
+async def test_one_pipeline_per_batch_and_a_change_message(redis) -> None:
+    from callqueue.agents import AgentState
+
+    live = LiveState(redis, ttl_s=30)
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(CHANGES_CHANNEL)
+    await pubsub.get_message(timeout=1)  # the subscribe confirmation
+    for n in range(50):
+        live.agent_changed(AgentState(name=f"agent{n}", queues={"hotline"}))
+    calls = 0
+    original = redis.pipeline
+
+    def counting_pipeline(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        return original(*args, **kwargs)
+
+    redis.pipeline = counting_pipeline
+    try:
+        assert await live.flush(1000.0)
+        assert not await live.flush(1001.0), "nothing changed: nothing written"
+    finally:
+        del redis.pipeline
+    assert calls == 1
+    assert len(await read_agents(redis)) == 50
+    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
+    assert message is not None
+    assert len(json.loads(message["data"])["agents"]) == 50
+    await pubsub.aclose()
+
+
+async def test_a_dead_tracker_leaves_no_ghosts(pbx, redis) -> None:
+    async with running_tracker(pbx, redis, live_ttl_s=1, heartbeat_s=0.2) as service:
+        pbx.add_agent("agent1", "hotline")
+        pbx.place_call("79000000001", "Alice", patience_s=600)
+        pbx.place_call("79000000002", "Bob", patience_s=600)
+        await pbx.run_for(3)
+        await settle(service)
+        await asyncio.sleep(1.3)  # the heartbeat keeps everything alive past one TTL
+        assert await redis.exists("hotline:live:agent:agent1")
+        assert await redis.hlen("hotline:live:queue:hotline:waiting") == 1
+        assert 0 < await redis.ttl("hotline:live:queue:hotline:waiting") <= 1
+    # the tracker is gone (stopped, as if killed): within one TTL nothing is left
+    await asyncio.sleep(1.2)
+    assert await redis.keys("hotline:live:*") == []
+    assert (await read_queues(redis, pbx.now(), UTC))["queues"] == []

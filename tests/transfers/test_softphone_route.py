@@ -1,0 +1,178 @@
+"""The AGI route `transfer` (every softphone transfer passes through it): the limit is
+the same counter as the API's, and a third attempt hears "transfer limit reached"."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+
+from agi.server import AgiServer
+from agi.transfer_route import TransferRoute
+from crm.models import Transfer
+from crm.transfers.notifier import AgentNotifier
+from hotline.settings import AgiSettings
+from tests.agi.scripted import environment, replies, run_script
+from tests.transfers.conftest import CONTEXT, Rig, agent_auth, next_pop
+
+
+@pytest.fixture
+async def agi_port(rig: Rig) -> AsyncIterator[int]:
+    server = AgiServer(AgiSettings(host="127.0.0.1", port=0, header_timeout_s=1.0))
+    server.add_route(
+        "transfer", TransferRoute(rig.store, AgentNotifier(rig.redis), rig.settings.transfers)
+    )
+    await server.start()
+    try:
+        yield server.port
+    finally:
+        await server.close(grace_s=1.0)
+
+
+async def _softphone_blind(rig: Rig, port: int, agent_channel: str, linkedid: str, to: str):
+    """Asterisk runs the route on the caller's channel in TRANSFER_CONTEXT."""
+    env = environment("transfer", channel="Local/100@hotline-in-00000001;2", agi_arg_1=to)
+    variables = {
+        "CHANNEL(linkedid)": linkedid,
+        "BLINDTRANSFER": agent_channel,
+        "UIN": "00005555",
+    }
+    return await run_script(port, env, replies(variables))
+
+
+async def test_softphone_transfers_count_with_the_api_and_the_third_is_refused(
+    rig: Rig, agi_port: int
+) -> None:
+    call = await rig.call(uin="00005555")
+    linkedid = call.two.linkedid
+    agent2 = await rig.listen("agent2")
+
+    # 1: the agent's phone, no context filed: it goes, with the UIN and the caller's name.
+    channel = await rig.agent_channel(call)
+    commands = await _softphone_blind(rig, agi_port, channel, linkedid, "200")
+    assert 'SET VARIABLE "__TRANSFER_COUNT" "1"' in commands
+    assert 'SET VARIABLE "TRANSFER_ALLOWED" "1"' in commands
+    await rig.ami.send_action(
+        {
+            "Action": "BlindTransfer",
+            "Channel": channel,
+            "Context": "transfer-targets",
+            "Exten": "200",
+        }
+    )
+    await rig.settle(5)
+    assert call.leg is not None and call.leg.agent == "agent2"
+    pop = await next_pop(agent2)
+    assert pop["uin"] == "00005555" and pop["n"] == 1
+
+    # 2: over the API, from agent2.
+    second = await rig.crm.post(
+        f"/api/calls/{linkedid}/transfers",
+        json={"to": "201", "mode": "blind", **CONTEXT},
+        headers=agent_auth("agent2"),
+    )
+    assert second.status_code == 201 and second.json()["n"] == 2
+    await rig.settle(5)
+    assert call.leg is not None and call.leg.agent == "agent3"
+
+    # 3: the phone again: refused, the agent hears why, the caller stays with agent3.
+    commands = await _softphone_blind(rig, agi_port, await rig.agent_channel(call), linkedid, "300")
+    assert 'SET VARIABLE "TRANSFER_ALLOWED" "0"' in commands
+    assert any(c.startswith('STREAM FILE "hotline/transfer-limit"') for c in commands)
+    assert not any("__TRANSFER_COUNT" in c for c in commands)
+    ctx = await rig.store.get(linkedid)
+    assert ctx is not None and ctx["count"] == 2
+
+    async with rig.recorder._sessions() as session:
+        rows = (await session.execute(select(Transfer).order_by(Transfer.n))).scalars().all()
+    assert [(t.n, t.how, t.context_missing) for t in rows] == [
+        (1, "blind", True),
+        (2, "api", False),
+    ]
+    assert rows[0].context == {"uin": "00005555", "caller_full_name": "Алиса"}
+
+
+async def test_an_attended_softphone_transfer_counts_only_when_completed(
+    rig: Rig, agi_port: int
+) -> None:
+    call = await rig.call(uin="00006666")
+    linkedid = call.two.linkedid
+    agent_channel = await rig.agent_channel(call)
+    # Attended: the route runs on the agent's consultation channel, no BLINDTRANSFER.
+    env = environment("transfer", channel=agent_channel, agi_arg_1="200")
+    commands = await run_script(agi_port, env, replies({"CHANNEL(linkedid)": linkedid}))
+    assert 'SET VARIABLE "TRANSFER_ALLOWED" "1"' in commands
+    assert (await rig.store.get(linkedid) or {})["count"] == 0  # not yet: it may be cancelled
+    await rig.ami.send_action(
+        {
+            "Action": "Atxfer",
+            "Channel": agent_channel,
+            "Context": "transfer-targets",
+            "Exten": "200",
+        }
+    )
+    await rig.settle(5)
+    await rig.ami.send_action({"Action": "Hangup", "Channel": agent_channel})
+    await rig.settle(2)
+    ctx = await rig.store.get(linkedid)
+    assert ctx is not None and ctx["count"] == 1
+    assert [link["how"] for link in ctx["chain"]] == ["attended"]
+
+
+async def test_a_blind_transfer_reported_before_its_route_runs_counts_once(
+    rig: Rig, agi_port: int
+) -> None:
+    """Asterisk sends `BlindTransfer` before the caller's channel runs the transfer
+    context: the route adopts the transfer the event counted."""
+    call = await rig.call(uin="00007777")
+    linkedid = call.two.linkedid
+    channel = await rig.agent_channel(call)
+    await rig.ami.send_action(
+        {
+            "Action": "BlindTransfer",
+            "Channel": channel,
+            "Context": "transfer-targets",
+            "Exten": "200",
+        }
+    )
+    await rig.settle(1)
+    assert (await rig.store.get(linkedid) or {})["count"] == 1
+    commands = await _softphone_blind(rig, agi_port, channel, linkedid, "200")
+    assert 'SET VARIABLE "__TRANSFER_COUNT" "1"' in commands
+    assert 'SET VARIABLE "TRANSFER_ALLOWED" "1"' in commands
+    ctx = await rig.store.get(linkedid)
+    assert ctx is not None and ctx["count"] == 1
+
+
+async def test_context_filed_before_a_softphone_transfer_travels_with_it(
+    rig: Rig, agi_port: int
+) -> None:
+    call = await rig.call(uin="00009999")
+    linkedid = call.two.linkedid
+    stranger = await rig.crm.put(
+        f"/api/calls/{linkedid}/context", json=CONTEXT, headers=agent_auth("agent2")
+    )
+    assert stranger.status_code == 403
+    filed = await rig.crm.put(
+        f"/api/calls/{linkedid}/context", json=CONTEXT, headers=agent_auth("agent1")
+    )
+    assert filed.status_code == 200, filed.text
+    assert (filed.json()["uin"], filed.json()["remaining"]) == ("00009999", 2)
+    channel = await rig.agent_channel(call)
+    await _softphone_blind(rig, agi_port, channel, linkedid, "200")
+    await rig.ami.send_action(
+        {
+            "Action": "BlindTransfer",
+            "Channel": channel,
+            "Context": "transfer-targets",
+            "Exten": "200",
+        }
+    )
+    await rig.settle(5)
+    async with rig.recorder._sessions() as session:
+        row = (await session.execute(select(Transfer))).scalar_one()
+    assert not row.context_missing
+    assert row.context == {**CONTEXT, "uin": "00009999"}
+    now = await rig.crm.get(f"/api/calls/{linkedid}/context", headers=agent_auth("agent2"))
+    assert (now.json()["count"], now.json()["remaining"], now.json()["agent"]) == (1, 1, "agent2")
