@@ -21,6 +21,11 @@ class Ticketed:
     ticket_id: int | None
 
 
+# Reserving a block of UINs runs in the background, with no caller waiting on it: it gets
+# a longer deadline than the caller-facing calls, so a busy CRM still fills the stock.
+BACKGROUND_TIMEOUT_S = 10.0
+
+
 class CrmClient:
     """`register`, `register_reserved`, `exists`, `reserve_uins`, `record_call`."""
 
@@ -38,13 +43,18 @@ class CrmClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _call(
+        self, method: str, path: str, timeout_s: float | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        deadline_s = timeout_s or self._timeout_s
         try:
             # httpx's timeouts are per phase (connect, each read...): this bounds the whole.
-            async with asyncio.timeout(self._timeout_s):
-                response = await self._http.request(method, path, **kwargs)
+            async with asyncio.timeout(deadline_s):
+                response = await self._http.request(
+                    method, path, timeout=max(deadline_s, self._timeout_s), **kwargs
+                )
         except TimeoutError as exc:
-            raise CrmUnavailable(f"{method} {path}: no answer in {self._timeout_s} s") from exc
+            raise CrmUnavailable(f"{method} {path}: no answer in {deadline_s} s") from exc
         except httpx.HTTPError as exc:  # refused connections, broken replies
             raise CrmUnavailable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         if response.status_code >= 500 or response.status_code in (401, 403):
@@ -85,7 +95,12 @@ class CrmClient:
         return Ticketed(uin, response.json().get("id"))
 
     async def reserve_uins(self, count: int) -> list[str]:
-        response = await self._call("POST", "/api/uins/reserve", json={"count": count})
+        response = await self._call(
+            "POST",
+            "/api/uins/reserve",
+            timeout_s=max(BACKGROUND_TIMEOUT_S, self._timeout_s),
+            json={"count": count},
+        )
         _ok(response)
         return list(response.json()["uins"])
 

@@ -28,6 +28,7 @@ class UinStock:
         self._redis, self._crm = redis, crm
         self.low_water, self.block = low_water, block
         self._wanted = asyncio.Event()
+        self._refilling = asyncio.Lock()
 
     async def take(self) -> str | None:
         """One reserved UIN, or None when the stock is empty or Redis is unreachable."""
@@ -40,11 +41,14 @@ class UinStock:
         return uin.decode() if isinstance(uin, bytes) else uin
 
     async def refill(self) -> int:
-        """Top the stock up to `low_water + block` when it is below `low_water`."""
-        if await self._redis.llen(STOCK_KEY) >= self.low_water:
-            return 0
-        uins = await self._crm.reserve_uins(self.block)
-        await self._redis.rpush(STOCK_KEY, *uins)
+        """Top the stock up to `low_water + block` when it is below `low_water`.
+
+        One refill at a time: a second one waits, then finds the stock full."""
+        async with self._refilling:
+            if await self._redis.llen(STOCK_KEY) >= self.low_water:
+                return 0
+            uins = await self._crm.reserve_uins(self.block)
+            await self._redis.rpush(STOCK_KEY, *uins)
         log.info("UIN stock refilled with %d reserved UINs", len(uins))
         return len(uins)
 

@@ -19,9 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from asterisksim import SimConfig, SimulatedAsterisk
+from hotline.asgi import DetachedASGITransport
 from hotline.demo_report import DemoReport, LiveLine, build_report
 from hotline.demo_stack import (
     EmbeddedRedisServer,
@@ -127,7 +126,7 @@ async def run_demo(
                     ami=ami,
                     # The same app uvicorn serves, called in-process: a ticket per caller
                     # without a TCP round trip and HTTP parsing on the AGI's critical path.
-                    crm_transport=httpx.ASGITransport(app=app),
+                    crm_transport=DetachedASGITransport(app=app),
                 )
                 with embedded.as_default_for(agi_app):
                     await agi.start()

@@ -17,6 +17,7 @@ from agi.app import AgiService
 from agi.stock import PENDING_KEY, STOCK_KEY
 from asterisksim import SimConfig, SimulatedAsterisk
 from callqueue.ami import AmiManager
+from hotline.asgi import DetachedASGITransport
 from hotline.bootstrap import create_app
 from hotline.bus import FACT_STREAM
 from hotline.settings import (
@@ -79,7 +80,7 @@ async def hotline(settings: Settings) -> AsyncIterator[Hotline]:
     await _clean(redis)
     app = create_app(settings)
     async with LifespanManager(app) as manager:
-        transport = SwitchableTransport(httpx.ASGITransport(app=manager.app))
+        transport = SwitchableTransport(DetachedASGITransport(app=manager.app))
         crm = httpx.AsyncClient(
             transport=transport,
             base_url="http://crm",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 
@@ -197,3 +198,17 @@ async def test_a_crm_refusal_still_gives_a_uin(hotline: Hotline) -> None:
     await hotline.pbx.run_for(60)
     uin = call.truth.variables["UIN"]
     assert await hotline.redis.hget(PENDING_KEY, uin) is not None
+
+
+async def test_a_slow_crm_still_fills_the_stock(hotline: Hotline) -> None:
+    """Reserving UINs keeps no caller waiting: it is not held to the callers' 0.8 s."""
+    hotline.crm_transport.delay_s = 1.5
+    uins = await hotline.agi.crm.reserve_uins(5)
+    assert len(set(uins)) == 5
+
+
+async def test_concurrent_refills_reserve_one_block(hotline: Hotline) -> None:
+    await hotline.redis.delete(STOCK_KEY)
+    stock = hotline.agi.stock
+    await asyncio.gather(stock.refill(), stock.refill(), stock.refill())
+    assert await hotline.redis.llen(STOCK_KEY) == stock.block
