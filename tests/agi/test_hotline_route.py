@@ -11,7 +11,7 @@ import httpx
 from agi.stock import PENDING_KEY, STOCK_KEY
 from hotline.facts import load_fact
 from ivr.readout import group_digits
-from tests.agi.conftest import CLOSED, Hotline
+from tests.agi.conftest import CLOSED, CRM_TIMEOUT_S, Hotline
 from tests.support import TcpProxy
 
 
@@ -154,7 +154,7 @@ async def test_crm_down_for_30_calls_then_back_loses_no_ticket(hotline: Hotline)
 
 async def test_crm_slow_is_like_crm_down(hotline: Hotline) -> None:
     await hotline.agi.stock.refill()
-    hotline.crm_transport.delay_s = 1.5  # over the 0.8 s timeout
+    hotline.crm_transport.delay_s = CRM_TIMEOUT_S + 0.5  # over the AGI's deadline
     call = hotline.pbx.place_call("79000000008", "Жанна")
     await hotline.pbx.run_for(60)
     uin = call.truth.variables["UIN"]
@@ -201,8 +201,8 @@ async def test_a_crm_refusal_still_gives_a_uin(hotline: Hotline) -> None:
 
 
 async def test_a_slow_crm_still_fills_the_stock(hotline: Hotline) -> None:
-    """Reserving UINs keeps no caller waiting: it is not held to the callers' 0.8 s."""
-    hotline.crm_transport.delay_s = 1.5
+    """Reserving UINs keeps no caller waiting: it is not held to the callers' deadline."""
+    hotline.crm_transport.delay_s = CRM_TIMEOUT_S + 0.5
     uins = await hotline.agi.crm.reserve_uins(5)
     assert len(set(uins)) == 5
 

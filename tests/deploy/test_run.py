@@ -55,7 +55,10 @@ async def test_every_component_runs_in_one_process_and_stops_cleanly(tmp_path: P
             db=DatabaseSettings(url=database_url),
             redis=RedisSettings(url=RUN_REDIS_URL),
             api=ApiSettings(tokens=",".join(f"{r}:{t}" for r, t in TOKENS.items())),
-            crm=CrmClientSettings(url=f"http://127.0.0.1:{api_port}", token=TOKENS["service"]),
+            # generous: a loaded CI machine must not send this caller down the stock path
+            crm=CrmClientSettings(
+                url=f"http://127.0.0.1:{api_port}", token=TOKENS["service"], timeout_s=5.0
+            ),
             ami=AmiSettings(host=sim.host, port=sim.port, user="hotline", secret="hotline"),
             calendar=CalendarSettings(hours="mon-sun 00:00-24:00", holiday_calendar="none"),
         )
