@@ -1,9 +1,11 @@
 """Route `hotline`: register the caller's ticket and read its UIN out, then back to the queue.
 
 The operator memo's first rule: on answering, the caller hears the number of their
-request at once and is invited to write it down. Nothing here may drop a caller: when the
-CRM is slow or down the UIN comes from the reserved stock; when Redis is down too the
-caller hears an apology and still goes on to the queue.
+request at once and is invited to write it down. Nothing here may drop a caller: the UIN
+comes from the stock reserved in advance, so a slow or down CRM only delays the ticket
+(owed, created with that UIN when the CRM answers); when the stock is out of reach too the
+CRM picks the UIN; with both down the caller hears an apology and still goes on to the
+queue.
 """
 
 from __future__ import annotations
@@ -130,20 +132,29 @@ class HotlineRoute:
         return None
 
     async def _register(self, request: AgiRequest) -> Ticketed | None:
+        """The caller's new ticket, on a UIN reserved in advance whenever there is one.
+
+        With a reserved UIN, registering is idempotent (`PUT /api/tickets/{uin}`): a CRM that
+        answers after our deadline still ends with exactly the ticket the caller was told,
+        and the owed-ticket retry cannot make a second one. Only with the stock empty (or
+        Redis down) does the CRM pick the UIN (`POST /api/tickets`)."""
         phone, name = caller_of(request)
+        uin = await self.deps.stock.take()
+        if uin is not None:
+            try:
+                return await self.deps.crm.register_reserved(uin, phone, name)
+            except CrmUnavailable as exc:
+                log.warning("CRM unavailable, ticket %s owed until it answers: %s", uin, exc)
+            try:
+                await self.deps.pending.add(uin, phone, name)
+            except (RedisError, OSError) as exc:
+                log.error("UIN %s given but its ticket could not be queued: %s", uin, exc)
+            return Ticketed(uin, None)
         try:
             return await self.deps.crm.register(phone, name)
         except CrmUnavailable as exc:
-            log.warning("CRM unavailable, UIN from the reserved stock: %s", exc)
-        uin = await self.deps.stock.take()
-        if uin is None:
-            log.error("no UIN for %s: CRM and the UIN stock both unavailable", phone)
+            log.error("no UIN for %s: UIN stock empty and CRM unavailable: %s", phone, exc)
             return None
-        try:
-            await self.deps.pending.add(uin, phone, name)
-        except (RedisError, OSError) as exc:
-            log.error("UIN %s given but its ticket could not be queued: %s", uin, exc)
-        return Ticketed(uin, None)
 
     async def _announce(
         self, request: AgiRequest, linkedid: str, ticket: Ticketed, attached: bool

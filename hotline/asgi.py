@@ -34,8 +34,12 @@ class DetachedASGITransport(httpx.ASGITransport):
         if not task.cancelled():
             task.exception()  # retrieved, so an abandoned request's error is not "never retrieved"
 
-    async def aclose(self) -> None:
-        """Let the requests whose callers gave up finish, as a server drains on shutdown."""
+    async def drain(self) -> None:
+        """Wait for the requests in progress, including those whose callers gave up."""
         if self._running:
             await asyncio.wait(set(self._running))
+
+    async def aclose(self) -> None:
+        """Let the requests whose callers gave up finish, as a server drains on shutdown."""
+        await self.drain()
         await super().aclose()

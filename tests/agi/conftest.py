@@ -43,19 +43,40 @@ CRM_TIMEOUT_S = 3.0
 
 
 class SwitchableTransport(httpx.AsyncBaseTransport):
-    """The CRM over ASGI, with a switch that makes it unreachable or slow."""
+    """The CRM over ASGI, with a switch that makes it unreachable or slow.
 
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+    A slow CRM is slow on the server side: a request whose caller gave up still lands
+    (late), as it would on a real server."""
+
+    def __init__(self, inner: DetachedASGITransport) -> None:
         self.inner = inner
         self.down = False
         self.delay_s = 0.0
+        self._late: set[asyncio.Task[httpx.Response]] = set()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("CRM unreachable (test switch)")
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
+        if not self.delay_s:
+            return await self.inner.handle_async_request(request)
+        task = asyncio.create_task(self._slowly(request, self.delay_s))
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
+        return await asyncio.shield(task)
+
+    async def _slowly(self, request: httpx.Request, delay_s: float) -> httpx.Response:
+        await asyncio.sleep(delay_s)
         return await self.inner.handle_async_request(request)
+
+    async def drain(self) -> None:
+        """Wait until every request sent so far has reached the CRM and been served."""
+        if self._late:
+            await asyncio.wait(set(self._late))
+        await self.inner.drain()
+
+    async def aclose(self) -> None:
+        await self.drain()
+        await self.inner.aclose()
 
 
 @dataclass

@@ -162,6 +162,23 @@ async def test_crm_slow_is_like_crm_down(hotline: Hotline) -> None:
     assert pending is not None and json.loads(pending)["caller_name"] == "Жанна"
 
 
+async def test_a_late_crm_answer_leaves_exactly_the_ticket_the_caller_heard(
+    hotline: Hotline,
+) -> None:
+    """The CRM commits after the AGI's deadline: no second ticket, none the caller never heard."""
+    await hotline.agi.stock.refill()
+    hotline.crm_transport.delay_s = CRM_TIMEOUT_S + 0.5
+    call = hotline.pbx.place_call("79000000014", "Инна")
+    await hotline.pbx.run_for(60)
+    uin = call.truth.variables["UIN"]
+    await hotline.crm_transport.drain()  # the late answer has landed in the CRM
+    hotline.crm_transport.delay_s = 0
+    await hotline.agi.pending.flush()  # the owed ticket, paid again: idempotent
+    listed = (await hotline.crm.get("/api/tickets")).json()
+    assert [t["uin"] for t in listed["items"]] == [uin]
+    assert (await ticket(hotline, uin))["caller_name"] == "Инна"
+
+
 async def test_crm_and_redis_down_caller_still_reaches_the_queue(hotline: Hotline) -> None:
     proxy = TcpProxy("127.0.0.1", 6379)
     await proxy.start()
@@ -189,7 +206,8 @@ async def test_a_crm_refusal_still_gives_a_uin(hotline: Hotline) -> None:
 
     class Refusing(type(original)):  # type: ignore[misc]
         async def handle_async_request(self, request):  # type: ignore[no-untyped-def]
-            if request.method == "POST" and request.url.path == "/api/tickets":
+            registering = request.method == "POST" and request.url.path == "/api/tickets"
+            if registering or request.method == "PUT":
                 return httpx.Response(400, json={"detail": "refused"}, request=request)
             return await super().handle_async_request(request)
 
