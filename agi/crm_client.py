@@ -15,6 +15,10 @@ class CrmUnavailable(Exception):
     """The CRM did not answer in time, or answered with a server error."""
 
 
+class UinNotReserved(Exception):
+    """The CRM does not know this UIN as reserved (a stock older than its database)."""
+
+
 @dataclass(frozen=True)
 class Ticketed:
     uin: str
@@ -80,6 +84,8 @@ class CrmClient:
         response = await self._call(
             "PUT", f"/api/tickets/{uin}", json=_ticket_body(caller_phone, caller_name)
         )
+        if _names_the_uin(response):
+            raise UinNotReserved(uin)
         if response.status_code == 422 and caller_phone:
             response = await self._call(
                 "PUT", f"/api/tickets/{uin}", json=_ticket_body(None, caller_name, caller_phone)
@@ -116,6 +122,16 @@ def _ticket_body(
     if raw_number:
         body["description"] = f"caller number as received: {raw_number[:40]}"
     return body
+
+
+def _names_the_uin(response: httpx.Response) -> bool:
+    if response.status_code != 422:
+        return False
+    try:
+        problems = response.json()["detail"]
+        return any(p.get("loc") == ["path", "uin"] for p in problems)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False
 
 
 def _ok(response: httpx.Response) -> None:

@@ -18,7 +18,7 @@ from datetime import datetime
 from redis.exceptions import RedisError
 
 from agi import commands
-from agi.crm_client import CrmClient, CrmUnavailable, Ticketed
+from agi.crm_client import CrmClient, CrmUnavailable, Ticketed, UinNotReserved
 from agi.server import AgiRequest
 from agi.stock import PendingTickets, UinStock
 from crm.sla.calendar import BusinessCalendar
@@ -137,7 +137,8 @@ class HotlineRoute:
         With a reserved UIN, registering is idempotent (`PUT /api/tickets/{uin}`): a CRM that
         answers after our deadline still ends with exactly the ticket the caller was told,
         and the owed-ticket retry cannot make a second one. Only with the stock empty (or
-        Redis down) does the CRM pick the UIN (`POST /api/tickets`)."""
+        Redis down, or a stock the CRM does not know) does the CRM pick the UIN
+        (`POST /api/tickets`)."""
         phone, name = caller_of(request)
         uin = await self.deps.stock.take()
         if uin is not None:
@@ -145,11 +146,16 @@ class HotlineRoute:
                 return await self.deps.crm.register_reserved(uin, phone, name)
             except CrmUnavailable as exc:
                 log.warning("CRM unavailable, ticket %s owed until it answers: %s", uin, exc)
-            try:
-                await self.deps.pending.add(uin, phone, name)
-            except (RedisError, OSError) as exc:
-                log.error("UIN %s given but its ticket could not be queued: %s", uin, exc)
-            return Ticketed(uin, None)
+                try:
+                    await self.deps.pending.add(uin, phone, name)
+                except (RedisError, OSError) as exc:
+                    log.error("UIN %s given but its ticket could not be queued: %s", uin, exc)
+                return Ticketed(uin, None)
+            except UinNotReserved:
+                # The CRM's database is younger than the stock (restored, or replaced): none
+                # of the stock can be used. The CRM picks this caller's UIN.
+                log.error("UIN stock unknown to the CRM (%s is not reserved): discarded", uin)
+                await self.deps.stock.discard()
         try:
             return await self.deps.crm.register(phone, name)
         except CrmUnavailable as exc:

@@ -15,12 +15,13 @@ import logging
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from agi.crm_client import CrmClient, CrmUnavailable
+from agi.crm_client import CrmClient, CrmUnavailable, UinNotReserved
 from hotline.aio import wait_any
 
 log = logging.getLogger(__name__)
 STOCK_KEY = "hotline:agi:uin-stock"
 PENDING_KEY = "hotline:agi:pending-tickets"
+REFUSED_KEY = "hotline:agi:pending-refused"  # owed tickets the CRM can never create
 
 
 class UinStock:
@@ -39,6 +40,14 @@ class UinStock:
             return None
         self._wanted.set()
         return uin.decode() if isinstance(uin, bytes) else uin
+
+    async def discard(self) -> None:
+        """Drop the whole stock (the CRM does not know it) and reserve a new one soon."""
+        try:
+            await self._redis.delete(STOCK_KEY)
+        except (RedisError, OSError) as exc:
+            log.error("UIN stock not discarded: %s", exc)
+        self._wanted.set()
 
     async def refill(self) -> int:
         """Top the stock up to `low_water + block` when it is below `low_water`.
@@ -88,9 +97,20 @@ class PendingTickets:
         for raw_uin, raw in (await self._redis.hgetall(PENDING_KEY)).items():
             uin = raw_uin.decode() if isinstance(raw_uin, bytes) else raw_uin
             caller = json.loads(raw)
-            await self._crm.register_reserved(uin, caller["caller_phone"], caller["caller_name"])
+            try:
+                await self._crm.register_reserved(
+                    uin, caller["caller_phone"], caller["caller_name"]
+                )
+            except UinNotReserved:
+                # Never creatable with this UIN: set aside for a person, not retried forever
+                # in front of the others.
+                log.error(
+                    "owed ticket %s: the CRM does not know this UIN; kept in %s", uin, REFUSED_KEY
+                )
+                await self._redis.hset(REFUSED_KEY, uin, raw)
+            else:
+                created += 1
             await self._redis.hdel(PENDING_KEY, uin)
-            created += 1
         return created
 
     async def run(self, stop: asyncio.Event, retry_s: float = 2.0) -> None:

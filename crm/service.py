@@ -208,6 +208,30 @@ class TicketService:
         fields["caller_phone"] = self._phone(data.caller_phone)
         if uin is None and linkedid is None and data.agreed_deadline is None and self._is_postgres:
             return await self._register_pg(fields, actor, now), True
+        if uin is None:
+            return await self._insert(data, fields, actor, now, None, linkedid)
+        try:
+            return await self._insert(data, fields, actor, now, uin, linkedid)
+        except IntegrityError:
+            # The same reserved UIN registered at the same moment by a retry (SQLite has no
+            # row lock to make one wait): the one that won is this UIN's ticket.
+            async with self._sessions() as session:
+                existing = (
+                    await session.execute(select(Ticket).where(Ticket.uin == uin))
+                ).scalar_one_or_none()
+            if existing is None:
+                raise
+            return TicketPublic.model_validate(existing), False
+
+    async def _insert(
+        self,
+        data: TicketCreate,
+        fields: dict[str, Any],
+        actor: str,
+        now: datetime,
+        uin: str | None,
+        linkedid: str | None,
+    ) -> tuple[TicketPublic, bool]:
         async with self._sessions.begin() as session:
             call = None
             if linkedid is not None:

@@ -14,7 +14,7 @@ from asgi_lifespan import LifespanManager
 from redis.asyncio import Redis
 
 from agi.app import AgiService
-from agi.stock import PENDING_KEY, STOCK_KEY
+from agi.stock import PENDING_KEY, REFUSED_KEY, STOCK_KEY
 from asterisksim import SimConfig, SimulatedAsterisk
 from callqueue.ami import AmiManager
 from hotline.asgi import DetachedASGITransport
@@ -95,7 +95,7 @@ class Hotline:
 
 
 async def _clean(redis: Redis) -> None:
-    await redis.delete(STOCK_KEY, PENDING_KEY, FACT_STREAM)
+    await redis.delete(STOCK_KEY, PENDING_KEY, REFUSED_KEY, FACT_STREAM)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import re
 
 import httpx
 
-from agi.stock import PENDING_KEY, STOCK_KEY
+from agi.stock import PENDING_KEY, REFUSED_KEY, STOCK_KEY
 from hotline.facts import load_fact
 from ivr.readout import group_digits
 from tests.agi.conftest import CLOSED, CRM_TIMEOUT_S, Hotline
@@ -230,3 +230,29 @@ async def test_concurrent_refills_reserve_one_block(hotline: Hotline) -> None:
     stock = hotline.agi.stock
     await asyncio.gather(stock.refill(), stock.refill(), stock.refill())
     assert await hotline.redis.llen(STOCK_KEY) == stock.block
+
+
+async def test_a_stock_the_crm_does_not_know_is_discarded(hotline: Hotline) -> None:
+    """A stock older than the CRM's database (restored from a back-up): the caller still gets
+    a ticket, from the CRM, and the stale UINs are dropped rather than told to callers."""
+    await hotline.redis.delete(STOCK_KEY)
+    await hotline.redis.rpush(STOCK_KEY, *[f"9{i:011d}" for i in range(5)])
+    call = hotline.pbx.place_call("79000000015", "Олег")
+    await hotline.pbx.run_for(60)
+    uin = call.truth.variables["UIN"]
+    assert not uin.startswith("9")
+    assert (await ticket(hotline, uin))["caller_name"] == "Олег"
+    stale = [u.decode() for u in await hotline.redis.lrange(STOCK_KEY, 0, -1)]
+    assert not any(u.startswith("9") for u in stale)
+    assert await hotline.redis.hlen(PENDING_KEY) == 0
+
+
+async def test_an_owed_ticket_the_crm_refuses_does_not_block_the_others(hotline: Hotline) -> None:
+    await hotline.agi.stock.refill()
+    good = (await hotline.redis.lrange(STOCK_KEY, 0, 0))[0].decode()
+    await hotline.agi.pending.add("900000000001", "+79000000016", "Unknown UIN")
+    await hotline.agi.pending.add(good, "+79000000017", "Known UIN")
+    await hotline.agi.pending.flush()  # the service's own loop may take part of it: either way
+    assert (await ticket(hotline, good))["caller_name"] == "Known UIN"
+    assert await hotline.redis.hlen(PENDING_KEY) == 0
+    assert await hotline.redis.hexists(REFUSED_KEY, "900000000001")

@@ -106,3 +106,22 @@ async def test_only_the_service_role_reserves(client: httpx.AsyncClient) -> None
         ).status_code == 403
     too_many = await client.post("/api/uins/reserve", json={"count": 5000}, headers=auth("service"))
     assert too_many.status_code == 422
+
+
+async def test_a_reserved_uin_registered_concurrently_makes_one_ticket(
+    client: httpx.AsyncClient,
+) -> None:
+    """The AGI's late request and its retry can arrive together: one ticket, no error."""
+    block = await client.post("/api/uins/reserve", json={"count": 1}, headers=auth("service"))
+    (uin,) = block.json()["uins"]
+
+    async def put() -> httpx.Response:
+        return await client.put(
+            f"/api/tickets/{uin}", json={"caller_name": "Вера"}, headers=auth("service")
+        )
+
+    replies = await asyncio.gather(*(put() for _ in range(8)))
+    assert sorted(r.status_code for r in replies) == [200] * 7 + [201]
+    assert {r.json()["id"] for r in replies} == {replies[0].json()["id"]}
+    listed = (await client.get("/api/tickets", headers=auth("agent"))).json()
+    assert listed["total"] == 1
