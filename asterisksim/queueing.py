@@ -305,7 +305,8 @@ class QueueEngine:
             f"Position: {position}\r\nCount: {len(queue.entries)}\r\n",
         )
         visit = call.truth.visits[-1]
-        visit.abandoned_at, visit.wait_s = now, now - entry.join_s
+        # the HoldTime of the event: whole seconds as app_queue counts them, also for perf2
+        visit.abandoned_at, visit.wait_s, visit.hold_time_field = now, now - entry.join_s, hold_s
         call.truth.outcome = "abandoned"
         call.entry = None
 

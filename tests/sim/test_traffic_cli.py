@@ -99,5 +99,10 @@ async def test_a_generated_day_is_consistent_end_to_end() -> None:
     assert hotline.completed_in_sl == in_sl
     for v in answered:  # HoldTime is whole seconds of a truncated clock
         assert v.hold_time_field == int(v.answered_at) - int(v.joined_at)
+    # The truth of an abandon keeps its HoldTime too (perf2 counts it, not int(wait_s))
+    for v in abandoned:
+        assert v.hold_time_field == int(v.abandoned_at) - int(v.joined_at)
+    abandoned_in_sl = sum(1 for v in abandoned if v.hold_time_field <= 40)
+    assert hotline.abandoned_in_sl == abandoned_in_sl
     assert all(c.ended_at is not None for c in truth)
     assert not [c for c in sim.pbx.factory.by_name.values() if not c.hung_up]
