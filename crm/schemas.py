@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -151,6 +151,7 @@ class TicketEventPublic(BaseModel):
     field: str | None
     old_value: str | None
     new_value: str | None
+    data: dict[str, Any] | None = None  # what the step carried: reason, note, solution...
 
 
 class UinReserve(BaseModel):
@@ -191,6 +192,13 @@ class InfoRequest(BaseModel):
 class CallerReplied(BaseModel):
     model_config = ConfigDict(extra="forbid")
     note: Note | None = None
+
+
+class ConfirmedWithCaller(BaseModel):
+    """The caller agreed (on the phone, say) that the solution works: how, in `note`."""
+
+    model_config = ConfigDict(extra="forbid")
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000)]
 
 
 class SlaPublic(BaseModel):

@@ -18,6 +18,7 @@ from crm.schemas import (
     AtRiskTicket,
     CallerReplied,
     Confirmation,
+    ConfirmedWithCaller,
     InfoRequest,
     OverridePublic,
     OverrideRequest,
@@ -84,6 +85,14 @@ async def request_info(uin: str, body: InfoRequest, lc: LifecycleDep, who: Staff
 async def caller_replied(uin: str, body: CallerReplied, lc: LifecycleDep, who: StaffRole) -> Ticket:
     """The caller answered: the `more_information` suspension ends."""
     return await lc.caller_replied(uin, body.note, who.actor)
+
+
+@router.post("/tickets/{uin}/confirm", response_model=TicketPublic, tags=["lifecycle"])
+async def confirm_with_caller(
+    uin: str, body: ConfirmedWithCaller, lc: LifecycleDep, who: StaffRole
+) -> Ticket:
+    """Close a resolved ticket whose caller confirmed the solution to the agent (`note`: how)."""
+    return await lc.confirm_with_caller(uin, body.note, who.actor)
 
 
 @router.get("/tickets/{uin}/sla", response_model=SlaPublic, tags=["sla"])

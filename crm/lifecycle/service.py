@@ -255,6 +255,20 @@ class LifecycleService:
             ticket.confirmed_at = now
         return ticket
 
+    async def confirm_with_caller(self, uin: str, note: str, actor: str) -> Ticket:
+        """The regulation's other way: the contractor confirms in agreement with the user.
+
+        For callers with no e-mail (most phone callers), who never get a link."""
+        now = self.clock()
+        async with self._sessions.begin() as session:
+            ticket = await self._locked(session, uin)
+            if ticket.status is not Status.resolved:
+                raise WrongState(f"ticket {uin} is {ticket.status.value}, not resolved")
+            agreed = {"via": "agreed_with_caller", "note": note}
+            move(session, ticket, Status.closed, now, actor, agreed)
+            ticket.confirmed_at = now
+        return ticket
+
     async def sla(self, uin: str) -> SlaClock:
         now = self.clock()
         async with self._sessions() as session:

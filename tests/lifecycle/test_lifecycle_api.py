@@ -64,6 +64,27 @@ async def test_confirmation_link_closes_the_ticket_once(
     assert len(closing) == 1 and closing[0]["actor"] == "caller"
 
 
+async def test_an_agent_closes_a_phone_callers_ticket_in_agreement_with_them(
+    lc: httpx.AsyncClient, database_url: str
+) -> None:
+    """A caller with no e-mail gets no link: the contractor confirms with their agreement."""
+    uin = (await new_ticket(lc))["uin"]
+    early = await post(lc, uin, "confirm", {"note": "caller agreed on the phone"})
+    assert early.status_code == 409  # nothing to confirm before a solution
+    await post(lc, uin, "resolve", {"solution": SOLUTION})
+    assert await outbox(database_url, uin) == []  # no e-mail: no link, no reminders
+    blank = await post(lc, uin, "confirm", {"note": "  "})
+    assert blank.status_code == 422 and blank.json()["detail"][0]["loc"] == ["body", "note"]
+    done = await post(lc, uin, "confirm", {"note": "caller agreed on the phone"})
+    assert done.status_code == 200 and done.json()["status"] == "closed"
+    assert done.json()["confirmed_at"] is not None
+    [closing] = [e for e in await events(lc, uin) if e["new_value"] == "closed"]
+    assert closing["actor"] != "caller" and closing["data"]["via"] == "agreed_with_caller"
+    assert closing["data"]["note"] == "caller agreed on the phone"
+    again = await post(lc, uin, "confirm", {"note": "twice"})
+    assert again.status_code == 409
+
+
 async def test_forged_and_expired_links_are_refused(
     lc: httpx.AsyncClient, clock: FakeClock, database_url: str
 ) -> None:
