@@ -162,6 +162,8 @@ async def test_without_transfer_context_the_phone_transfer_goes_straight_on() ->
         sim.pbx.phone_blind_transfer(call.leg.one.name, "300")
         await sim.run_for(5)
         assert call.leg is not None and call.leg.agent == "agent4"
+        await probe.send(Action="Ping", ActionID="after")
+        await probe.read_until(b"ActionID: after")
     (event,) = probe.events("BlindTransfer")
     assert event["Context"] == "agents"  # the transferer's own context
 
@@ -178,6 +180,7 @@ async def test_the_ami_blind_transfer_action_ignores_transfer_context() -> None:
                 Context="transfer-targets",
                 Exten="300",
             )
+            await probe.read_until(b"Transfer succeeded")
             await sim.run_for(5)
             await probe.read_until(b"MemberName: agent4\r\nHoldTime")
     assert envs == []
