@@ -126,7 +126,7 @@ async def test_a_refused_transfer_to_a_busy_agent_goes_back_to_the_queue() -> No
 
     async with scripted_agi(refuse) as (port, _envs, _replies):
         async with SimulatedAsterisk(_config(port)) as sim:
-            call, probe = await _answered(sim)
+            call, _probe = await _answered(sim)
             agent = call.leg.agent
             sim.pbx.phone_blind_transfer(call.leg.one.name, "300")
             # While the route runs, the agent's phone takes another call.
