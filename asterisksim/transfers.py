@@ -138,7 +138,15 @@ class TransferEngine:
             return
         from asterisksim.agi import run_agi
 
-        task = asyncio.get_running_loop().create_task(run_agi(self, call, url, done=after))
+        # No simulated time passes before the exchange starts either: run_agi holds the
+        # clock only once its task runs, so hold it until then (the hand-over is one step).
+        self.clock.hold()
+
+        async def exchange() -> None:
+            self.clock.release()
+            await run_agi(self, call, url, done=after)
+
+        task = asyncio.get_running_loop().create_task(exchange())
         self.tasks.add(task)
         task.add_done_callback(self._task_done)
 
