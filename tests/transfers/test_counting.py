@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -179,14 +180,11 @@ async def test_a_phone_transfer_reported_at_the_limit_is_a_refused_try(rig: Rig)
         assert first.n == i + 1
     third = await rig.store.on_event(linkedid, "e2", "agent1", "blind", "300", phone=True)
     assert third.n == 0 and third.reservation is None
-    # Not a phone transfer (a Redirect nobody announced): it really moved the caller.
     ctx = await rig.store.get(linkedid)
     assert ctx is not None and (ctx["count"], ctx["refused"]) == (2, 0)
     late = Reservation("r3", "agent1", "300", "blind", "blind", time.time(), {})
     for token in ("r1", "r2"):  # the routes of the first two adopt what their events counted
-        n, _ = await rig.store.claim(
-            linkedid, late.__class__(**{**late.__dict__, "token": token}), adopt=True
-        )
+        n, _ = await rig.store.claim(linkedid, replace(late, token=token), adopt=True)
         assert n in (1, 2)
     n, count = await rig.store.claim(linkedid, late, adopt=True)
     assert (n, count) == (-1, 2)
