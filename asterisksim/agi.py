@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shlex
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -63,8 +64,11 @@ def environment(pbx: PBX, call: Call, url: str) -> bytes:
     return "".join(f"{k}: {v}\n" for k, v in env).encode() + b"\n"
 
 
-async def run_agi(pbx: PBX, call: Call, url: str) -> None:
-    """Run `AGI(url)` for the caller; the dialplan goes on with AGISTATUS set either way."""
+async def run_agi(
+    pbx: PBX, call: Call, url: str, done: Callable[[Call, str], None] | None = None
+) -> None:
+    """Run `AGI(url)` for the caller; the dialplan goes on with AGISTATUS set either way:
+    at `done(call, status)`, by default [hotline-in]'s next step (`pbx.after_agi`)."""
     status = "FAILURE"
     clock = pbx.clock
     parts = urlsplit(url)
@@ -105,7 +109,7 @@ async def run_agi(pbx: PBX, call: Call, url: str) -> None:
             clock.release()
         if writer is not None:
             writer.close()
-    pbx.after_agi(call, status)
+    (done or pbx.after_agi)(call, status)
 
 
 async def execute(pbx: PBX, call: Call, command: str) -> tuple[str, str | None]:

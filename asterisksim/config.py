@@ -43,6 +43,11 @@ class SimConfig:
     entry_context: str = "hotline-in"
     entry_queue: str = "hotline"
     agi_url: str | None = None
+    # [hotline-in] Set(__TRANSFER_CONTEXT=...): the context the agents' softphone transfers
+    # (features' blindxfer, SIP REFER) go to; "" leaves it unset, as in the transcripts.
+    transfer_context: str = ""
+    # [hotline-transfer] _X.: AGI(<this>,${EXTEN}), then Goto(hotline-targets,...) if allowed.
+    transfer_agi_url: str | None = None
     # transfer-targets: exten -> ("agent", name) plain Dial, or ("queue", name), or ("ivr", "").
     transfer_targets: dict[str, tuple[str, str]] = field(
         default_factory=lambda: {

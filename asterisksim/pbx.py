@@ -141,6 +141,8 @@ class PBX(QueueEngine, TransferEngine, ChannelNoise):
         )
         call.talk_s = talk_s
         two.update_vars(variables or {})
+        if cfg.transfer_context:  # [hotline-in] Set(__TRANSFER_CONTEXT=hotline-transfer)
+            two.set_var("__TRANSFER_CONTEXT", cfg.transfer_context)
         self.calls.append(call)
         self.by_chan[one.name] = self.by_chan[two.name] = call
         self.emit(CALL, "Newchannel", self.blk(one, empty=True))

@@ -1,7 +1,10 @@
-"""Transfers in the model: BlindTransfer, Atxfer (completed or cancelled) and Redirect."""
+"""Transfers in the model: BlindTransfer, Atxfer (completed or cancelled), Redirect, and
+an agent's own phone transferring blind through the dialplan's TRANSFER_CONTEXT."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from typing import TYPE_CHECKING
 
 from asterisksim.calls import Call, Leg
@@ -13,6 +16,10 @@ if TYPE_CHECKING:
     from asterisksim.pbx import PBX
 
 CALL = CLASSES["call"]
+# [hotline-transfer] sends an allowed transfer on with Goto(hotline-targets,${EXTEN},1).
+TARGETS_CONTEXT = "hotline-targets"
+# [hotline-transfer] refused: Dial(${CUT(BLINDTRANSFER,-,1)},30,tT) rings the agent back.
+DIAL_BACK_TIMEOUT_S = 30.0
 _CID_PRES = "CID-CallingPres: 0 (Presentation Allowed, Not Screened)\r\n"
 
 
@@ -75,6 +82,139 @@ class TransferEngine:
         self.leave_bridge(call, leg)
         self._record(call, "blind", leg.agent, context, exten)
         self.goto_target(call, context, exten)
+
+    # -- the agent's phone transfers blind ---------------------------------------------------
+    def phone_blind_transfer(self: PBX, channel: str, exten: str) -> None:
+        """The agent on `channel` transfers blind from the phone (features' blindxfer or a
+        SIP REFER), not over AMI.
+
+        What Asterisk 22 does (main/bridge_basic.c feature_blind_transfer, main/bridge.c
+        ast_bridge_transfer_blind), and so the model:
+        - the context is the transferer's TRANSFER_CONTEXT (inherited from the caller's
+          `__TRANSFER_CONTEXT`), else the transferer's own context; the AMI BlindTransfer
+          action instead names its Context, so `blind_transfer` never looks at the variable;
+        - the transferer is put on hold, taken off it, and the transfer is reported at once
+          (`BlindTransfer`, `IsExternal: No`: not an AMI action), whatever the dialplan it
+          leads to decides later; the agent leaves the bridge (AgentComplete transfer) and
+          the caller's channel gets BLINDTRANSFER=<transferer's channel>;
+        - the caller's channel then runs `context,exten`. For the transfer context that is
+          [hotline-transfer]: AGI(transfer,${EXTEN}); AGISTATUS not SUCCESS (the AGI
+          server down) goes `back` to Queue(hotline); TRANSFER_ALLOWED=0 Dials the agent
+          who tried back for 30 s (then Queue(hotline)): a blind transfer has already
+          taken the caller from the agent, and a dialplan that simply ended would hang
+          the caller up; anything else goes on to [hotline-targets] `exten`.
+        """
+        call, leg = self._bridged_leg(channel)
+        context = leg.one.get_var("TRANSFER_CONTEXT") or leg.one.context
+        self.chan_event("Hold", leg.one)  # feature_blind_transfer: write_hold first
+        self.chan_event("Unhold", leg.one)
+        self.emit(
+            CALL,
+            "BlindTransfer",
+            "Result: Success\r\n"
+            + self.blk(leg.one, "Transferer")
+            + self.blk(call.two, "Transferee")
+            + _bridge(call.bridge_id, 2)
+            + f"IsExternal: No\r\nContext: {context}\r\nExtension: {exten}\r\n",
+        )
+        call.two.set_var("BLINDTRANSFER", leg.one.name)
+        self.agent_complete(call, leg, "transfer")
+        self.leave_bridge(call, leg)
+        if context and context == self.config.transfer_context:
+            self.run_transfer_context(call, leg.agent, context, exten)
+        else:
+            self._record(call, "blind", leg.agent, context, exten)
+            self.goto_target(call, context, exten)
+
+    def run_transfer_context(self: PBX, call: Call, agent: str, context: str, exten: str) -> None:
+        """The caller's ;2 runs [hotline-transfer] `exten`: first its AGI(transfer,...)."""
+        url = self.config.transfer_agi_url
+        call.two.set(context=context, exten=exten, priority=2)
+        call.two.set(app="AGI", app_data=f"{url or ''},{exten}")
+        after = functools.partial(self.after_transfer_agi, agent=agent, exten=exten)
+        call.state = "agi"
+        if not url:  # AGI() with nowhere to connect fails at once (README): AGISTATUS=FAILURE
+            after(call, "FAILURE")
+            return
+        from asterisksim.agi import run_agi
+
+        # No simulated time passes before the exchange starts either: run_agi holds the
+        # clock only once its task runs, so hold it until then (the hand-over is one step).
+        self.clock.hold()
+
+        async def exchange() -> None:
+            self.clock.release()
+            await run_agi(self, call, url, done=after)
+
+        task = asyncio.get_running_loop().create_task(exchange())
+        self.tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def after_transfer_agi(self: PBX, call: Call, status: str, *, agent: str, exten: str) -> None:
+        """[hotline-transfer] after its AGI: on to the target, back to the agent, or the queue."""
+        two = call.two
+        if status == "HANGUP":  # the script hung the caller up: nothing more runs
+            two.set_var("AGISTATUS", "SUCCESS")
+            return
+        two.set_var("AGISTATUS", status)
+        if call.state != "agi":  # the caller hung up meanwhile
+            return
+        call.state = "dialplan"
+        if status != "SUCCESS":
+            # `back`: the AGI failing must not drop the caller.
+            two.set(priority=7, app="Queue", app_data=f"{self.config.entry_queue},tTc")
+            self.join_queue(call, self.config.entry_queue)
+        elif two.get_var("TRANSFER_ALLOWED") == "0":
+            call.truth.refused_transfers.append(
+                TransferTruth("blind", agent, f"{two.context}/{exten}", self.clock.now())
+            )
+            transferer = two.get_var("BLINDTRANSFER") or ""
+            if not transferer:  # `consult-end`: an attended try; never for a blind one
+                self.caller_hangup(call)
+                return
+            device = transferer.split("-", 1)[0]  # ${CUT(BLINDTRANSFER,-,1)}
+            self.dial_back(call, device)
+        else:
+            self._record(call, "blind", agent, TARGETS_CONTEXT, exten)
+            self.goto_target(call, TARGETS_CONTEXT, exten)
+
+    def dial_back(self: PBX, call: Call, device: str) -> None:
+        """Dial(<device>,30,tT) of the agent who tried; no answer or busy: Queue(hotline)."""
+        two = call.two
+        two.set(priority=6, app="Dial", app_data=f"{device},{DIAL_BACK_TIMEOUT_S:g},tT")
+        agent = device.removeprefix("Local/").split("@", 1)[0]
+        interface = f"Local/{agent}@agents/n"
+        if not device.startswith("Local/") or interface in self.busy:
+            # Busy on another call (or not an agent of the model): Dial returns at once.
+            self.join_queue(call, self.config.entry_queue)
+            return
+        leg = self.make_leg(call, agent, interface)
+        self.emit(
+            CALL,
+            "DialBegin",
+            self.blk(two) + self.blk(leg.one, "Dest") + f"DialString: {device[6:]}\r\n",
+        )
+        call.state, call.leg = "dialing", leg
+        delay_s = self.agent_profile(agent).answer_delay_s
+        if delay_s < DIAL_BACK_TIMEOUT_S:
+            leg.timer = self.clock.call_later(delay_s, self.dial_answered, call, leg)
+        else:
+            leg.timer = self.clock.call_later(
+                DIAL_BACK_TIMEOUT_S, self._dial_back_unanswered, call, leg
+            )
+
+    def _dial_back_unanswered(self: PBX, call: Call, leg: Leg) -> None:
+        if call.state != "dialing" or call.leg is not leg:
+            return
+        self.emit(
+            CALL,
+            "DialEnd",
+            self.blk(call.two) + self.blk(leg.one, "Dest") + "DialStatus: NOANSWER\r\n",
+        )
+        self.drop_leg(leg)
+        call.leg = None
+        call.two.set(priority=7)
+        self.join_queue(call, self.config.entry_queue)
 
     def redirect(self: PBX, channel: str, context: str, exten: str) -> None:
         """AMI Redirect of the caller's channel: no transfer event at all (README)."""

@@ -36,6 +36,8 @@ class CallTruth:
     outcome: str = "in_progress"  # answered, abandoned, ivr_hangup, in_progress
     visits: list[QueueVisit] = field(default_factory=list)
     transfers: list[TransferTruth] = field(default_factory=list)
+    # Softphone transfers the transfer context's AGI turned down (the caller did not move).
+    refused_transfers: list[TransferTruth] = field(default_factory=list)
     agi_status: str | None = None
     ended_at: float | None = None
     variables: dict[str, str] = field(default_factory=dict)

@@ -29,7 +29,7 @@ from hotline.demo_stack import (
     free_port,
     sounds_dir,
 )
-from hotline.demo_traffic import BusyHour, BusyHourTraffic
+from hotline.demo_traffic import PHONE_TRANSFER_CONTEXT, BusyHour, BusyHourTraffic
 from hotline.serve import serving
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,7 @@ async def run_demo(
     from crm.db import make_engine, make_sessionmaker
     from crm.recorder import Recorder
     from crm.service import TicketService
+    from crm.transfers.context import CallContextStore
     from hotline.bootstrap import create_app
     from ivr.catalogue import all_sound_files
 
@@ -107,6 +108,7 @@ async def run_demo(
             timestampevents=True,
             channelvars=("UIN", "TICKET_ID", "TRANSFER_COUNT"),
             prompts=frozenset(all_sound_files()),
+            transfer_context=PHONE_TRANSFER_CONTEXT,
         )
         async with SimulatedAsterisk(config) as sim:
             settings = demo_settings(database_url, port, sim.host, sim.port, tokens)
@@ -131,6 +133,7 @@ async def run_demo(
                 with embedded.as_default_for(agi_app):
                     await agi.start()
                 sim.config.agi_url = f"agi://127.0.0.1:{agi.port}/hotline"
+                sim.config.transfer_agi_url = f"agi://127.0.0.1:{agi.port}/transfer"
                 redis = embedded.client()
                 tracker = TrackerService(settings, redis, clock=sim.now, keep_finished=True)
                 engine = make_engine(database_url)
@@ -165,7 +168,13 @@ async def run_demo(
                     settle_late[0] = ORPHAN_AFTER_S
                     await recorder.settle_orphans()  # calls that never got a ticket, if any
                     report = await build_report(
-                        engine, tracker, sim, traffic, settings.sl, time.perf_counter() - started
+                        engine,
+                        tracker,
+                        sim,
+                        traffic,
+                        settings.sl,
+                        time.perf_counter() - started,
+                        refused=await CallContextStore(redis).refused_total(),
                     )
                 finally:
                     stop.set()

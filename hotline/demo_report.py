@@ -49,6 +49,10 @@ def truth_entries(sim: SimulatedAsterisk) -> list[QueueEntry]:
     entries = []
     for call in sim.ground_truth:
         for n, visit in enumerate(call.visits, 1):
+            whole_s = visit.hold_time_field
+            if whole_s is None and visit.abandoned_at is not None:
+                # app_queue's HoldTime: whole clock seconds, not the float wait truncated.
+                whole_s = int(visit.abandoned_at) - int(visit.joined_at)
             entry = QueueEntry(
                 linkedid=call.linkedid,
                 entry=n,
@@ -59,7 +63,7 @@ def truth_entries(sim: SimulatedAsterisk) -> list[QueueEntry]:
                 position=visit.position,
                 joined_at=visit.joined_at,
                 wait_s=visit.wait_s,
-                wait_whole_s=visit.hold_time_field,
+                wait_whole_s=whole_s,
                 agent=visit.agent or "",
             )
             entry.answered = visit.answered_at is not None
@@ -83,11 +87,13 @@ class DemoReport:
     truth_calls: int
     elapsed_s: float
     sql_agrees: bool = True  # SQL's recorded entries give the same counts and `sl`
+    # Tries Hotline turned down at the limit (the call contexts' `refused`, counted by the
+    # AGI route `transfer` and the API when they refused).
+    refused: int = 0
 
     @property
     def transfers_refused(self) -> int:
-        """Tries by agents that did not move the caller (the limit of two, when enforced)."""
-        return self.transfer_tries - self.transfers
+        return self.refused
 
     def summary(self) -> dict[str, Any]:
         """The one JSON object of `hotline demo --json`."""
@@ -147,6 +153,7 @@ async def build_report(
     traffic: BusyHourTraffic,
     sl: ServiceLevelSettings,
     elapsed_s: float,
+    refused: int = 0,
 ) -> DemoReport:
     """Figures from what Hotline recorded in SQL, and the simulator's truth beside them."""
     # The tracker's entries carry Asterisk's whole-second HoldTime, so perf/perf2 are
@@ -191,4 +198,5 @@ async def build_report(
         truth_calls=len(sim.ground_truth),
         elapsed_s=elapsed_s,
         sql_agrees=sql_agrees,
+        refused=refused,
     )

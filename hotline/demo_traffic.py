@@ -11,7 +11,10 @@ from asterisksim.sim import SimulatedAsterisk
 
 HOUR_S = 3600.0
 RETRY_S = 30.0
-TRANSFER_TARGET = ("transfer-targets", "300")  # [transfer-targets] 300: Queue(support)
+# The agents' phones transfer to 300; the dialplan's TRANSFER_CONTEXT ([hotline-transfer])
+# runs the AGI route `transfer` first, then [hotline-targets] 300: Queue(support).
+TRANSFER_EXTEN = "300"
+PHONE_TRANSFER_CONTEXT = "hotline-transfer"
 
 
 @dataclass
@@ -26,7 +29,7 @@ class BusyHour:
     answer_delay_s: tuple[float, float] = (1.0, 5.0)
     pause_share: float = 0.3  # agents who take one 3-8 minute break in the hour
     transfer_share: float = 0.1  # answered calls the agent transfers to line 2
-    again_share: float = 0.6  # of those: line 2 transfers again, and again (a third try)
+    again_share: float = 0.8  # of those: line 2 transfers again, and again (a third try)
 
     @staticmethod
     def agents_for(calls: int, mean_talk_s: float = 150.0) -> int:
@@ -92,7 +95,8 @@ class BusyHourTraffic:
             self.sim.clock.call_later(rng.uniform(40, 120), self._transfer, call, tries)
 
     def _transfer(self, call: Call, tries_left: int) -> None:
-        """The agent on the call transfers it; line 2 may pass it on again (up to 3 tries)."""
+        """The agent on the call transfers it from the phone; line 2 may pass it on again
+        (up to 3 tries: the third is Hotline's to refuse, and the caller rings back)."""
         leg = call.leg
         if call.state == "gone":
             return  # the caller hung up: nothing to transfer
@@ -103,7 +107,7 @@ class BusyHourTraffic:
         done = len(call.truth.transfers)
         self.counts.transfer_tries += 1
         self.counts.third_transfer_tries += done >= 2
-        self.sim.pbx.blind_transfer(leg.one.name, *TRANSFER_TARGET)
+        self.sim.pbx.phone_blind_transfer(leg.one.name, TRANSFER_EXTEN)
         if tries_left > 1:
             self.sim.clock.call_later(
                 self.rng.uniform(40, 90), self._transfer, call, tries_left - 1

@@ -105,6 +105,8 @@ class CallTransferred(_Fact):
     from_agent: str = ""
     to: str
     context: TransferContext | None = None
+    # The dialplan context Asterisk sent the caller to (a BlindTransfer's `Context`).
+    dialplan_context: str = ""
     at: datetime
 
     @property

@@ -197,16 +197,19 @@ class LifecycleSettings(BaseSettings):
 
 
 class TransferSettings(BaseSettings):
-    """`HOTLINE_TRANSFER_LIMIT`, `_CONTEXT`, `_TARGETS`, `_RESERVATION_S`: transfers.
+    """`HOTLINE_TRANSFER_LIMIT`, `_CONTEXT`, `_PHONE_CONTEXT`, `_TARGETS`, `_RESERVATION_S`.
 
     `targets` maps dialplan extensions to who answers them, `200=agent:agent2,
     300=queue:support`; the API accepts an extension or the name behind it. `context` is
-    the dialplan context the API's BlindTransfer/Atxfer send the caller to.
+    the dialplan context the API's BlindTransfer/Atxfer send the caller to; `phone_context`
+    the one the agents' own phones transfer to (the dialplan's TRANSFER_CONTEXT, whose AGI
+    route `transfer` decides: a transfer reported there at the limit was refused).
     """
 
     model_config = _group("HOTLINE_TRANSFER_")
     limit: int = Field(default=2, ge=0)
     context: str = "transfer-targets"
+    phone_context: str = "hotline-transfer"
     targets: str = "200=agent:agent2,201=agent:agent3,300=queue:support"
     # An attended transfer nobody completed frees its slot after this long.
     reservation_s: float = Field(default=120.0, gt=0)

@@ -10,6 +10,14 @@ every change, so the context outlives any Hotline process but not the day:
   event that reports it, so the event does not count it again;
 - `:seen` (hash): fact key -> the n it was given (a fact delivered twice counts once).
 
+The context's `refused` field counts the tries turned down at the limit (a softphone
+transfer's AGI route, or the API), when they were turned down.
+
+A softphone transfer is reported by Asterisk (`BlindTransfer` into the phone transfer
+context) whatever the AGI route then decides, and in either order with the route's run.
+Such an event counts only as the route's allowed transfer; with the limit reached and no
+reservation to match, it is a try the route turns down, and counts nothing.
+
 Every step that reads and changes the counter is one Lua script, so two paths (the API
 and a softphone transfer, two recorders) can never both take the last slot.
 """
@@ -87,7 +95,11 @@ if ARGV[6] == '1' then
   end
 end
 local used = count + uncounted(KEYS[2])
-if used >= limit then return {-1, count, 0} end
+if used >= limit then
+  redis.call('HINCRBY', KEYS[1], 'refused', 1)
+  touch(tonumber(ARGV[5]))
+  return {-1, count, 0}
+end
 redis.call('HSET', KEYS[2], r.token, ARGV[1])
 touch(tonumber(ARGV[5]))
 return {used + 1, count, 0}
@@ -110,8 +122,10 @@ return r.n
 """
 )
 
-# KEYS: ctx, res, seen. ARGV: fact key, agent, how, to, context ttl, the agent behind `to`.
-# A transfer event: absorbed by a reservation (the agent's first, else any), else counted.
+# KEYS: ctx, res, seen. ARGV: fact key, agent, how, to, context ttl, the agent behind `to`,
+# '1' if it went to the phone transfer context (its AGI route decides), limit.
+# A transfer event: absorbed by a reservation (the agent's first, else any), else counted;
+# a phone transfer at the limit is a refused try: n = 0, nothing counted.
 # Returns {n, reservation JSON or ''}.
 _EVENT = (
     _PURGE
@@ -137,6 +151,9 @@ if best then
   best.matched = true
   redis.call('HSET', KEYS[2], best.token, cjson.encode(best))
   result = {best.n, cjson.encode(best)}
+elseif ARGV[7] == '1' and tonumber(redis.call('HGET', KEYS[1], 'count') or '0')
+    + uncounted(KEYS[2]) >= tonumber(ARGV[8]) then
+  result = {0, ''}
 else
   local n = count_one(KEYS[1], {agent = ARGV[2], to = ARGV[4], to_agent = ARGV[6]}, ARGV[3])
   -- Kept so the AGI route of this very transfer, if it runs after, adopts it.
@@ -243,6 +260,7 @@ class CallContextStore:
             return None
         data = {_text(k): _text(v) for k, v in raw.items()}
         data["count"] = int(data.get("count") or 0)
+        data["refused"] = int(data.get("refused") or 0)
         data["chain"] = json.loads(data.get("chain") or "[]") or []
         return data
 
@@ -285,6 +303,15 @@ class CallContextStore:
         n = int(await self._count(keys=self._keys(linkedid)[:2], args=[token, self.ttl_s]))
         return None if n < 0 else n
 
+    async def refused_total(self) -> int:
+        """Tries refused at the limit over every call context still kept (the demo's figure)."""
+        total = 0
+        async for key in self.redis.scan_iter(match=f"{PREFIX}*", count=500):
+            name = _text(key)
+            if name.count(":") == PREFIX.count(":"):  # the context itself, not :res / :seen
+                total += int(_text(await self.redis.hget(name, "refused")) or 0)
+        return total
+
     async def release(self, linkedid: str, token: str) -> bool:
         """Give back an uncounted reservation's slot (the transfer did not happen)."""
         return bool(await self._release(keys=self._keys(linkedid)[:2], args=[token]))
@@ -296,12 +323,23 @@ class CallContextStore:
         return int(await self._release_agent(keys=keys, args=[agent]))
 
     async def on_event(
-        self, linkedid: str, key: str, agent: str, how: str, to: str, to_agent: str = ""
+        self,
+        linkedid: str,
+        key: str,
+        agent: str,
+        how: str,
+        to: str,
+        to_agent: str = "",
+        *,
+        phone: bool = False,
     ) -> EventCount:
         """A transfer Asterisk reported (fact `key`): counted once, whoever announced it.
-        `to_agent`: the agent behind the extension `to`, for the chain."""
+        `to_agent`: the agent behind the extension `to`, for the chain. `phone`: it went to
+        the phone transfer context, whose AGI route decides; n = 0 when that is a try at
+        the limit (refused by the route, not a transfer)."""
         n, raw = await self._event(
-            keys=self._keys(linkedid), args=[key, agent, how, to, self.ttl_s, to_agent]
+            keys=self._keys(linkedid),
+            args=[key, agent, how, to, self.ttl_s, to_agent, "1" if phone else "0", self.limit],
         )
         text = _text(raw)
         return EventCount(int(n), Reservation.from_json(text) if text else None)

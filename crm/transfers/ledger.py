@@ -71,11 +71,19 @@ async def copy_context(session: AsyncSession, linkedid: str, ctx: dict[str, Any]
 class TransferLedger:
     """Called by the recorder inside each fact's transaction."""
 
-    def __init__(self, store: CallContextStore, notifier: AgentNotifier, limit: int, targets: str):
+    def __init__(
+        self,
+        store: CallContextStore,
+        notifier: AgentNotifier,
+        limit: int,
+        targets: str,
+        phone_context: str = "hotline-transfer",
+    ):
         self.store = store
         self.notifier = notifier
         self.limit = limit
         self.targets = parse_targets(targets)
+        self.phone_context = phone_context
 
     @classmethod
     def build(cls, redis: Redis, settings: TransferSettings | None = None) -> TransferLedger:
@@ -83,7 +91,9 @@ class TransferLedger:
         store = CallContextStore(
             redis, limit=settings.limit, reservation_ttl_s=settings.reservation_s
         )
-        return cls(store, AgentNotifier(redis), settings.limit, settings.targets)
+        return cls(
+            store, AgentNotifier(redis), settings.limit, settings.targets, settings.phone_context
+        )
 
     def target_agent(self, to: str) -> str:
         kind, name = self.targets.get(to, ("", ""))
@@ -108,7 +118,8 @@ class TransferLedger:
 
     async def on_transferred(self, session: AsyncSession, call: Call, fact: CallTransferred) -> int:
         """Count the transfer once (a reservation it matches was the API's or the AGI
-        route's), write its record, copy the context; returns its n."""
+        route's), write its record, copy the context; returns its n, 0 for a phone
+        transfer's try the AGI route refused at the limit (no record: the caller stayed)."""
         counted = await self.store.on_event(
             fact.linkedid,
             record_key(fact),
@@ -116,8 +127,11 @@ class TransferLedger:
             fact.how,
             fact.to,
             self.target_agent(fact.to),
+            phone=bool(self.phone_context) and fact.dialplan_context == self.phone_context,
         )
         res, n = counted.reservation, counted.n
+        if n == 0:
+            return 0
         ctx = await self.store.get(fact.linkedid) or {}
         row = (
             await session.execute(

@@ -173,6 +173,7 @@ class TrackerCore:
                 how=kind,
                 from_agent=transfer.from_agent,
                 to=to,
+                dialplan_context=context or "",
                 at=utc(at),
             )
         ]

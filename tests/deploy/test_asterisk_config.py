@@ -96,6 +96,23 @@ def test_the_caller_reaches_the_queue_when_the_agi_fails() -> None:
     assert "/whisper" in whisper[0] and "Return()" in whisper[-1]
 
 
+def test_the_phone_transfer_context_is_the_one_hotline_expects() -> None:
+    """The context the dialplan gives agents' phones is the one the recorder treats as
+    the route's (a transfer reported there at the limit is a refused try) and the demo's."""
+    from hotline.demo_traffic import PHONE_TRANSFER_CONTEXT
+    from hotline.settings import TransferSettings
+
+    items = parse_conf((CONFIG_DIR / "extensions.conf").read_text())
+    steps = [v for s, k, v in items if s == "hotline-in"]
+    (value,) = [
+        v.split("__TRANSFER_CONTEXT=", 1)[1].rstrip(")")
+        for v in steps
+        if "__TRANSFER_CONTEXT=" in v
+    ]
+    assert value == TransferSettings().phone_context == PHONE_TRANSFER_CONTEXT
+    assert any(s == value for s, _k, _v in items), "the context exists in the dialplan"
+
+
 def test_manager_channelvars_cover_what_the_tracker_reads(rendered) -> None:
     manager = rendered["manager.conf"]
     channelvars = set(values(manager, "general", "channelvars")[0].split(","))

@@ -31,16 +31,20 @@ def test_a_small_demo_prints_one_object_that_matches_the_truth() -> None:
     assert set(summary) == KEYS
     assert summary["calls"] == 200
     assert summary["tickets"] == summary["calls"], "every caller got a ticket through the AGI"
-    assert summary["answered"] + summary["abandoned"] == summary["calls"]
+    # Queue entries of `hotline`: one per call, plus a caller back in the queue when the
+    # agent a refused transfer rings back is busy ([hotline-transfer]'s Dial, then Queue).
+    assert summary["calls"] <= summary["answered"] + summary["abandoned"] <= summary["calls"] + 5
     assert summary["abandoned"] > 0 and summary["answered"] > 0
     level = summary["service_level"]
     assert level["threshold_s"] == 40
     assert {k: level[k] for k in ("sl", "perf", "perf2")} == summary["truth"]
     assert 0 < level["sl"] < 100, "a busy hour: neither perfect nor hopeless"
     assert summary["asa_s"] > 0
-    # Agents transfer callers, some of them a third time: the limit is exercised.
+    # Agents transfer callers from their phones, some of them a third time: Hotline's
+    # transfer route refuses those, so no call is recorded with more than two.
     assert summary["transfers"] > 0
-    assert summary["max_transfers_per_call"] + (summary["transfers_refused"] > 0) >= 3
+    assert summary["transfers_refused"] > 0
+    assert summary["max_transfers_per_call"] == 2
 
 
 def test_the_plain_demo_shows_tokens_live_lines_and_a_summary() -> None:

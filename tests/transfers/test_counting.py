@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -168,3 +169,25 @@ async def test_an_adopted_blind_transfer_over_the_limit_is_still_refused(rig: Ri
     assert n == 2
     n, count = await rig.store.claim(linkedid, reservation("r3"), adopt=True)
     assert (n, count) == (-1, 3)
+
+
+async def test_a_phone_transfer_reported_at_the_limit_is_a_refused_try(rig: Rig) -> None:
+    """Asterisk reports a phone transfer into [hotline-transfer] before its AGI route
+    runs: at the limit the event counts nothing, and the route then refuses it (once)."""
+    linkedid = "1795310000.99"
+    for i in range(2):
+        first = await rig.store.on_event(linkedid, f"e{i}", "agent1", "blind", "300", phone=True)
+        assert first.n == i + 1
+    third = await rig.store.on_event(linkedid, "e2", "agent1", "blind", "300", phone=True)
+    assert third.n == 0 and third.reservation is None
+    ctx = await rig.store.get(linkedid)
+    assert ctx is not None and (ctx["count"], ctx["refused"]) == (2, 0)
+    late = Reservation("r3", "agent1", "300", "blind", "blind", time.time(), {})
+    for token in ("r1", "r2"):  # the routes of the first two adopt what their events counted
+        n, _ = await rig.store.claim(linkedid, replace(late, token=token), adopt=True)
+        assert n in (1, 2)
+    n, count = await rig.store.claim(linkedid, late, adopt=True)
+    assert (n, count) == (-1, 2)
+    ctx = await rig.store.get(linkedid)
+    assert ctx is not None and (ctx["count"], ctx["refused"]) == (2, 1)
+    assert await rig.store.refused_total() == 1

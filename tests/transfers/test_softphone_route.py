@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from agi.server import AgiServer
 from agi.transfer_route import TransferRoute
-from crm.models import Transfer
+from crm.models import Call, Transfer
 from crm.transfers.notifier import AgentNotifier
 from hotline.settings import AgiSettings
 from tests.agi.scripted import environment, replies, run_script
@@ -176,3 +176,43 @@ async def test_context_filed_before_a_softphone_transfer_travels_with_it(
     assert row.context == {**CONTEXT, "uin": "00009999"}
     now = await rig.crm.get(f"/api/calls/{linkedid}/context", headers=agent_auth("agent2"))
     assert (now.json()["count"], now.json()["remaining"], now.json()["agent"]) == (1, 1, "agent2")
+
+
+async def test_a_third_phone_transfer_is_refused_and_the_caller_stays_with_the_agent(
+    rig: Rig, agi_port: int
+) -> None:
+    """End to end: the simulated phones transfer through [hotline-transfer], whose AGI is
+    the real route; the tracker and the recorder see Asterisk's BlindTransfer events."""
+    config = rig.pbx.config
+    config.transfer_context = "hotline-transfer"
+    config.transfer_agi_url = f"agi://127.0.0.1:{agi_port}/transfer"
+    config.prompts = config.prompts | {"hotline/transfer-limit"}
+    call = await rig.call(uin="00008888")
+    linkedid = call.two.linkedid
+    for exten, agent in (("200", "agent2"), ("201", "agent3")):
+        assert call.leg is not None
+        rig.pbx.pbx.phone_blind_transfer(call.leg.one.name, exten)
+        await rig.settle(5)
+        assert call.state == "bridged" and call.leg is not None and call.leg.agent == agent
+    assert call.two.get_var("TRANSFER_COUNT") == "2"
+
+    # 3: over the limit. The caller hears why and is rung back to agent3 at once.
+    rig.pbx.pbx.phone_blind_transfer(call.leg.one.name, "300")
+    await rig.settle(5)
+    assert call.two.get_var("TRANSFER_ALLOWED") == "0"
+    assert call.state == "bridged" and call.leg is not None and call.leg.agent == "agent3"
+    assert [t.from_agent for t in call.truth.refused_transfers] == ["agent3"]
+    assert any(
+        c.startswith('STREAM FILE "hotline/transfer-limit"') for c in call.truth.agi_commands
+    )
+    assert call.entry is None  # not queued anew: nobody else took the caller
+
+    ctx = await rig.store.get(linkedid)
+    assert ctx is not None and (ctx["count"], ctx["refused"]) == (2, 1)
+    async with rig.recorder._sessions() as session:
+        rows = (await session.execute(select(Transfer).order_by(Transfer.n))).scalars().all()
+        recorded = (
+            await session.execute(select(Call.transfer_count).where(Call.linkedid == linkedid))
+        ).scalar_one()
+    assert [(t.n, t.how, t.to) for t in rows] == [(1, "blind", "200"), (2, "blind", "201")]
+    assert recorded == 2  # Asterisk's third BlindTransfer event did not count
