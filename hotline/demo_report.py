@@ -49,10 +49,6 @@ def truth_entries(sim: SimulatedAsterisk) -> list[QueueEntry]:
     entries = []
     for call in sim.ground_truth:
         for n, visit in enumerate(call.visits, 1):
-            whole_s = visit.hold_time_field
-            if whole_s is None and visit.abandoned_at is not None:
-                # app_queue's HoldTime: whole clock seconds, not the float wait truncated.
-                whole_s = int(visit.abandoned_at) - int(visit.joined_at)
             entry = QueueEntry(
                 linkedid=call.linkedid,
                 entry=n,
@@ -63,7 +59,7 @@ def truth_entries(sim: SimulatedAsterisk) -> list[QueueEntry]:
                 position=visit.position,
                 joined_at=visit.joined_at,
                 wait_s=visit.wait_s,
-                wait_whole_s=whole_s,
+                wait_whole_s=visit.hold_time_field,  # the HoldTime, answered or abandoned
                 agent=visit.agent or "",
             )
             entry.answered = visit.answered_at is not None
