@@ -158,7 +158,7 @@ class Actions:
     def do_playdtmf(self, s: Session, f: Frame, _: list[tuple[str, str]]) -> None:
         call, _leg = self.pbx.find(f.get("channel", ""))
         s.send(self.reply(f.get("actionid"), "Success", "DTMF successfully queued"))
-        play_dtmf(call, f.get("digit", ""))
+        play_dtmf(self.pbx, call, f.get("digit", ""))
 
     def do_setvar(self, s: Session, f: Frame, _: list[tuple[str, str]]) -> None:
         call, leg = self.pbx.find(f.get("channel", ""))

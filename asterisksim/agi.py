@@ -68,12 +68,13 @@ async def run_agi(
     pbx: PBX, call: Call, url: str, done: Callable[[Call, str], None] | None = None
 ) -> None:
     """Run `AGI(url)` for the caller; the dialplan goes on with AGISTATUS set either way:
-    at `done(call, status)`, by default [hotline-in]'s next step (`pbx.after_agi`)."""
+    at `done(call, status)`, by default [hotline-in]'s next step (`pbx.after_agi`).
+
+    Started by `PBX.start_agi`, which holds the clock: this takes that hold over."""
     status = "FAILURE"
     clock = pbx.clock
     parts = urlsplit(url)
     writer: asyncio.StreamWriter | None = None
-    clock.hold()
     held = True
     try:
         reader, writer = await asyncio.wait_for(
@@ -95,13 +96,14 @@ async def run_agi(
                 held = True
                 continue
             reply, ended = await execute(pbx, call, command)
+            # Held from the reply on: the AGI server's next command comes at this moment.
+            clock.hold()
+            held = True
             writer.write(reply.encode() + b"\n")
             await writer.drain()
             if ended is not None:
                 status = ended
                 break
-            clock.hold()
-            held = True
     except (OSError, TimeoutError) as exc:
         log.info("AGI %s for %s: %s", url, call.two.name, exc)
     finally:
@@ -186,8 +188,8 @@ async def collect_digits(pbx: PBX, call: Call, timeout_s: float, max_digits: int
         if not buffer:
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             call.extra_waiter = waiter
-            timer = pbx.clock.call_later(timeout_s, _wake, waiter)
-            await waiter
+            timer = pbx.clock.call_later(timeout_s, pbx.clock.wake, waiter)
+            await pbx.clock.wait(waiter)
             timer.cancel()
             if not buffer:
                 break
@@ -198,14 +200,9 @@ async def collect_digits(pbx: PBX, call: Call, timeout_s: float, max_digits: int
     return digits
 
 
-def _wake(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
-
-
-def play_dtmf(call: Call, digit: str) -> None:
+def play_dtmf(pbx: PBX, call: Call, digit: str) -> None:
     """AMI PlayDTMF on the caller's handset: the digit reaches the dialplan half."""
     call.two.dtmf.append(digit)
     waiter = call.extra_waiter
     if isinstance(waiter, asyncio.Future):
-        _wake(waiter)
+        pbx.clock.wake(waiter)

@@ -43,8 +43,26 @@ class Clock(ABC):
     async def sleep(self, delay_s: float) -> None:
         """Wait `delay_s` of this clock's time (used by the FastAGI client for prompt lengths)."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.call_later(delay_s, _resolve, fut)
-        await fut
+        self.call_later(delay_s, self.wake, fut)
+        await self.wait(fut)
+
+    def wake(self, fut: asyncio.Future[None]) -> None:
+        """Resolve `fut`, and hold time still until its waiter (`wait`) has run on.
+
+        Without the hold a virtual clock would go on with the batch in hand while the
+        woken task is only scheduled: its next step (an AGI reply, say) would happen later
+        than its moment, by an amount that depends on the machine's load."""
+        if not fut.done():
+            self.hold()
+            fut.set_result(None)
+
+    async def wait(self, fut: asyncio.Future[None]) -> None:
+        """Await a future resolved by `wake`; time moves on again once this task runs."""
+        try:
+            await fut
+        finally:
+            if fut.done() and not fut.cancelled():
+                self.release()
 
     @abstractmethod
     async def run_until(self, when_s: float) -> None:
@@ -55,11 +73,6 @@ class Clock(ABC):
 
     def release(self) -> None:  # noqa: B027 - a no-op for wall time, by design
         """The outside work announced by `hold()` is done."""
-
-
-def _resolve(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)
 
 
 class RealClock(Clock):

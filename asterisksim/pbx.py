@@ -195,13 +195,21 @@ class PBX(QueueEngine, TransferEngine, ChannelNoise):
         if call.use_agi and cfg.agi_url:
             call.state = "agi"
             two.set(priority=6, app="AGI", app_data=f"{cfg.agi_url},{cfg.entry_exten}")
-            from asterisksim.agi import run_agi
-
-            task = asyncio.get_running_loop().create_task(run_agi(self, call, cfg.agi_url))
-            self.tasks.add(task)
-            task.add_done_callback(self._task_done)
+            self.start_agi(call, cfg.agi_url)
         else:
             self.enter_queue(call)
+
+    def start_agi(
+        self, call: Call, url: str, done: Callable[[Call, str], None] | None = None
+    ) -> None:
+        """`AGI(url)` from the dialplan: no simulated time passes before the exchange starts
+        (the clock is held here, in the same step, and `run_agi` carries the hold on)."""
+        from asterisksim.agi import run_agi
+
+        self.clock.hold()
+        task = asyncio.get_running_loop().create_task(run_agi(self, call, url, done))
+        self.tasks.add(task)
+        task.add_done_callback(self._task_done)
 
     def enter_queue(self, call: Call) -> None:
         """The last steps of [hotline-in]: with USE_UIN=yes set __UIN/__TICKET_ID, then Queue()."""

@@ -3,7 +3,6 @@ an agent's own phone transferring blind through the dialplan's TRANSFER_CONTEXT.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from typing import TYPE_CHECKING
 
@@ -136,19 +135,7 @@ class TransferEngine:
         if not url:  # AGI() with nowhere to connect fails at once (README): AGISTATUS=FAILURE
             after(call, "FAILURE")
             return
-        from asterisksim.agi import run_agi
-
-        # No simulated time passes before the exchange starts either: run_agi holds the
-        # clock only once its task runs, so hold it until then (the hand-over is one step).
-        self.clock.hold()
-
-        async def exchange() -> None:
-            self.clock.release()
-            await run_agi(self, call, url, done=after)
-
-        task = asyncio.get_running_loop().create_task(exchange())
-        self.tasks.add(task)
-        task.add_done_callback(self._task_done)
+        self.start_agi(call, url, done=after)
 
     def after_transfer_agi(self: PBX, call: Call, status: str, *, agent: str, exten: str) -> None:
         """[hotline-transfer] after its AGI: on to the target, back to the agent, or the queue."""

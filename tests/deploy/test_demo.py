@@ -47,6 +47,21 @@ def test_a_small_demo_prints_one_object_that_matches_the_truth() -> None:
     assert summary["max_transfers_per_call"] == 2
 
 
+def test_the_same_seed_gives_the_same_hour() -> None:
+    """A seed names one busy hour: the figures do not depend on the machine's load (the
+    simulator holds its clock while Hotline answers an AGI request or a woken step runs)."""
+
+    def run(seed: str) -> dict[str, object]:
+        args = ["demo", "--calls", "80", "--seed", seed, "--speed", "max", "--json"]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    first = run("7")
+    assert run("7") == first
+    assert run("8") != first
+
+
 def test_the_plain_demo_shows_tokens_live_lines_and_a_summary() -> None:
     result = CliRunner().invoke(app, ["demo", "--calls", "40", "--speed", "max", "--seed", "3"])
     assert result.exit_code == 0, result.output
