@@ -1,8 +1,12 @@
 """The recorder: a consumer group on `hotline:facts` that writes every call onto its ticket.
 
-Each fact is applied in one database transaction together with its key in
-`recorded_facts`, and acknowledged on the stream only after that commit: a crash between
-the two re-delivers the fact, and the key makes the second delivery change nothing.
+The facts of one read are applied in one database transaction together with their keys
+in `recorded_facts`, and acknowledged on the stream (one XACK) only after that commit: a
+crash between the two re-delivers them, and the keys make the second delivery change
+nothing. A fact whose key is already recorded, or that came earlier in the same read, is a
+duplicate. When the batch's transaction meets another recorder's write (an
+`IntegrityError`: the same call or fact written at the same moment) it is rolled back and
+the batch is applied again one fact per transaction, so nothing is lost or doubled.
 A call whose ticket is not known yet keeps waiting for its `ticketed` fact; after
 `orphan_after_s` it gets a ticket of its own (`settle_orphans`), so every call ends on a
 ticket.
@@ -12,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import get_args
@@ -118,17 +122,26 @@ class Recorder:
             count=count,
             block=None if pending else block_ms,
         )
-        handled = 0
+        entry_ids: list[bytes] = []
+        facts: list[CallFact] = []
         for _stream, entries in reply or []:
             for entry_id, fields in entries:
-                await self._handle(entry_id, fields)
-                handled += 1
-        return handled
+                entry_ids.append(entry_id)
+                fact = await self._read(entry_id, fields)
+                if fact is not None:
+                    facts.append(fact)
+        if not entry_ids:
+            return 0
+        await self.apply_many(facts)
+        # Only after the commit: a crash before this line re-delivers the whole read.
+        await self._redis.xack(self.stream, self.group, *entry_ids)
+        return len(entry_ids)
 
-    async def _handle(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
-        raw = fields.get(b"fact", b"")
+    async def _read(self, entry_id: bytes, fields: dict[bytes, bytes] | None) -> CallFact | None:
+        """The fact of one stream entry, or None after moving an unreadable one aside."""
+        raw = (fields or {}).get(b"fact", b"")  # a pending entry trimmed away has no fields
         try:
-            fact = load_fact(raw)
+            return load_fact(raw)
         except ValidationError as exc:
             # A fact we cannot read must not block the ones behind it, nor vanish.
             log.error(
@@ -139,16 +152,14 @@ class Recorder:
             )
             await self._redis.xadd(DEAD_LETTERS, {"fact": raw, "from": entry_id})
             self.stats.dead += 1
-        else:
-            await self.apply(fact)
-        await self._redis.xack(self.stream, self.group, entry_id)
+            return None
 
     async def apply(self, fact: CallFact) -> bool:
         """Write one fact; False when its key was recorded before (nothing changes)."""
         for attempt in (1, 2):
             try:
                 async with self._sessions.begin() as session:
-                    key = record_key(fact) if isinstance(fact, CallTransferred) else fact.key
+                    key = fact_key(fact)
                     if await session.get(RecordedFact, key) is not None:
                         self.stats.duplicates += 1
                         return False
@@ -163,6 +174,65 @@ class Recorder:
                     raise
         return False
 
+    async def apply_many(self, facts: Sequence[CallFact]) -> int:
+        """Write facts in one transaction, in order; returns how many were new.
+
+        On an `IntegrityError` (another recorder wrote one of these calls or facts at the
+        same moment) the transaction is rolled back and each fact is applied on its own.
+        """
+        if not facts:
+            return 0
+        try:
+            applied, duplicates = await self._apply_batch(facts)
+        except IntegrityError as exc:
+            log.info("recorder: a batch of %d met another writer (%s); one by one", len(facts), exc)
+            return sum([await self.apply(fact) for fact in facts])
+        self.stats.applied += applied
+        self.stats.duplicates += duplicates
+        return applied
+
+    async def _apply_batch(self, facts: Sequence[CallFact]) -> tuple[int, int]:
+        keys = [fact_key(fact) for fact in facts]
+        async with self._sessions.begin() as session:
+            seen = await _recorded(session, set(keys))
+            new: list[tuple[CallFact, str]] = []
+            for fact, key in zip(facts, keys, strict=True):
+                if key not in seen:
+                    seen.add(key)
+                    new.append((fact, key))
+            calls = await self._calls(session, {fact.linkedid for fact, _ in new})
+            for fact, key in new:
+                session.add(RecordedFact(key=key))
+                await _APPLY[type(fact)](self, session, calls[fact.linkedid], fact)
+        return len(new), len(facts) - len(new)
+
+    async def _calls(self, session: AsyncSession, linkedids: set[str]) -> dict[str, Call]:
+        """The batch's calls, locked in one order (no deadlock between two recorders);
+        the missing ones created, in that same order."""
+        ordered = sorted(linkedids)
+        calls = await self._existing_calls(session, ordered)
+        missing = [linkedid for linkedid in ordered if linkedid not in calls]
+        for linkedid in missing:
+            calls[linkedid] = call = Call(
+                linkedid=linkedid, outcome=CallOutcome.in_progress, transfer_count=0
+            )
+            session.add(call)
+        if missing:
+            await session.flush()  # their ids, for the queue entries and transfers
+        return calls
+
+    async def _existing_calls(self, session: AsyncSession, ordered: list[str]) -> dict[str, Call]:
+        calls: dict[str, Call] = {}
+        for chunk in _chunks(ordered):
+            rows = await session.execute(
+                select(Call)
+                .where(Call.linkedid.in_(chunk))
+                .order_by(Call.linkedid)
+                .with_for_update()
+            )
+            calls.update((call.linkedid, call) for call in rows.scalars())
+        return calls
+
     async def _call(self, session: AsyncSession, linkedid: str) -> Call:
         call = (
             await session.execute(select(Call).where(Call.linkedid == linkedid).with_for_update())
@@ -174,16 +244,23 @@ class Recorder:
         return call
 
     async def _entry(self, session: AsyncSession, call: Call, entry: int, queue: str) -> QueueEntry:
-        row = (
-            await session.execute(
-                select(QueueEntry).where(QueueEntry.call_id == call.id, QueueEntry.entry == entry)
-            )
-        ).scalar_one_or_none()
+        # Several facts of one batch touch the same entry: looked up once per transaction.
+        known: dict[tuple[int, int], QueueEntry] = session.info.setdefault("queue_entries", {})
+        row = known.get((call.id, entry))
+        if row is None:
+            row = (
+                await session.execute(
+                    select(QueueEntry).where(
+                        QueueEntry.call_id == call.id, QueueEntry.entry == entry
+                    )
+                )
+            ).scalar_one_or_none()
         if row is None:
             row = QueueEntry(
                 call_id=call.id, entry=entry, queue=queue, outcome=QueueEntryOutcome.waiting
             )
             session.add(row)
+        known[(call.id, entry)] = row
         return row
 
     async def _started(self, session: AsyncSession, call: Call, fact: CallStarted) -> None:
@@ -323,6 +400,29 @@ class Recorder:
                     settled += 1
                     self.stats.orphans_ticketed += 1
         return settled
+
+
+def fact_key(fact: CallFact) -> str:
+    """The key under which a fact is recorded once."""
+    return record_key(fact) if isinstance(fact, CallTransferred) else fact.key
+
+
+IN_CHUNK = 500  # keys per IN (...) list: well under every backend's bound-parameter limit
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), IN_CHUNK):
+        yield items[start : start + IN_CHUNK]
+
+
+async def _recorded(session: AsyncSession, keys: set[str]) -> set[str]:
+    """Those of `keys` recorded before."""
+    found: set[str] = set()
+    for chunk in _chunks(sorted(keys)):
+        found.update(
+            await session.scalars(select(RecordedFact.key).where(RecordedFact.key.in_(chunk)))
+        )
+    return found
 
 
 _APPLY = {

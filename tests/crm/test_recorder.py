@@ -244,3 +244,128 @@ async def test_survey_answers_land_on_the_call_and_its_ticket(h: Harness) -> Non
     events = await h.tickets.ticket_events(ticket.uin)
     [rated] = [e for e in events if e.action == "rated"]
     assert rated.data == {"solved": False, "score": 2} and rated.actor == "survey"
+
+
+# --- one transaction per read ------------------------------------------------------------
+
+
+async def test_a_duplicate_inside_one_read_is_recorded_once(h: Harness) -> None:
+    """The first of two facts with one key wins, in the same read as across reads."""
+    ticket = await h.tickets.register_ticket(TicketCreate(category="ZnK", priority=3), "agi")
+    linkedid = "1795311765.20"
+    started, ticketed, queued, answered, ended = answered_call(linkedid, ticket.uin)
+    again = CallAnswered(
+        linkedid=linkedid, queue="hotline", agent="Local/agent9@agents", wait_s=99.0, at=at(99)
+    )
+    await h.bus.publish(started)  # type: ignore[arg-type]
+    assert await h.recorder.process(block_ms=100) == 1
+    for fact in (ticketed, started, queued, answered, again, ended):
+        await h.bus.publish(fact)  # type: ignore[arg-type]
+    assert await h.recorder.process(block_ms=100) == 6
+    assert (h.recorder.stats.applied, h.recorder.stats.duplicates) == (5, 2)
+    call = await h.call(linkedid)
+    assert call.agent == "Local/agent1@agents" and call.wait_s == 31.5  # not the 2nd answer
+    assert call.answered_at == at(43.5) and call.ended_at == at(163.5)
+    [entry] = await h.entries(linkedid)
+    assert (entry.outcome, entry.wait_s) == ("answered", 31.5)
+    assert await h.ticket_uin(call) == ticket.uin
+    assert (await h.redis.xpending(h.bus.stream, "recorder"))["pending"] == 0
+
+
+async def test_an_unreadable_fact_inside_a_read_spares_the_others(h: Harness) -> None:
+    ticket = await h.tickets.register_ticket(TicketCreate(category="ZnK", priority=3), "agi")
+    linkedid = "1795311765.21"
+    facts = answered_call(linkedid, ticket.uin)
+    for fact in facts[:2]:
+        await h.bus.publish(fact)  # type: ignore[arg-type]
+    bad_id = await h.redis.xadd(h.bus.stream, {"kind": "?", "fact": b'{"kind": "queued"}'})
+    for fact in facts[2:]:
+        await h.bus.publish(fact)  # type: ignore[arg-type]
+    assert await h.recorder.process(block_ms=100) == 6
+    assert (h.recorder.stats.applied, h.recorder.stats.dead) == (5, 1)
+    [(_, dead)] = [e for e in await h.redis.xrange(DEAD_LETTERS) if e[1][b"from"] == bad_id]
+    assert dead[b"fact"] == b'{"kind": "queued"}'
+    call = await h.call(linkedid)
+    assert call.outcome == "answered" and call.ended_at == at(163.5)
+    assert len(await h.entries(linkedid)) == 1
+    assert (await h.redis.xpending(h.bus.stream, "recorder"))["pending"] == 0
+
+
+async def test_a_batch_that_hits_an_integrity_error_records_every_fact_once(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ticket = await h.tickets.register_ticket(TicketCreate(category="ZnK", priority=3), "agi")
+    linkedid = "1795311765.23"
+    facts = answered_call(linkedid, ticket.uin)
+    for fact in facts:
+        await h.bus.publish(fact)  # type: ignore[arg-type]
+    other = h.make_recorder(consumer="recorder-2")
+    looked = Recorder._existing_calls
+    raced = []
+
+    async def racing_look(self: Recorder, session, linkedids):  # type: ignore[no-untyped-def]
+        calls = await looked(self, session, linkedids)
+        if self is h.recorder and not raced:
+            # Another recorder, given the same `started` fact (a re-delivery), writes the
+            # call and the fact's key after this batch looked for them.
+            raced.append(await other.apply(facts[0]))  # type: ignore[arg-type]
+        return calls
+
+    monkeypatch.setattr(Recorder, "_existing_calls", racing_look)
+    assert await h.recorder.process(block_ms=100) == 5
+    assert raced == [True]
+    assert (other.stats.applied, h.recorder.stats.applied) == (1, 4)
+    assert h.recorder.stats.duplicates == 1  # `started`, written by the other one
+    call = await h.call(linkedid)
+    assert (call.caller_number, call.started_at) == ("79000000001", at(0))
+    assert call.outcome == "answered" and call.wait_s == 31.5 and call.ended_at == at(163.5)
+    assert await h.ticket_uin(call) == ticket.uin
+    assert len(await h.entries(linkedid)) == 1
+    async with h.sessions() as session:
+        calls = (await session.execute(select(Call).where(Call.linkedid == linkedid))).all()
+    assert len(calls) == 1
+    assert (await h.redis.xpending(h.bus.stream, "recorder"))["pending"] == 0
+
+
+class _CrashOnAck:
+    """The recorder's Redis, dying at the XACK: what a crash after the commit looks like."""
+
+    def __init__(self, redis: Redis, h: Harness, linkedid: str) -> None:
+        self._redis, self._h, self._linkedid = redis, h, linkedid
+        self.committed_at_ack: Call | None = None
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._redis, name)
+
+    async def xack(self, *args: object) -> int:
+        self.committed_at_ack = await self._h.call(self._linkedid)  # visible to others
+        raise ConnectionError("the recorder died before XACK")
+
+
+async def test_acks_follow_the_commit_and_a_redelivery_records_nothing_twice(h: Harness) -> None:
+    ticket = await h.tickets.register_ticket(TicketCreate(category="ZnK", priority=3), "agi")
+    linkedid = "1795311765.24"
+    facts = answered_call(linkedid, ticket.uin)
+    for fact in facts:
+        await h.bus.publish(fact)  # type: ignore[arg-type]
+    crashing = _CrashOnAck(h.redis, h, linkedid)
+    doomed = Recorder(
+        crashing,  # type: ignore[arg-type]
+        h.sessions,
+        h.tickets,
+        stream=h.bus.stream,
+        clock=lambda: h.now,
+    )
+    with pytest.raises(ConnectionError):
+        await doomed.process(block_ms=100)
+    assert crashing.committed_at_ack is not None  # the XACK came after the commit
+    assert crashing.committed_at_ack.ended_at == at(163.5)
+    assert doomed.stats.applied == 5
+    assert (await h.redis.xpending(h.bus.stream, "recorder"))["pending"] == 5
+    # Restarted, the same consumer reads its unacknowledged facts again: nothing changes.
+    assert await h.recorder.process(pending=True) == 5
+    assert (h.recorder.stats.applied, h.recorder.stats.duplicates) == (0, 5)
+    assert (await h.redis.xpending(h.bus.stream, "recorder"))["pending"] == 0
+    call = await h.call(linkedid)
+    assert call.wait_s == 31.5 and call.ended_at == at(163.5)
+    assert len(await h.entries(linkedid)) == 1
