@@ -40,7 +40,7 @@ from crm.models import (
 )
 from crm.schemas import TicketCreate
 from crm.service import TicketService
-from crm.transfers.ledger import TransferLedger, record_key
+from crm.transfers.ledger import TransferLedger, prefetch_contexts, record_key
 from crm.validation import normalise_phone
 from hotline.bus import FACT_STREAM
 from hotline.facts import (
@@ -201,6 +201,7 @@ class Recorder:
                     seen.add(key)
                     new.append((fact, key))
             calls = await self._calls(session, {fact.linkedid for fact, _ in new})
+            await _prefetch(session, calls, [fact for fact, _ in new])
             for fact, key in new:
                 session.add(RecordedFact(key=key))
                 await _APPLY[type(fact)](self, session, calls[fact.linkedid], fact)
@@ -244,10 +245,11 @@ class Recorder:
         return call
 
     async def _entry(self, session: AsyncSession, call: Call, entry: int, queue: str) -> QueueEntry:
-        # Several facts of one batch touch the same entry: looked up once per transaction.
-        known: dict[tuple[int, int], QueueEntry] = session.info.setdefault("queue_entries", {})
+        # Several facts of one batch touch the same entry: looked up once per transaction
+        # (a batch loads the entries of its calls up front: `_prefetch`).
+        known: dict[tuple[int, int], QueueEntry] = session.info.setdefault(ENTRIES, {})
         row = known.get((call.id, entry))
-        if row is None:
+        if row is None and call.id not in session.info.get(ENTRIES_LOADED, ()):
             row = (
                 await session.execute(
                     select(QueueEntry).where(
@@ -277,9 +279,12 @@ class Recorder:
     async def _link(self, session: AsyncSession, call: Call) -> bool:
         if call.ticket_id is not None or call.announced_uin is None:
             return call.ticket_id is not None
-        ticket_id = (
-            await session.execute(select(Ticket.id).where(Ticket.uin == call.announced_uin))
-        ).scalar_one_or_none()
+        prefetched: dict[str, int] = session.info.get(TICKET_IDS, {})
+        ticket_id = prefetched.get(call.announced_uin)
+        if ticket_id is None:
+            ticket_id = (
+                await session.execute(select(Ticket.id).where(Ticket.uin == call.announced_uin))
+            ).scalar_one_or_none()
         call.ticket_id = ticket_id
         return ticket_id is not None
 
@@ -423,6 +428,31 @@ async def _recorded(session: AsyncSession, keys: set[str]) -> set[str]:
             await session.scalars(select(RecordedFact.key).where(RecordedFact.key.in_(chunk)))
         )
     return found
+
+
+ENTRIES = "recorder.queue_entries"  # session.info: (call id, entry) -> QueueEntry
+ENTRIES_LOADED = "recorder.entries_loaded"  # session.info: ids of calls with all entries known
+TICKET_IDS = "recorder.ticket_ids"  # session.info: uin -> ticket id
+
+
+async def _prefetch(session: AsyncSession, calls: dict[str, Call], facts: list[CallFact]) -> None:
+    """Load in a few statements what a batch's facts would each look up: the queue entries
+    of its calls, the tickets of its announced UINs, the CRM copies of its call contexts."""
+    ids = sorted(call.id for call in calls.values())
+    entries: dict[tuple[int, int], QueueEntry] = session.info.setdefault(ENTRIES, {})
+    for chunk in _chunks(ids):  # type: ignore[arg-type]
+        rows = await session.scalars(select(QueueEntry).where(QueueEntry.call_id.in_(chunk)))
+        entries.update(((row.call_id, row.entry), row) for row in rows)
+    session.info[ENTRIES_LOADED] = set(ids)
+    uins = sorted({fact.uin for fact in facts if isinstance(fact, CallTicketed)})
+    ticket_ids: dict[str, int] = session.info.setdefault(TICKET_IDS, {})
+    for chunk in _chunks(uins):
+        rows = await session.execute(select(Ticket.uin, Ticket.id).where(Ticket.uin.in_(chunk)))
+        ticket_ids.update((uin, ticket_id) for uin, ticket_id in rows)
+    contexts = sorted(
+        {fact.linkedid for fact in facts if isinstance(fact, CallTicketed | CallTransferred)}
+    )
+    await prefetch_contexts(session, contexts)
 
 
 _APPLY = {

@@ -51,12 +51,28 @@ def screen_pop(linkedid: str, ctx: dict[str, Any], limit: int, **extra: Any) -> 
     }
 
 
+CONTEXTS = "ledger.call_contexts"  # session.info: linkedid -> its CallContext, None: none
+
+
+async def prefetch_contexts(session: AsyncSession, linkedids: list[str]) -> None:
+    """Load the CRM copies of these calls' contexts in one statement per 500, and remember
+    which have none, so that `copy_context` looks up nothing for them in this session."""
+    known: dict[str, CallContext | None] = session.info.setdefault(CONTEXTS, {})
+    for start in range(0, len(linkedids), 500):
+        chunk = linkedids[start : start + 500]
+        known.update(dict.fromkeys(chunk))
+        rows = await session.scalars(select(CallContext).where(CallContext.linkedid.in_(chunk)))
+        known.update((row.linkedid, row) for row in rows)
+
+
 async def copy_context(session: AsyncSession, linkedid: str, ctx: dict[str, Any]) -> None:
     """Write the CRM's copy of the Redis context (called on every change)."""
-    row = await session.get(CallContext, linkedid)
+    known: dict[str, CallContext | None] = session.info.setdefault(CONTEXTS, {})
+    row = known[linkedid] if linkedid in known else await session.get(CallContext, linkedid)
     if row is None:
         row = CallContext(linkedid=linkedid, transfer_count=0)
         session.add(row)
+    known[linkedid] = row
     ticket = str(ctx.get("ticket_id") or "")
     row.uin = ctx.get("uin") or row.uin
     row.ticket_id = int(ticket) if ticket.isdigit() else row.ticket_id
