@@ -16,9 +16,16 @@ def _lower(value: object) -> object:
 
 
 def make_engine(url: str) -> AsyncEngine:
-    """An async engine for `url`; SQLite gets foreign keys on and a busy timeout."""
+    """An async engine for `url`; SQLite gets foreign keys on, WAL and one connection."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # SQLite has one writer at a time. With several connections, a transaction that
+        # finds the file locked polls for it in sleeps of up to 100 ms (its busy handler)
+        # and can lose the race again and again to a busy writer; one connection makes
+        # the process's transactions wait their turn in order, woken as soon as it is
+        # theirs. Code must not hold a session while it waits for a second one.
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]

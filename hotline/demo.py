@@ -87,7 +87,7 @@ async def run_demo(
     from agi.app import AgiService
     from callqueue.ami import AmiManager
     from callqueue.service import TrackerService
-    from crm.db import make_engine, make_sessionmaker
+    from crm.db import make_sessionmaker
     from crm.recorder import Recorder
     from crm.service import TicketService
     from crm.transfers.context import CallContextStore
@@ -95,8 +95,8 @@ async def run_demo(
     from ivr.catalogue import all_sound_files
 
     started = time.perf_counter()
-    # A memory-backed folder when there is one: the recorder commits once per fact and a
-    # disk's fsync per commit would dominate the run.
+    # A memory-backed folder when there is one: a disk's fsync per commit (each ticket,
+    # each batch of the recorder) would dominate the run.
     tmp_parent = SHM if await asyncio.to_thread(Path(SHM).is_dir) else None
     with tempfile.TemporaryDirectory(prefix="hotline-demo-", dir=tmp_parent) as tmp:
         database_url = options.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'hotline.db'}"
@@ -136,7 +136,9 @@ async def run_demo(
                 sim.config.transfer_agi_url = f"agi://127.0.0.1:{agi.port}/transfer"
                 redis = embedded.client()
                 tracker = TrackerService(settings, redis, clock=sim.now, keep_finished=True)
-                engine = make_engine(database_url)
+                # The API's own engine: on SQLite one connection for the whole process,
+                # so the recorder and the callers' tickets take turns (crm.db).
+                engine = app.state.engine
                 sessions = make_sessionmaker(engine)
                 settle_late = [0.0]  # moved on at the end, when every fact is recorded
                 recorder = Recorder(
@@ -180,7 +182,6 @@ async def run_demo(
                     stop.set()
                     await asyncio.wait(tasks, timeout=15)
                     await agi.stop()
-                    await engine.dispose()
                     await redis.aclose()
         return report, report.summary()
 
