@@ -292,14 +292,17 @@ async def test_an_unreadable_fact_inside_a_read_spares_the_others(h: Harness) ->
 
 
 async def test_a_batch_that_hits_an_integrity_error_records_every_fact_once(
-    h: Harness, monkeypatch: pytest.MonkeyPatch
+    h: Harness, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ticket = await h.tickets.register_ticket(TicketCreate(category="ZnK", priority=3), "agi")
     linkedid = "1795311765.23"
     facts = answered_call(linkedid, ticket.uin)
     for fact in facts:
         await h.bus.publish(fact)  # type: ignore[arg-type]
-    other = h.make_recorder(consumer="recorder-2")
+    # The other recorder is another process: its own engine (on SQLite one engine has one
+    # connection, and this one is held by the batch).
+    other_engine = make_engine(database_url)
+    other = h.make_recorder(make_sessionmaker(other_engine), consumer="recorder-2")
     looked = Recorder._existing_calls
     raced = []
 
@@ -312,7 +315,10 @@ async def test_a_batch_that_hits_an_integrity_error_records_every_fact_once(
         return calls
 
     monkeypatch.setattr(Recorder, "_existing_calls", racing_look)
-    assert await h.recorder.process(block_ms=100) == 5
+    try:
+        assert await h.recorder.process(block_ms=100) == 5
+    finally:
+        await other_engine.dispose()
     assert raced == [True]
     assert (other.stats.applied, h.recorder.stats.applied) == (1, 4)
     assert h.recorder.stats.duplicates == 1  # `started`, written by the other one
