@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,6 +43,7 @@ from crm.schemas import TicketCreate
 from crm.service import TicketService
 from crm.transfers.ledger import TransferLedger, prefetch_contexts, record_key
 from crm.validation import normalise_phone
+from hotline.aio import wait_any
 from hotline.bus import FACT_STREAM
 from hotline.facts import (
     CallAbandoned,
@@ -60,6 +62,8 @@ from hotline.facts import (
 
 log = logging.getLogger(__name__)
 DEAD_LETTERS = "hotline:facts:dead"
+READ_COUNT = 200  # facts per read, recorded in one transaction
+SETTLE_EVERY_S = 1.0  # how often the loop looks for orphan calls (they wait 120 s anyway)
 
 
 @dataclass
@@ -103,16 +107,32 @@ class Recorder:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def run(self, stop: asyncio.Event, block_ms: int = 1000) -> None:
-        """Record until `stop` is set: first this consumer's unacknowledged facts, then new."""
+    async def run(
+        self,
+        stop: asyncio.Event,
+        block_ms: int = 1000,
+        *,
+        linger_s: float = 0.0,
+        settle_every_s: float = SETTLE_EVERY_S,
+    ) -> None:
+        """Record until `stop` is set: first this consumer's unacknowledged facts, then new.
+
+        `linger_s`: after a short read, wait that long so the next read (one transaction)
+        carries more facts; the recorder is not on any caller's path, so a busy process
+        (the demo) trades this latency for less work per fact."""
         await self.ensure_group()
         await self.process(pending=True)
+        settled = -settle_every_s
         while not stop.is_set():
-            await self.process(block_ms=block_ms)
-            await self.settle_orphans()
+            handled = await self.process(block_ms=block_ms)
+            if time.monotonic() - settled >= settle_every_s:
+                await self.settle_orphans()
+                settled = time.monotonic()
+            if linger_s and 0 < handled < READ_COUNT:
+                await wait_any(stop, timeout_s=linger_s)
 
     async def process(
-        self, *, pending: bool = False, block_ms: int | None = None, count: int = 200
+        self, *, pending: bool = False, block_ms: int | None = None, count: int = READ_COUNT
     ) -> int:
         """Read and record one batch; returns how many entries were handled."""
         reply = await self._redis.xreadgroup(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, text
+from sqlalchemy import bindparam, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -40,6 +40,12 @@ from crm.validation import normalise_phone
 # Built once: the same statement object every time lets SQLAlchemy reuse its compiled form.
 _INSERT_TICKET = insert(Ticket.__table__).returning(*Ticket.__table__.c)
 _INSERT_EVENT = insert(TicketEvent.__table__)
+_USE_RESERVATION = (
+    update(UinReservation.__table__)
+    .where(UinReservation.__table__.c.uin == bindparam("reserved_uin"))
+    .where(UinReservation.__table__.c.used_at.is_(None))
+    .values(used_at=bindparam("used_now"))
+)
 _TICKET_COLUMNS = [c.name for c in Ticket.__table__.c if c.name not in ("id", "uin")]
 _TICKET_DEFAULTS = {
     c.name: (c.default.arg if c.default is not None and c.default.is_scalar else None)
@@ -245,13 +251,19 @@ class TicketService:
             if uin is None:
                 uin = await allocate_uin(session, self._uin_digits)
             else:
-                reservation = await session.get(UinReservation, uin, with_for_update=True)
-                if reservation is None:
-                    raise UinNotReserved(uin)
-                if reservation.used_at is not None:
+                # One statement claims the reservation (and, on PostgreSQL, makes a second
+                # registration of the same UIN wait for this one's commit).
+                claimed = await session.execute(
+                    _USE_RESERVATION, {"reserved_uin": uin, "used_now": now}
+                )
+                if claimed.rowcount != 1:
+                    reserved = await session.scalar(
+                        select(UinReservation.uin).where(UinReservation.uin == uin)
+                    )
+                    if reserved is None:
+                        raise UinNotReserved(uin)
                     existing = await self._load(session, uin)
                     return TicketPublic.model_validate(existing), False
-                reservation.used_at = now
             row = (
                 await session.execute(
                     _INSERT_TICKET,

@@ -70,9 +70,16 @@ class FactOutbox:
     """
 
     def __init__(
-        self, bus: FactBus, capacity: int = 100_000, retry_s: float = 0.5, batch: int = 500
+        self,
+        bus: FactBus,
+        capacity: int = 100_000,
+        retry_s: float = 0.5,
+        batch: int = 500,
+        linger_s: float = 0.005,
     ) -> None:
         self._bus = bus
+        # Facts of one burst (a call's answer touches several) go out in one pipeline.
+        self._linger_s = linger_s
         self._pending: deque[CallFact] = deque()
         self._capacity = capacity
         self._retry_s = retry_s
@@ -109,6 +116,8 @@ class FactOutbox:
                     return
                 self._wakeup.clear()
                 await wait_any(self._wakeup, stop)
+                if self._linger_s and not stop.is_set():
+                    await wait_any(stop, timeout_s=self._linger_s)
                 continue
             batch = [self._pending[i] for i in range(min(self._batch, len(self._pending)))]
             try:

@@ -41,6 +41,7 @@ from hotline.settings import Settings
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 10.0  # TTL refresh and wrap-up clock; the TTL is a few of these
+LIVE_EVERY_S = 0.05  # the live state is written at most this often (one pipeline per burst)
 RESYNC_PREFIX = "hotline-resync-"
 
 
@@ -57,10 +58,12 @@ class TrackerService:
         live_ttl_s: int | None = None,
         wrapup_s: float = 0.0,
         keep_finished: bool = False,
+        live_every_s: float = LIVE_EVERY_S,
     ) -> None:
         self.settings = settings
         self._clock = clock
         self.heartbeat_s = heartbeat_s
+        self.live_every_s = live_every_s
         self.live = LiveState(
             redis,
             threshold_s=settings.sl.threshold_s,
@@ -180,6 +183,10 @@ class TrackerService:
         last_beat = -self.heartbeat_s
         while True:
             await wait_any(self._wake, stop, timeout_s=self.heartbeat_s)
+            if self.live_every_s and not stop.is_set():
+                # Changes in a burst go out in one pipeline: a wallboard needs no fresher
+                # figures than this, and Redis gets one write per burst, not per event.
+                await wait_any(stop, timeout_s=self.live_every_s)
             self._wake.clear()
             now = self._clock()
             beat = time.monotonic()  # the heartbeat runs on real time, whatever `clock` says
