@@ -329,5 +329,7 @@ class CallContext(Base):
     org_inn: Mapped[str | None] = mapped_column(String(12))
     summary: Mapped[str | None] = mapped_column(Text)
     transfer_count: Mapped[int] = mapped_column(Integer, default=0)
+    # tries turned down at the limit (by the AGI route `transfer` or the API)
+    transfers_refused: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     chain: Mapped[list[Any] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -80,6 +80,7 @@ async def copy_context(session: AsyncSession, linkedid: str, ctx: dict[str, Any]
     row.org_inn = ctx.get("org_inn") or row.org_inn
     row.summary = ctx.get("summary") or row.summary
     row.transfer_count = max(row.transfer_count or 0, int(ctx.get("count") or 0))
+    row.transfers_refused = max(row.transfers_refused or 0, int(ctx.get("refused") or 0))
     row.chain = list(ctx.get("chain") or [])
     row.updated_at = utcnow()
 
@@ -120,6 +121,12 @@ class TransferLedger:
         ctx = await self.store.get(fact.linkedid)
         if ctx is not None:
             await copy_context(session, fact.linkedid, ctx)
+
+    async def on_ended(self, session: AsyncSession, linkedid: str) -> None:
+        """The call's last word: its context as it ended (refused tries included) in SQL."""
+        ctx = await self.store.get(linkedid)
+        if ctx is not None:
+            await copy_context(session, linkedid, ctx)
 
     async def on_answered(self, fact: CallAnswered) -> None:
         await self.store.update(fact.linkedid, agent=fact.agent)

@@ -34,6 +34,7 @@ class CallContextPublic(BaseModel):
     agent: str = ""
     count: int = 0
     remaining: int = 0
+    refused: int = 0  # tries turned down at the limit
     chain: list[dict[str, Any]] = []
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callqueue.ami import AmiError
-from crm.models import Call, CallOutcome, Ticket, Transfer
+from crm.models import Call, CallContext, CallOutcome, Ticket, Transfer
 from crm.transfers import ami
 from crm.transfers.context import CallContextStore, Reservation
 from crm.transfers.errors import (
@@ -111,9 +111,23 @@ class TransferService:
         return self.public(linkedid, ctx)
 
     async def context(self, linkedid: str) -> CallContextPublic:
+        """The live context from Redis; once that has expired (a day), the CRM's copy."""
         ctx = await self.store.get(linkedid)
         if ctx is None:
-            raise CallNotFound(linkedid)
+            async with self._sessions() as session:
+                copy = await session.get(CallContext, linkedid)
+            if copy is None:
+                raise CallNotFound(linkedid)
+            ctx = {
+                "uin": copy.uin or "",
+                "ticket_id": "" if copy.ticket_id is None else str(copy.ticket_id),
+                "caller_full_name": copy.caller_full_name or "",
+                "org_inn": copy.org_inn or "",
+                "summary": copy.summary or "",
+                "count": copy.transfer_count,
+                "refused": copy.transfers_refused,
+                "chain": copy.chain or [],
+            }
         return self.public(linkedid, ctx)
 
     def public(self, linkedid: str, ctx: dict) -> CallContextPublic:

@@ -190,4 +190,3 @@ async def test_a_phone_transfer_reported_at_the_limit_is_a_refused_try(rig: Rig)
     assert (n, count) == (-1, 2)
     ctx = await rig.store.get(linkedid)
     assert ctx is not None and (ctx["count"], ctx["refused"]) == (2, 1)
-    assert await rig.store.refused_total() == 1

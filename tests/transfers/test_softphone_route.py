@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from agi.server import AgiServer
 from agi.transfer_route import TransferRoute
-from crm.models import Call, Transfer
+from crm.models import Call, CallContext, Transfer
 from crm.transfers.notifier import AgentNotifier
 from hotline.settings import AgiSettings
 from tests.agi.scripted import environment, replies, run_script
-from tests.transfers.conftest import CONTEXT, Rig, agent_auth, next_pop
+from tests.transfers.conftest import CONTEXT, Rig, agent_auth, next_pop, supervisor_auth
 
 
 @pytest.fixture
@@ -216,3 +216,16 @@ async def test_a_third_phone_transfer_is_refused_and_the_caller_stays_with_the_a
         ).scalar_one()
     assert [(t.n, t.how, t.to) for t in rows] == [(1, "blind", "200"), (2, "blind", "201")]
     assert recorded == 2  # Asterisk's third BlindTransfer event did not count
+
+    # When the call ends, the CRM's copy of its context keeps the refused try too.
+    rig.pbx.pbx.caller_hangup(call)
+    await rig.settle(5)
+    async with rig.recorder._sessions() as session:
+        copy = await session.get(CallContext, linkedid)
+    assert copy is not None and (copy.transfer_count, copy.transfers_refused) == (2, 1)
+    # A day later the live context has expired: the API answers from the CRM's copy.
+    await rig.redis.delete(f"hotline:call:{linkedid}")
+    later = await rig.crm.get(f"/api/calls/{linkedid}/context", headers=supervisor_auth())
+    assert later.status_code == 200, later.text
+    assert (later.json()["count"], later.json()["refused"]) == (2, 1)
+    assert later.json()["uin"] == "00008888"
