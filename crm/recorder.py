@@ -350,8 +350,6 @@ class Recorder:
         call.ended_at, call.talk_s, call.hung_up_by = fact.at, fact.talk_s, fact.hung_up_by
         if call.outcome is CallOutcome.in_progress:
             call.outcome = CallOutcome.unanswered
-        if self.transfers is not None:
-            await self.transfers.on_ended(session, fact.linkedid)
 
     async def _out_of_hours(self, session: AsyncSession, call: Call, fact: CallOutOfHours) -> None:
         call.caller_number = call.caller_number or fact.caller_num or None

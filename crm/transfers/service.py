@@ -169,6 +169,9 @@ class TransferService:
         )
         n, _count = await self.store.claim(linkedid, reservation)
         if n < 0:
+            ctx = await self.store.get(linkedid) or {}
+            async with self._sessions.begin() as session:
+                await copy_context(session, linkedid, ctx)  # the refused try, in the CRM too
             raise TransferLimitReached(self.settings.limit)
         try:
             await self._issue(linkedid, current, body.mode, exten, n)

@@ -66,6 +66,9 @@ async def test_two_transfers_go_with_the_context_and_the_third_is_refused(rig: R
     await rig.settle(5)
     assert call.leg is not None and call.leg.agent == "agent3"  # the caller stays
     assert len(call.truth.transfers) == 2
+    async with rig.recorder._sessions() as session:
+        copy = await session.get(CallContext, linkedid)
+    assert copy is not None and copy.transfers_refused == 1  # the refused try, in the CRM
 
     chain = await rig.crm.get(f"/api/tickets/{uin}/transfers", headers=supervisor_auth())
     assert chain.status_code == 200
