@@ -107,6 +107,7 @@ async def _run_demo(
     from crm.db import make_sessionmaker
     from crm.recorder import Recorder
     from crm.service import TicketService
+    from crm.transfers.context import CallContextStore
     from hotline.bootstrap import create_app
     from ivr.catalogue import all_sound_files
 
@@ -195,6 +196,7 @@ async def _run_demo(
                         traffic,
                         settings.sl,
                         time.perf_counter() - started,
+                        refused=await CallContextStore(redis).refused_total(),
                     )
                 finally:
                     stop.set()

@@ -13,7 +13,7 @@ from asterisksim.sim import SimulatedAsterisk
 from callqueue.calls import QueueEntry
 from callqueue.history import _as_entry, load_entries
 from callqueue.service_level import service_level
-from crm.models import Call, CallContext, Ticket
+from crm.models import Call, Ticket
 from hotline.demo_traffic import BusyHourTraffic
 from hotline.settings import ServiceLevelSettings
 
@@ -83,8 +83,8 @@ class DemoReport:
     truth_calls: int
     elapsed_s: float
     sql_agrees: bool = True  # SQL's recorded entries give the same counts and `sl`
-    # Tries Hotline turned down at the limit (the recorded call contexts'
-    # `transfers_refused`, counted by the AGI route `transfer` and the API when they refused).
+    # Tries Hotline turned down at the limit (the call contexts' `refused`, counted by the
+    # AGI route `transfer` and the API when they refused).
     refused: int = 0
 
     @property
@@ -149,6 +149,7 @@ async def build_report(
     traffic: BusyHourTraffic,
     sl: ServiceLevelSettings,
     elapsed_s: float,
+    refused: int = 0,
 ) -> DemoReport:
     """Figures from what Hotline recorded in SQL, and the simulator's truth beside them."""
     # The tracker's entries carry Asterisk's whole-second HoldTime, so perf/perf2 are
@@ -167,9 +168,6 @@ async def build_report(
     async with engine.connect() as conn:
         calls = (await conn.execute(select(func.count()).select_from(Call))).scalar_one()
         tickets = (await conn.execute(select(func.count()).select_from(Ticket))).scalar_one()
-        refused = (
-            await conn.execute(select(func.coalesce(func.sum(CallContext.transfers_refused), 0)))
-        ).scalar_one()
         transfers, most = (
             await conn.execute(
                 select(
@@ -196,5 +194,5 @@ async def build_report(
         truth_calls=len(sim.ground_truth),
         elapsed_s=elapsed_s,
         sql_agrees=sql_agrees,
-        refused=int(refused),
+        refused=refused,
     )

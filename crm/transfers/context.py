@@ -303,6 +303,15 @@ class CallContextStore:
         n = int(await self._count(keys=self._keys(linkedid)[:2], args=[token, self.ttl_s]))
         return None if n < 0 else n
 
+    async def refused_total(self) -> int:
+        """Tries refused at the limit over every call context still kept (the demo's figure)."""
+        total = 0
+        async for key in self.redis.scan_iter(match=f"{PREFIX}*", count=500):
+            name = _text(key)
+            if name.count(":") == PREFIX.count(":"):  # the context itself, not :res / :seen
+                total += int(_text(await self.redis.hget(name, "refused")) or 0)
+        return total
+
     async def release(self, linkedid: str, token: str) -> bool:
         """Give back an uncounted reservation's slot (the transfer did not happen)."""
         return bool(await self._release(keys=self._keys(linkedid)[:2], args=[token]))

@@ -65,22 +65,18 @@ async def prefetch_contexts(session: AsyncSession, linkedids: list[str]) -> None
         known.update((row.linkedid, row) for row in rows)
 
 
-async def copy_context(
-    session: AsyncSession, linkedid: str, ctx: dict[str, Any], *, refused_now: bool = False
-) -> None:
+async def copy_context(session: AsyncSession, linkedid: str, ctx: dict[str, Any]) -> None:
     """Write the CRM's copy of the Redis context (called on every change).
 
-    `refused_now`: Asterisk reported a phone transfer the route refuses. The route counts
-    the refusal in Redis, before or after this event arrives: the copy counts it either way,
-    once (one more than it knew, or Redis's figure if that is higher)."""
+    `transfers_refused` is Redis's figure as of this copy: a phone try the route refuses
+    after its BlindTransfer event was recorded reaches the copy with the next change only
+    (Redis holds the live count for a day)."""
     known: dict[str, CallContext | None] = session.info.setdefault(CONTEXTS, {})
     row = known[linkedid] if linkedid in known else await session.get(CallContext, linkedid)
     if row is None:
         row = CallContext(linkedid=linkedid, transfer_count=0, transfers_refused=0)
         session.add(row)
     known[linkedid] = row
-    if refused_now:
-        row.transfers_refused = (row.transfers_refused or 0) + 1
     ticket = str(ctx.get("ticket_id") or "")
     row.uin = ctx.get("uin") or row.uin
     row.ticket_id = int(ticket) if ticket.isdigit() else row.ticket_id
@@ -158,8 +154,7 @@ class TransferLedger:
         if n == 0:
             # A phone transfer the route refused at the limit: no transfer, but the CRM's
             # copy of the context learns of the refused try.
-            ctx = await self.store.get(fact.linkedid) or {}
-            await copy_context(session, fact.linkedid, ctx, refused_now=True)
+            await copy_context(session, fact.linkedid, await self.store.get(fact.linkedid) or {})
             return 0
         ctx = await self.store.get(fact.linkedid) or {}
         row = (

@@ -7,12 +7,10 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import select
 
-from crm.models import CallContext, QueueEntry, Transfer
+from crm.models import QueueEntry, Transfer
 from crm.transfers.context import Reservation
-from crm.transfers.ledger import copy_context
 from hotline.facts import CallTransferred
 from tests.transfers.conftest import CONTEXT, Rig, agent_auth
 
@@ -192,38 +190,4 @@ async def test_a_phone_transfer_reported_at_the_limit_is_a_refused_try(rig: Rig)
     assert (n, count) == (-1, 2)
     ctx = await rig.store.get(linkedid)
     assert ctx is not None and (ctx["count"], ctx["refused"]) == (2, 1)
-
-
-@pytest.mark.parametrize("route_first", [True, False], ids=["route-first", "event-first"])
-async def test_the_crm_copy_counts_a_refused_phone_try_once_in_either_order(
-    rig: Rig, route_first: bool
-) -> None:
-    """The route counts the refusal in Redis; Asterisk's event for it reaches the recorder
-    before or after that. The CRM's copy of the context counts it once either way."""
-    linkedid = "1795310000.98"
-    for i in range(2):
-        await rig.store.on_event(linkedid, f"e{i}", "agent1", "blind", "300", phone=True)
-    late = Reservation("r3", "agent1", "300", "blind", "blind", time.time(), {})
-
-    async def route() -> None:
-        for token in ("r1", "r2"):
-            await rig.store.claim(linkedid, replace(late, token=token), adopt=True)
-        assert (await rig.store.claim(linkedid, late, adopt=True))[0] == -1
-
-    async def event() -> None:
-        ctx = await rig.store.get(linkedid) or {}
-        async with rig.recorder._sessions.begin() as session:
-            await copy_context(session, linkedid, ctx, refused_now=True)
-
-    async def copied() -> tuple[int, int]:
-        async with rig.recorder._sessions() as session:
-            copy = await session.get(CallContext, linkedid)
-        assert copy is not None
-        return copy.transfer_count, copy.transfers_refused
-
-    for step in (route, event) if route_first else (event, route):
-        await step()
-    assert await copied() == (2, 1)
-    async with rig.recorder._sessions.begin() as session:  # a later copy changes nothing
-        await copy_context(session, linkedid, await rig.store.get(linkedid) or {})
-    assert await copied() == (2, 1)
+    assert await rig.store.refused_total() == 1
