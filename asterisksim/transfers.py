@@ -68,6 +68,16 @@ class TransferEngine:
         call, leg = self._bridged_leg(channel)
         # The transferer's channel is taken off hold first (04, 08: Unhold, then the event).
         self.chan_event("Unhold", leg.one)
+        self._blind_transfer_event(call, leg, context, exten, external=True)
+        self.agent_complete(call, leg, "transfer")
+        self.leave_bridge(call, leg)
+        self._record(call, "blind", leg.agent, context, exten)
+        self.goto_target(call, context, exten)
+
+    def _blind_transfer_event(
+        self: PBX, call: Call, leg: Leg, context: str, exten: str, *, external: bool
+    ) -> None:
+        """`BlindTransfer`; `IsExternal: Yes` for an AMI action, `No` for the phone's own."""
         self.emit(
             CALL,
             "BlindTransfer",
@@ -75,12 +85,9 @@ class TransferEngine:
             + self.blk(leg.one, "Transferer")
             + self.blk(call.two, "Transferee")
             + _bridge(call.bridge_id, 2)
-            + f"IsExternal: Yes\r\nContext: {context}\r\nExtension: {exten}\r\n",
+            + f"IsExternal: {'Yes' if external else 'No'}\r\n"
+            + f"Context: {context}\r\nExtension: {exten}\r\n",
         )
-        self.agent_complete(call, leg, "transfer")
-        self.leave_bridge(call, leg)
-        self._record(call, "blind", leg.agent, context, exten)
-        self.goto_target(call, context, exten)
 
     # -- the agent's phone transfers blind ---------------------------------------------------
     def phone_blind_transfer(self: PBX, channel: str, exten: str) -> None:
@@ -107,15 +114,7 @@ class TransferEngine:
         context = leg.one.get_var("TRANSFER_CONTEXT") or leg.one.context
         self.chan_event("Hold", leg.one)  # feature_blind_transfer: write_hold first
         self.chan_event("Unhold", leg.one)
-        self.emit(
-            CALL,
-            "BlindTransfer",
-            "Result: Success\r\n"
-            + self.blk(leg.one, "Transferer")
-            + self.blk(call.two, "Transferee")
-            + _bridge(call.bridge_id, 2)
-            + f"IsExternal: No\r\nContext: {context}\r\nExtension: {exten}\r\n",
-        )
+        self._blind_transfer_event(call, leg, context, exten, external=False)
         call.two.set_var("BLINDTRANSFER", leg.one.name)
         self.agent_complete(call, leg, "transfer")
         self.leave_bridge(call, leg)
