@@ -62,6 +62,17 @@ _REGISTER_PG = text(
     "SELECT id, :created_at, :actor, 'created', CAST(:data AS JSON) FROM t) "
     "SELECT * FROM t"
 )
+# The same for a reserved UIN: claimed (used_at set) only if not used yet; a concurrent
+# claim of the same UIN waits for this one's commit and then finds nothing to claim.
+_REGISTER_RESERVED_PG = text(
+    "WITH r AS (UPDATE uin_reservations SET used_at = :created_at "
+    "WHERE uin = :uin AND used_at IS NULL RETURNING uin), "
+    "t AS (INSERT INTO tickets (uin, " + ", ".join(_TICKET_COLUMNS) + ") "
+    "SELECT r.uin, " + ", ".join(f":{c}" for c in _TICKET_COLUMNS) + " FROM r RETURNING *), "
+    "e AS (INSERT INTO ticket_events (ticket_id, at, actor, action, data) "
+    "SELECT id, :created_at, :actor, 'created', CAST(:data AS JSON) FROM t) "
+    "SELECT * FROM t"
+)
 
 
 class InvalidField(ValueError):
@@ -212,8 +223,11 @@ class TicketService:
         _check_agreed_deadline(data.priority, data.agreed_deadline, now)
         fields = data.model_dump()
         fields["caller_phone"] = self._phone(data.caller_phone)
-        if uin is None and linkedid is None and data.agreed_deadline is None and self._is_postgres:
-            return await self._register_pg(fields, actor, now), True
+        if linkedid is None and data.agreed_deadline is None and self._is_postgres:
+            ticket = await self._register_pg(fields, actor, now, uin)
+            if ticket is not None:
+                return ticket, True
+            # a reserved UIN already used (a retry), or never reserved: the general path says
         if uin is None:
             return await self._insert(data, fields, actor, now, None, linkedid)
         try:
@@ -309,11 +323,14 @@ class TicketService:
                 await self._link_call(session, call, row.id, actor, now)
         return TicketPublic.model_validate(row), True
 
-    async def _register_pg(self, fields: dict[str, Any], actor: str, now: datetime) -> TicketPublic:
-        """The common case on PostgreSQL in one statement, one round trip, no BEGIN.
+    async def _register_pg(
+        self, fields: dict[str, Any], actor: str, now: datetime, uin: str | None
+    ) -> TicketPublic | None:
+        """The common cases on PostgreSQL in one statement, one round trip, no BEGIN.
 
-        Drawing the UIN, inserting the ticket and its audit row is one `WITH` statement:
-        atomic on its own, and several times cheaper than five round trips.
+        Drawing the UIN (or claiming the reserved `uin`), inserting the ticket and its audit
+        row is one `WITH` statement: atomic on its own, and several times cheaper than five
+        round trips. None: the reserved `uin` was not there to claim.
         """
         values = {
             **_TICKET_DEFAULTS,
@@ -333,10 +350,15 @@ class TicketService:
                 ensure_ascii=False,
             ),
         }
+        if uin is not None:
+            values["uin"] = uin
         async with self._engine.connect() as conn:
-            row = (await conn.execute(_REGISTER_PG, values)).mappings().one_or_none()
+            statement = _REGISTER_PG if uin is None else _REGISTER_RESERVED_PG
+            row = (await conn.execute(statement, values)).mappings().one_or_none()
             await conn.commit()
         if row is None:
+            if uin is not None:
+                return None
             raise UinSpaceExhausted(self._uin_digits)
         return TicketPublic.model_validate(dict(row))
 
