@@ -54,9 +54,7 @@ class CrmClient:
         try:
             # httpx's timeouts are per phase (connect, each read...): this bounds the whole.
             async with asyncio.timeout(deadline_s):
-                response = await self._http.request(
-                    method, path, timeout=max(deadline_s, self._timeout_s), **kwargs
-                )
+                response = await self._http.request(method, path, timeout=deadline_s, **kwargs)
         except TimeoutError as exc:
             raise CrmUnavailable(f"{method} {path}: no answer in {deadline_s} s") from exc
         except httpx.HTTPError as exc:  # refused connections, broken replies

@@ -228,11 +228,11 @@ class TicketService:
             if ticket is not None:
                 return ticket, True
             # a reserved UIN already used (a retry), or never reserved: the general path says
-        if uin is None:
-            return await self._insert(data, fields, actor, now, None, linkedid)
         try:
             return await self._insert(data, fields, actor, now, uin, linkedid)
         except IntegrityError:
+            if uin is None:
+                raise
             # The same reserved UIN registered at the same moment by a retry (SQLite has no
             # row lock to make one wait): the one that won is this UIN's ticket.
             async with self._sessions() as session:

@@ -89,6 +89,21 @@ async def copy_context(session: AsyncSession, linkedid: str, ctx: dict[str, Any]
     row.updated_at = utcnow()
 
 
+def context_of_copy(row: CallContext) -> dict[str, Any]:
+    """The CRM's copy read back in the shape of the Redis context (`copy_context` reversed),
+    for when the live one has expired."""
+    return {
+        "uin": row.uin or "",
+        "ticket_id": "" if row.ticket_id is None else str(row.ticket_id),
+        "caller_full_name": row.caller_full_name or "",
+        "org_inn": row.org_inn or "",
+        "summary": row.summary or "",
+        "count": row.transfer_count,
+        "refused": row.transfers_refused,
+        "chain": row.chain or [],
+    }
+
+
 class TransferLedger:
     """Called by the recorder inside each fact's transaction."""
 

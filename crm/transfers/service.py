@@ -22,7 +22,7 @@ from crm.transfers.errors import (
     TransferNotMade,
     UnknownTarget,
 )
-from crm.transfers.ledger import copy_context, screen_pop
+from crm.transfers.ledger import context_of_copy, copy_context, screen_pop
 from crm.transfers.notifier import AgentNotifier
 from crm.transfers.schemas import (
     CallContextPublic,
@@ -118,16 +118,7 @@ class TransferService:
                 copy = await session.get(CallContext, linkedid)
             if copy is None:
                 raise CallNotFound(linkedid)
-            ctx = {
-                "uin": copy.uin or "",
-                "ticket_id": "" if copy.ticket_id is None else str(copy.ticket_id),
-                "caller_full_name": copy.caller_full_name or "",
-                "org_inn": copy.org_inn or "",
-                "summary": copy.summary or "",
-                "count": copy.transfer_count,
-                "refused": copy.transfers_refused,
-                "chain": copy.chain or [],
-            }
+            ctx = context_of_copy(copy)
         return self.public(linkedid, ctx)
 
     def public(self, linkedid: str, ctx: dict) -> CallContextPublic:
