@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from agi import commands
 from agi.server import AgiRequest
-from hotline.facts import CallFact, CallRated
+from core.facts import CallFact, CallRated
 from ivr.catalogue import prompt_file
 from ivr.readout import group_digits
 

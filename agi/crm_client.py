@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from hotline.settings import CrmClientSettings
+from core.settings import CrmClientSettings
 
 
 class CrmUnavailable(Exception):

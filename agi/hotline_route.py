@@ -21,8 +21,8 @@ from agi import commands
 from agi.crm_client import CrmClient, CrmUnavailable, Ticketed, UinNotReserved
 from agi.server import AgiRequest
 from agi.stock import PendingTickets, UinStock
-from crm.sla.calendar import BusinessCalendar
-from hotline.facts import CallFact, CallOutOfHours, CallTicketed
+from core.calendar import BusinessCalendar
+from core.facts import CallFact, CallOutOfHours, CallTicketed
 from ivr.catalogue import DEFAULT_LANGUAGE, LANGUAGES, prompt_file
 from ivr.readout import group_digits
 

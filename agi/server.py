@@ -31,7 +31,7 @@ from panoramisk import fast_agi
 from agi import commands
 from agi.commands import AgiReply, parse_reply
 from agi.errors import AgiBadRequest, AgiError, AgiHangup, AgiProtocolError, AgiTimeout
-from hotline.settings import AgiSettings
+from core.settings import AgiSettings
 
 log = logging.getLogger(__name__)
 

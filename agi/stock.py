@@ -16,12 +16,13 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from agi.crm_client import CrmClient, CrmUnavailable, UinNotReserved
-from hotline.aio import wait_any
+from core.aio import wait_any
+from core.keys import AGI_PENDING_REFUSED, AGI_PENDING_TICKETS, AGI_UIN_STOCK
 
 log = logging.getLogger(__name__)
-STOCK_KEY = "hotline:agi:uin-stock"
-PENDING_KEY = "hotline:agi:pending-tickets"
-REFUSED_KEY = "hotline:agi:pending-refused"  # owed tickets the CRM can never create
+STOCK_KEY = AGI_UIN_STOCK
+PENDING_KEY = AGI_PENDING_TICKETS
+REFUSED_KEY = AGI_PENDING_REFUSED
 
 
 class UinStock:

@@ -1,7 +1,7 @@
 """Route `transfer`: every softphone transfer passes here (the dialplan's TRANSFER_CONTEXT).
 
 Dialplan contract (`[hotline-transfer]`, `exten => _X.,1,AGI(agi://agi:4573/transfer,${EXTEN})`):
-- the route counts the transfer in the call's Redis context (`crm.transfers.context`,
+- the route counts the transfer in the call's Redis context (`core.context.store`,
   the same atomic counter as the API and the recorder) and sets `TRANSFER_ALLOWED` to
   `1` or `0`, and `__TRANSFER_COUNT` (inherited, so the target's `whisper` says
   "transfer n of 2");
@@ -25,11 +25,11 @@ from collections.abc import Callable
 
 from agi import commands
 from agi.server import AgiRequest
-from crm.transfers.ami import agent_of_channel
-from crm.transfers.context import CallContextStore, Reservation
-from crm.transfers.ledger import context_of, screen_pop
-from crm.transfers.notifier import AgentNotifier
-from hotline.settings import TransferSettings, parse_targets
+from core.ami.actions import agent_of_channel
+from core.context.model import context_of, screen_pop
+from core.context.notifier import AgentNotifier
+from core.context.store import CallContextStore, Reservation
+from core.settings import TransferSettings, parse_targets
 from ivr.catalogue import prompt_file
 
 log = logging.getLogger(__name__)

@@ -37,7 +37,7 @@ FIRST_AUDIO = b'STREAM FILE "hotline/uin-intro"'
 BARE_SERVER = """
 import asyncio, sys
 from agi.server import AgiServer
-from hotline.settings import AgiSettings
+from core.settings import AgiSettings
 async def bare(request):
     await request.send_command("ANSWER")
     await request.send_command('STREAM FILE "hotline/uin-intro" ""')

@@ -35,10 +35,10 @@ from panoramisk.ami_protocol import AMIProtocol  # noqa: E402
 
 from callqueue.agents import AgentBoard  # noqa: E402
 from callqueue.live import LiveState  # noqa: E402
-from callqueue.parser import AmiParser  # noqa: E402
 from callqueue.tracker import CallTracker  # noqa: E402
-from hotline.bus import FactBus  # noqa: E402
-from hotline.facts import CallFact  # noqa: E402
+from core.ami.parser import AmiParser  # noqa: E402
+from core.bus import FactBus  # noqa: E402
+from core.facts import CallFact  # noqa: E402
 
 TRANSCRIPTS = ROOT.parent / "shared" / "asterisk"
 READ_BYTES = 64 * 1024

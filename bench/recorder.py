@@ -39,15 +39,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "queue")]  # this checkout's code, not an 
 
 from sqlalchemy import delete, func, select  # noqa: E402
 
-from crm.db import make_engine, make_sessionmaker  # noqa: E402
-from crm.migrate import upgrade  # noqa: E402
-from crm.models import Base, Call, QueueEntry  # noqa: E402
-from crm.recorder import Recorder  # noqa: E402
-from crm.schemas import TicketCreate  # noqa: E402
-from crm.service import TicketService  # noqa: E402
-from hotline.bus import FactBus  # noqa: E402
-from hotline.demo_stack import EmbeddedRedisServer  # noqa: E402
-from hotline.facts import (  # noqa: E402
+from core.bus import FactBus  # noqa: E402
+from core.facts import (  # noqa: E402
     CallAbandoned,
     CallAnswered,
     CallEnded,
@@ -58,6 +51,13 @@ from hotline.facts import (  # noqa: E402
     CallTicketed,
     CallTransferred,
 )
+from crm.db import make_engine, make_sessionmaker  # noqa: E402
+from crm.migrate import upgrade  # noqa: E402
+from crm.models import Base, Call, QueueEntry  # noqa: E402
+from crm.recorder import Recorder  # noqa: E402
+from crm.schemas import TicketCreate  # noqa: E402
+from crm.service import TicketService  # noqa: E402
+from hotline.demo.stack import EmbeddedRedisServer  # noqa: E402
 
 STREAM = "bench:facts"
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from core.settings import Role, Settings
 from crm.service import TicketService
-from hotline.settings import Role, Settings
 
 _bearer = HTTPBearer(auto_error=False, description="a token from HOTLINE_API_TOKENS")
 

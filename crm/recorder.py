@@ -29,6 +29,23 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.aio import wait_any
+from core.bus import FACT_STREAM
+from core.facts import (
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallFact,
+    CallOutOfHours,
+    CallQueued,
+    CallRated,
+    CallRinging,
+    CallStarted,
+    CallTicketed,
+    CallTransferred,
+    load_fact,
+)
+from core.keys import DEAD_LETTERS
 from crm.models import (
     Call,
     CallOutcome,
@@ -43,25 +60,9 @@ from crm.schemas import TicketCreate
 from crm.service import TicketService
 from crm.transfers.ledger import TransferLedger, prefetch_contexts, record_key
 from crm.validation import normalise_phone
-from hotline.aio import wait_any
-from hotline.bus import FACT_STREAM
-from hotline.facts import (
-    CallAbandoned,
-    CallAnswered,
-    CallEnded,
-    CallFact,
-    CallOutOfHours,
-    CallQueued,
-    CallRated,
-    CallRinging,
-    CallStarted,
-    CallTicketed,
-    CallTransferred,
-    load_fact,
-)
 
 log = logging.getLogger(__name__)
-DEAD_LETTERS = "hotline:facts:dead"
+
 READ_COUNT = 200  # facts per read, recorded in one transaction
 SETTLE_EVERY_S = 1.0  # how often the loop looks for orphan calls (they wait 120 s anyway)
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from hotline.settings import Settings
+from core.settings import Settings
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "asterisk-config"
 CONF_FILES = (

@@ -7,9 +7,7 @@ from typing import Annotated
 
 import typer
 
-from asterisksim.cli import sim_app
-from callqueue.cli import replay
-from hotline.settings import Settings
+from core.settings import Settings
 
 app = typer.Typer(help="Hotline: contact-centre backend on Asterisk.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
@@ -63,8 +61,25 @@ def asterisk_config_render(
     typer.echo(f"{len(written)} files written to {out}")
 
 
-app.command("replay")(replay)
-app.add_typer(sim_app, name="sim")
+# Forwarded as they are: the simulator (and the replay's tracker) load only when these run,
+# so the production commands never import the simulated Asterisk.
+FORWARDED = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+@app.command(context_settings=FORWARDED, add_help_option=False)
+def sim(ctx: typer.Context) -> None:
+    """Simulated Asterisk (mocked AMI) for tests and demos: `hotline sim --help`."""
+    from asterisksim.cli import sim_app
+
+    sim_app(args=ctx.args, prog_name="hotline sim")
+
+
+@app.command(context_settings=FORWARDED, add_help_option=False)
+def replay(ctx: typer.Context) -> None:
+    """Replay AMI transcripts through the tracker: `hotline replay --help`."""
+    from callqueue.cli import replay_app
+
+    replay_app(args=ctx.args, prog_name="hotline replay")
 
 
 def _settings() -> Settings:
@@ -133,7 +148,7 @@ def agi(
     import signal
     from pathlib import Path
 
-    from agi.app import AgiService, MissingPrompts
+    from hotline.bootstrap.agi import AgiService, MissingPrompts
 
     settings = _settings()
     settings.agi.host, settings.agi.port = host, port
@@ -213,7 +228,7 @@ def tracker(
     import asyncio
     import signal
 
-    from callqueue.runner import run_tracker
+    from hotline.bootstrap.tracker import run_tracker
 
     settings = _settings()
     logging.basicConfig(level=logging.INFO)
@@ -252,7 +267,7 @@ def demo(
     import asyncio
     import json
 
-    from hotline.demo import DemoOptions, parse_speed, run_demo
+    from hotline.demo.run import DemoOptions, parse_speed, run_demo
 
     try:
         options = DemoOptions(
@@ -297,7 +312,7 @@ def run_command(
     import signal
     from pathlib import Path
 
-    from agi.app import MissingPrompts
+    from hotline.bootstrap.agi import MissingPrompts
     from hotline.run import RunOptions, run_all
 
     settings = _settings()

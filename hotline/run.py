@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from hotline.settings import Settings
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 15.0
@@ -34,9 +34,9 @@ async def run_all(settings: Settings, options: RunOptions, stop: asyncio.Event) 
 
     The database must be migrated first (the command does it before the loop starts).
     """
-    from agi.app import AgiService
-    from callqueue.runner import run_tracker
     from hotline.bootstrap import create_app, run_worker
+    from hotline.bootstrap.agi import AgiService
+    from hotline.bootstrap.tracker import run_tracker
     from hotline.serve import serving
 
     settings.agi.host, settings.agi.port = options.agi_host, options.agi_port

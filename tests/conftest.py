@@ -1,13 +1,24 @@
 """Shared fixtures: real PostgreSQL and SQLite databases, real Redis, the CRM app.
 
-Database tests run on both backends. PostgreSQL and Redis must be up: a missing service
-fails the run (it is never skipped); `scripts/test` starts or installs them.
+Database tests run on both backends. PostgreSQL and Redis must be installed: a missing
+service fails the run (it is never skipped); `scripts/test` starts or installs them.
+
+Two runs at once on one machine never share state: each run has fresh PostgreSQL
+databases, and its own Redis server on a free loopback port (`redis-server`, started
+here and stopped when the run ends) unless `HOTLINE_TEST_REDIS` names one. Pub/sub
+channels are global to a Redis server, so a database number alone would not do.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,15 +30,67 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from core.settings import ApiSettings, DatabaseSettings, RedisSettings, Settings
 from crm.migrate import upgrade
 from crm.models import Base
 from hotline.bootstrap import create_app
-from hotline.settings import ApiSettings, DatabaseSettings, RedisSettings, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 PG_SERVER = os.environ.get("HOTLINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_TEST_URL = os.environ.get("HOTLINE_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+def _private_redis() -> str:
+    """Start this run's own Redis server; its URL (database 15)."""
+    server = shutil.which("redis-server")
+    if server is None:
+        raise RuntimeError("redis-server is not installed: run the tests with scripts/test")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = tempfile.mkdtemp(prefix="hotline-test-redis-")
+    process = subprocess.Popen(
+        [
+            server,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            folder,
+            "--databases",
+            "16",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+
+    def stop() -> None:
+        process.terminate()
+        process.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    atexit.register(stop)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+                conn.sendall(b"PING\r\n")
+                if conn.recv(16).startswith(b"+PONG"):
+                    return f"redis://127.0.0.1:{port}/15"
+        except OSError:
+            time.sleep(0.05)
+    stop()
+    raise RuntimeError(f"this run's Redis server did not answer on port {port}")
+
+
+REDIS_TEST_URL = os.environ.get("HOTLINE_TEST_REDIS") or _private_redis()
+# Subprocesses (and conftest imports in them) reuse the same server.
+os.environ["HOTLINE_TEST_REDIS"] = REDIS_TEST_URL
+REDIS_TEST_PORT = int(REDIS_TEST_URL.split("://", 1)[1].split("/", 1)[0].rpartition(":")[2])
 
 TOKENS = {
     "agent": "agent-token-0123456789abcdef",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import ROOT, TOKENS
+from tests.conftest import REDIS_TEST_URL, ROOT, TOKENS
 
 HOTLINE = [sys.executable, "-m", "hotline.cli"]
 
@@ -21,7 +21,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
     env.update(
         HOTLINE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
-        HOTLINE_REDIS_URL="redis://127.0.0.1:6379/15",
+        HOTLINE_REDIS_URL=REDIS_TEST_URL,
         **extra,
     )
     return env

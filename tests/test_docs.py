@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hotline.settings import Settings
+from core.settings import Settings
 from tests.conftest import ROOT
 
 

@@ -9,8 +9,8 @@ import pytest
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
-from hotline.bus import FactBus
-from hotline.facts import (
+from core.bus import FactBus
+from core.facts import (
     CallAnswered,
     CallQueued,
     CallStarted,

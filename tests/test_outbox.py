@@ -10,9 +10,9 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from hotline.bus import FactBus, FactOutbox
-from hotline.facts import CallQueued
-from tests.conftest import REDIS_TEST_URL
+from core.bus import FactBus, FactOutbox
+from core.facts import CallQueued
+from tests.conftest import REDIS_TEST_PORT, REDIS_TEST_URL
 from tests.support import TcpProxy
 
 AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -25,7 +25,7 @@ def fact(i: int) -> CallQueued:
 
 async def _run_outage(capacity: int, facts_during_outage: int) -> tuple[FactOutbox, list[str]]:
     stream = f"test:outbox:{uuid.uuid4().hex[:8]}"
-    proxy = TcpProxy("127.0.0.1", 6379)
+    proxy = TcpProxy("127.0.0.1", REDIS_TEST_PORT)
     await proxy.start()
     # No retries inside the client: riding out the outage is the outbox's job.
     through_proxy = Redis(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.settings import ApiSettings, Settings, parse_tokens
+from core.settings import ApiSettings, Settings, parse_tokens
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

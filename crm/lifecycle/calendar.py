@@ -8,10 +8,10 @@ from datetime import date, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.settings import CalendarSettings
 from crm.lifecycle.errors import OverrideNotFound
 from crm.models import CalendarOverride, OverrideKind
 from crm.sla import BusinessCalendar
-from hotline.settings import CalendarSettings
 
 Overrides = tuple[frozenset[date], frozenset[date]]  # (extra holidays, extra working days)
 

@@ -14,12 +14,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.settings import LifecycleSettings
 from crm.lifecycle import audit, mail
 from crm.lifecycle.service import confirm_link, event, move, outbox, record_info_request
 from crm.lifecycle.tokens import ConfirmationTokens
 from crm.models import RefusalReason, Status, Ticket, TicketEvent
 from crm.sla import BusinessCalendar, escalation_due
-from hotline.settings import LifecycleSettings
 
 WORKER = "worker"
 

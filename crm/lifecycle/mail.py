@@ -12,7 +12,7 @@ from email.utils import formatdate, make_msgid
 
 import aiosmtplib
 
-from hotline.settings import MailSettings
+from core.settings import MailSettings
 
 _REFUSAL_TEXT = {
     "out_of_scope": "обращение не относится к услугам, которые оказывает служба поддержки",

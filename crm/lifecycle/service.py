@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.settings import LifecycleSettings
 from crm.errors import TicketNotFound
 from crm.lifecycle import audit, mail
 from crm.lifecycle.calendar import CalendarStore
@@ -23,7 +24,6 @@ from crm.rules import OPEN, check_transition
 from crm.schemas import RefuseRequest, SuspendRequest
 from crm.service import Clock, InvalidField
 from crm.sla import SlaClock, SuspendReason
-from hotline.settings import LifecycleSettings
 
 
 def event(

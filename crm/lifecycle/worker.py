@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.settings import LifecycleSettings
 from crm.lifecycle import audit, jobs
 from crm.lifecycle.calendar import CalendarStore
 from crm.lifecycle.mail import Mailer
@@ -25,7 +26,6 @@ from crm.lifecycle.tokens import ConfirmationTokens
 from crm.models import Notification, Status, Ticket, TicketEvent
 from crm.rules import OPEN
 from crm.service import Clock
-from hotline.settings import LifecycleSettings
 
 log = logging.getLogger(__name__)
 

@@ -40,8 +40,8 @@ Example:
 1
 """
 
+from core.calendar import BusinessCalendar, parse_hours
 from crm.sla.audit import events_from_audit
-from crm.sla.calendar import BusinessCalendar, parse_hours
 from crm.sla.clock import ClockError, SlaClock, escalation_due, sla_clock
 from crm.sla.deadlines import allowance_days, allowance_s
 from crm.sla.events import (

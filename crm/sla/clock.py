@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from core.calendar import BusinessCalendar
 from crm.models import Category
-from crm.sla.calendar import BusinessCalendar
 from crm.sla.deadlines import BY_AGREEMENT, allowance_s
 from crm.sla.events import (
     AgreedDeadline,

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from core.context.notifier import agent_channel
 from crm.deps import Principal, require
 from crm.transfers.errors import (
     CallNotFound,
@@ -17,7 +18,6 @@ from crm.transfers.errors import (
     TransferNotMade,
     UnknownTarget,
 )
-from crm.transfers.notifier import agent_channel
 from crm.transfers.schemas import (
     CallContextPublic,
     ContextFields,

@@ -10,45 +10,20 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.context.model import context_of, is_missing, screen_pop
+from core.context.notifier import AgentNotifier
+from core.context.store import CallContextStore
+from core.facts import CallAnswered, CallRinging, CallTicketed, CallTransferred
+from core.settings import TransferSettings, parse_targets
 from crm.models import Call, CallContext, Transfer, utcnow
-from crm.transfers.context import CallContextStore
-from crm.transfers.notifier import AgentNotifier
-from hotline.facts import CallAnswered, CallRinging, CallTicketed, CallTransferred
-from hotline.settings import TransferSettings, parse_targets
 
 log = logging.getLogger(__name__)
-CONTEXT_KEYS = ("summary", "caller_full_name", "org_inn", "uin")
 
 
 def record_key(fact: CallTransferred) -> str:
     """The identity of a transfer fact: the tracker's `n` restarts from 1 after the
     tracker itself restarts, so its moment and kind say which transfer it is."""
     return f"{fact.key}:{fact.how}:{fact.at.timestamp():.6f}"
-
-
-def context_of(ctx: dict[str, Any]) -> dict[str, str]:
-    return {k: str(ctx[k]) for k in CONTEXT_KEYS if ctx.get(k)}
-
-
-def is_missing(context: dict[str, Any] | None) -> bool:
-    """The memo's context: summary, caller's full name, organisation INN (and the UIN)."""
-    context = context or {}
-    return not all(context.get(k) for k in ("summary", "caller_full_name", "org_inn"))
-
-
-def screen_pop(linkedid: str, ctx: dict[str, Any], limit: int, **extra: Any) -> dict[str, Any]:
-    return {
-        "linkedid": linkedid,
-        "uin": ctx.get("uin", ""),
-        "ticket_id": ctx.get("ticket_id", ""),
-        "caller_full_name": ctx.get("caller_full_name", ""),
-        "org_inn": ctx.get("org_inn", ""),
-        "summary": ctx.get("summary", ""),
-        "transfers": ctx.get("count", 0),
-        "limit": limit,
-        "chain": ctx.get("chain", []),
-        **extra,
-    }
 
 
 CONTEXTS = "ledger.call_contexts"  # session.info: linkedid -> its CallContext, None: none

@@ -11,10 +11,14 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from callqueue.ami import AmiError
+from core.ami import actions as ami
+from core.ami.manager import AmiError
+from core.context.model import screen_pop
+from core.context.notifier import AgentNotifier
+from core.context.store import CallContextStore, Reservation
+from core.keys import live_agent
+from core.settings import TransferSettings, parse_targets
 from crm.models import Call, CallContext, CallOutcome, Ticket, Transfer
-from crm.transfers import ami
-from crm.transfers.context import CallContextStore, Reservation
 from crm.transfers.errors import (
     CallNotFound,
     NotOnCall,
@@ -22,8 +26,7 @@ from crm.transfers.errors import (
     TransferNotMade,
     UnknownTarget,
 )
-from crm.transfers.ledger import context_of_copy, copy_context, screen_pop
-from crm.transfers.notifier import AgentNotifier
+from crm.transfers.ledger import context_of_copy, copy_context
 from crm.transfers.schemas import (
     CallContextPublic,
     ContextFields,
@@ -31,10 +34,8 @@ from crm.transfers.schemas import (
     TransferCreate,
     TransferPublic,
 )
-from hotline.settings import TransferSettings, parse_targets
 
 log = logging.getLogger(__name__)
-LIVE_AGENT_KEY = "hotline:live:agent:{agent}"  # written by the tracker (callqueue.live)
 
 
 class TransferService:
@@ -79,7 +80,7 @@ class TransferService:
             return False
         if agent == current:
             return True
-        live = await self._redis.hget(LIVE_AGENT_KEY.format(agent=agent), "linkedid")
+        live = await self._redis.hget(live_agent(agent), "linkedid")
         return live is not None and live.decode() == linkedid
 
     async def _checked(self, linkedid: str, role: str, agent: str) -> str:

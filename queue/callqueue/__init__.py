@@ -4,7 +4,7 @@ It lives in `queue/callqueue/` so that `queue/` never shadows the standard libra
 
 The pure core, with no I/O: bytes from the AMI socket go into `parser.AmiParser.feed`;
 each `AmiMessage` it returns goes to `tracker.CallTracker.handle`, which returns the call
-facts (`hotline.facts`) it establishes and keeps agent state on an `agents.AgentBoard`
+facts (`core.facts`) it establishes and keeps agent state on an `agents.AgentBoard`
 (plug a Redis writer in as an `agents.AgentStateSink`). `service_level.service_level`
 turns queue entries into figures; `replay` drives all of it from recorded transcripts.
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Literal
 
-from callqueue.parser import AmiMessage
+from core.ami.parser import AmiMessage
 
 AgentStatus = Literal["available", "ringing", "talking", "wrapup", "paused", "unavailable"]
 

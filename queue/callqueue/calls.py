@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from core.service_level import EntryOutcome as Outcome
+
 EntryOutcome = Literal["waiting", "answered", "abandoned", "left"]
 TransferKind = Literal["blind", "attended", "redirect"]
 
@@ -63,6 +65,10 @@ class QueueEntry:
         if self.abandoned:
             return "abandoned"
         return "left" if self.left_at is not None else "waiting"
+
+    def as_outcome(self) -> Outcome:
+        """What the service-level maths reads of this entry."""
+        return Outcome(self.queue, self.outcome, self.wait_s, self.wait_whole_s, self.completed)
 
 
 @dataclass

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from callqueue.calls import CallState
 from callqueue.core import RING_ENDED, TrackerCore, as_int, utc
-from callqueue.parser import AmiMessage
-from hotline.facts import (
+from core.ami.parser import AmiMessage
+from core.facts import (
     CallEnded,
     CallFact,
     CallStarted,

@@ -8,7 +8,10 @@ from typing import Annotated
 
 import typer
 
+replay_app = typer.Typer(add_completion=False)
 
+
+@replay_app.command()
 def replay(
     files: Annotated[
         list[Path],

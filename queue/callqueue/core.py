@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 
 from callqueue.agents import AgentBoard
 from callqueue.calls import CallState, QueueEntry, Transfer, TransferKind
-from callqueue.parser import AmiMessage
 from callqueue.redirects import RedirectWatch, SuspectedRedirect
-from hotline.facts import (
+from core.ami.parser import AmiMessage
+from core.facts import (
     CallFact,
     CallTicketed,
     CallTransferred,

@@ -30,15 +30,16 @@ from typing import TYPE_CHECKING, Any
 from redis.asyncio import Redis
 
 from callqueue.agents import AgentState, AgentStateSink
-from hotline.facts import CallAbandoned, CallAnswered, CallFact, CallQueued
+from core.facts import CallAbandoned, CallAnswered, CallFact, CallQueued
+from core.keys import LIVE_CHANGES_CHANNEL, LIVE_PREFIX
 
 if TYPE_CHECKING:
     from callqueue.tracker import CallTracker
 
 log = logging.getLogger(__name__)
 
-PREFIX = "hotline:live:"
-CHANGES_CHANNEL = "hotline:live:changes"
+PREFIX = LIVE_PREFIX
+CHANGES_CHANNEL = LIVE_CHANGES_CHANNEL
 DONE_KEEP_S = 26 * 3600  # "today" in any time zone, plus the last hour
 MAX_PENDING_DONE = 100_000  # outcomes kept for Redis while it is down
 COUNTERS = ("offered", "answered", "answered_within", "abandoned")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from callqueue.calls import QueueEntry
 from callqueue.core import HANGUP_REASONS, TrackerCore, as_int, checked_wait, log, utc
-from callqueue.parser import AmiMessage
-from hotline.facts import (
+from core.ami.parser import AmiMessage
+from core.facts import (
     CallAbandoned,
     CallAnswered,
     CallFact,

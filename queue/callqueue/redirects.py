@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from callqueue.calls import QueueEntry
-from callqueue.parser import AmiMessage
+from core.ami.parser import AmiMessage
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from callqueue.calls import QueueEntry
-from callqueue.parser import AmiParser
-from callqueue.service_level import service_level
 from callqueue.tracker import CallTracker
-from hotline.facts import CallFact
+from core.ami.parser import AmiParser
+from core.facts import CallFact
+from core.service_level import service_level
 
 READ_CHUNK_BYTES = 64 * 1024
 
@@ -77,5 +77,7 @@ def replay_report(
     entries = tracker.entries()
     return {
         "calls": [entry_row(entry, uins.get(entry.linkedid, "")) for entry in entries],
-        "service_level": service_level(entries, threshold_s, short_abandon_s),
+        "service_level": service_level(
+            [e.as_outcome() for e in entries], threshold_s, short_abandon_s
+        ),
     }

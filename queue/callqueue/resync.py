@@ -31,8 +31,8 @@ from typing import Any
 
 from callqueue.calls import CallState, QueueEntry
 from callqueue.core import TrackerCore, as_int, log, utc
-from callqueue.parser import AmiMessage
-from hotline.facts import CallAbandoned, CallFact, CallQueued, CallStarted
+from core.ami.parser import AmiMessage
+from core.facts import CallAbandoned, CallFact, CallQueued, CallStarted
 
 
 class ResyncEvents(TrackerCore):

@@ -29,14 +29,14 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from callqueue.agents import AgentBoard
-from callqueue.ami_protocol import AmiError
 from callqueue.live import LiveState
-from callqueue.parser import AmiMessage
 from callqueue.tracker import CallTracker
 from callqueue.wire import TrackerAmiManager
-from hotline.aio import wait_any
-from hotline.bus import FactBus, FactOutbox
-from hotline.settings import Settings
+from core.aio import wait_any
+from core.ami.parser import AmiMessage
+from core.ami.protocol import AmiError
+from core.bus import FactBus, FactOutbox
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The normaliser: AMI events in, call facts (keyed by Linkedid) out, plus agent state.
 
->>> from callqueue.parser import AmiParser
+>>> from core.ami.parser import AmiParser
 >>> tracker = CallTracker()
 >>> parser = AmiParser(wanted=tracker.wanted_events)
 >>> [f.kind for m in parser.feed(b"Event: Newchannel\\nChannel: PJSIP/t-1\\n"
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from callqueue.channel_events import ChannelEvents
 from callqueue.core import checked_wait
-from callqueue.parser import AmiMessage
 from callqueue.queue_events import QueueEvents
 from callqueue.resync import ResyncEvents
-from hotline.facts import CallFact
+from core.ami.parser import AmiMessage
+from core.facts import CallFact
 
 __all__ = ["CallTracker", "checked_wait"]
 

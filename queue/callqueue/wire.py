@@ -19,10 +19,10 @@ from collections.abc import Callable, Iterable
 from panoramisk import utils
 from panoramisk.message import Message
 
-from callqueue.ami import AmiManager
-from callqueue.ami_protocol import BANNER_PREFIX, AmiProtocol, log
-from callqueue.parser import AmiMessage, AmiParser
-from hotline.settings import AmiSettings
+from core.ami.manager import AmiManager
+from core.ami.parser import AmiMessage, AmiParser
+from core.ami.protocol import BANNER_PREFIX, AmiProtocol, log
+from core.settings import AmiSettings
 
 ReadHandler = Callable[[list[AmiMessage]], None]
 

@@ -13,20 +13,20 @@ import pytest
 from asgi_lifespan import LifespanManager
 from redis.asyncio import Redis
 
-from agi.app import AgiService
 from agi.stock import PENDING_KEY, REFUSED_KEY, STOCK_KEY
 from asterisksim import SimConfig, SimulatedAsterisk
-from callqueue.ami import AmiManager
-from hotline.asgi import DetachedASGITransport
-from hotline.bootstrap import create_app
-from hotline.bus import FACT_STREAM
-from hotline.settings import (
+from core.ami.manager import AmiManager
+from core.bus import FACT_STREAM
+from core.settings import (
     AgiSettings,
     AmiSettings,
     CrmClientSettings,
     RedisSettings,
     Settings,
 )
+from hotline.asgi import DetachedASGITransport
+from hotline.bootstrap import create_app
+from hotline.bootstrap.agi import AgiService
 from ivr.catalogue import all_sound_files
 from tests.conftest import REDIS_TEST_URL, ROOT, TOKENS
 

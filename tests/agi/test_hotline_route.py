@@ -9,9 +9,10 @@ import re
 import httpx
 
 from agi.stock import PENDING_KEY, REFUSED_KEY, STOCK_KEY
-from hotline.facts import load_fact
+from core.facts import load_fact
 from ivr.readout import group_digits
 from tests.agi.conftest import CLOSED, CRM_TIMEOUT_S, Hotline
+from tests.conftest import REDIS_TEST_PORT
 from tests.support import TcpProxy
 
 
@@ -180,7 +181,7 @@ async def test_a_late_crm_answer_leaves_exactly_the_ticket_the_caller_heard(
 
 
 async def test_crm_and_redis_down_caller_still_reaches_the_queue(hotline: Hotline) -> None:
-    proxy = TcpProxy("127.0.0.1", 6379)
+    proxy = TcpProxy("127.0.0.1", REDIS_TEST_PORT)
     await proxy.start()
     await proxy.cut()  # a Redis address that does not answer
     from redis.asyncio import Redis

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from hotline.facts import load_fact
+from core.facts import load_fact
 from tests.agi.conftest import Hotline
 from tests.agi.scripted import environment, replies, run_script
 

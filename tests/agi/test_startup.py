@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agi.app import PLAYED, MissingPrompts, check_prompts
-from tests.agi.conftest import SOUNDS
+from hotline.bootstrap.agi import PLAYED, MissingPrompts, check_prompts
+from tests.agi.conftest import AGI_REDIS_URL, SOUNDS
 
 
 def test_committed_prompts_are_complete() -> None:
@@ -47,7 +47,7 @@ def test_hotline_agi_exits_naming_missing_prompts(tmp_path: Path) -> None:
         env={
             "PATH": "/usr/bin:/bin",
             "HOTLINE_AMI_PORT": "1",
-            "HOTLINE_REDIS_URL": "redis://127.0.0.1:6379/13",
+            "HOTLINE_REDIS_URL": AGI_REDIS_URL,
         },
     )
     assert run.returncode == 2, run.stderr

@@ -10,8 +10,8 @@ import pytest
 from panoramisk import Manager
 
 from agi.server import AgiServer
-from callqueue.ami import AmiManager
-from hotline.settings import AgiSettings, AmiSettings
+from core.ami.manager import AmiManager
+from core.settings import AgiSettings, AmiSettings
 from tests.amifix.fake_ami import FakeAmi
 
 WAIT_S = 3.0

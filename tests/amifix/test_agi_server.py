@@ -15,7 +15,7 @@ from panoramisk import fast_agi
 from agi import commands
 from agi.errors import AgiHangup
 from agi.server import AgiRequest, is_allowed, parse_allow
-from hotline.settings import AgiSettings
+from core.settings import AgiSettings
 from tests.amifix.agi_wire import asterisk_args, read_wire
 from tests.amifix.conftest import ServerFactory
 from tests.amifix.fake_agi import always, basic_env, env_bytes, run_call

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from callqueue.ami import AmiManager
+from core.ami.manager import AmiManager
 from tests.amifix.conftest import WAIT_S, flag, vanilla
 from tests.amifix.fake_ami import FakeAmi
 
@@ -59,7 +59,7 @@ async def test_failing_handler_is_logged_and_harms_nothing(
     manager.register_event("After", after)
     manager.connect()
     await manager.wait_logged_in(WAIT_S)
-    with caplog.at_level(logging.ERROR, logger="callqueue.ami"):
+    with caplog.at_level(logging.ERROR, logger="core.ami.manager"):
         await fake_ami.push(TWO_EVENTS)
         await asyncio.wait_for(got_after.wait(), WAIT_S)
         await asyncio.sleep(0.05)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from callqueue.ami import AmiLoginError, AmiManager, AmiUnavailable
+from core.ami.manager import AmiLoginError, AmiManager, AmiUnavailable
 from tests.amifix.conftest import WAIT_S, fast_ami_settings, flag, logins, vanilla
 from tests.amifix.fake_ami import FakeAmi
 

@@ -6,7 +6,7 @@ import pytest
 from panoramisk import Message
 from panoramisk.ami_protocol import AMIProtocol
 
-from callqueue.ami_protocol import AmiProtocol, AmiUnavailable, make_action
+from core.ami.protocol import AmiProtocol, AmiUnavailable, make_action
 
 EVENT = (
     "Event: Newchannel\r\nPrivilege: call,all\r\nChannel: PJSIP/trunk-00000001\r\n"
@@ -171,7 +171,7 @@ async def test_queueadd_reply_is_not_taken_for_a_list() -> None:
     from panoramisk import actions
     from panoramisk.message import Message
 
-    from callqueue.ami_protocol import make_action
+    from core.ami.protocol import make_action
 
     reply = Message({"Response": "Success", "Message": "Added interface to queue"})
     vanilla = actions.Action({"Action": "QueueAdd", "Queue": "hotline"})

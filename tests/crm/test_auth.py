@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from core.settings import ApiSettings
 from crm.deps import role_of
-from hotline.settings import ApiSettings
 from tests.conftest import TOKENS, auth
 
 

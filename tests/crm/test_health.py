@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 from asgi_lifespan import LifespanManager
 
+from core.settings import DatabaseSettings, RedisSettings, Settings
 from hotline.bootstrap import create_app
-from hotline.settings import DatabaseSettings, RedisSettings, Settings
 
 
 async def _health(settings: Settings) -> httpx.Response:

@@ -10,13 +10,8 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import select
 
-from crm.db import make_engine, make_sessionmaker
-from crm.models import Call, QueueEntry, Ticket
-from crm.recorder import DEAD_LETTERS, Recorder
-from crm.schemas import TicketCreate
-from crm.service import TicketService
-from hotline.bus import FactBus
-from hotline.facts import (
+from core.bus import FactBus
+from core.facts import (
     CallAbandoned,
     CallAnswered,
     CallEnded,
@@ -25,6 +20,11 @@ from hotline.facts import (
     CallTicketed,
     CallTransferred,
 )
+from crm.db import make_engine, make_sessionmaker
+from crm.models import Call, QueueEntry, Ticket
+from crm.recorder import DEAD_LETTERS, Recorder
+from crm.schemas import TicketCreate
+from crm.service import TicketService
 from tests.conftest import REDIS_TEST_URL
 
 T0 = datetime(2026, 11, 23, 9, 0, 0, tzinfo=UTC)
@@ -233,7 +233,7 @@ async def test_an_announced_uin_waits_for_its_ticket(h: Harness) -> None:
 
 
 async def test_survey_answers_land_on_the_call_and_its_ticket(h: Harness) -> None:
-    from hotline.facts import CallRated
+    from core.facts import CallRated
 
     ticket = await h.tickets.register_ticket(TicketCreate(category="ZnK", priority=3), "agi")
     for fact in answered_call("1795311765.8", ticket.uin):

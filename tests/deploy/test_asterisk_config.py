@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from agi.app import PLAYED, ROUTES
+from core.settings import AmiSettings, ServiceLevelSettings, Settings
 from hotline.asterisk_config import CONF_FILES, CONFIG_DIR, ConfigError, render
-from hotline.settings import AmiSettings, ServiceLevelSettings, Settings
+from hotline.bootstrap.agi import PLAYED, ROUTES
 from ivr.catalogue import prompt_file
 
 ENV = {
@@ -99,8 +99,8 @@ def test_the_caller_reaches_the_queue_when_the_agi_fails() -> None:
 def test_the_phone_transfer_context_is_the_one_hotline_expects() -> None:
     """The context the dialplan gives agents' phones is the one the recorder treats as
     the route's (a transfer reported there at the limit is a refused try) and the demo's."""
-    from hotline.demo_traffic import PHONE_TRANSFER_CONTEXT
-    from hotline.settings import TransferSettings
+    from core.settings import TransferSettings
+    from hotline.demo.traffic import PHONE_TRANSFER_CONTEXT
 
     items = parse_conf((CONFIG_DIR / "extensions.conf").read_text())
     steps = [v for s, k, v in items if s == "hotline-in"]

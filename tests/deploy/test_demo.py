@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hotline.cli import app
-from hotline.demo import DemoOptions, parse_speed
+from hotline.demo.run import DemoOptions, parse_speed
 
 KEYS = {
     "calls",

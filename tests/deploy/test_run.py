@@ -12,10 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 from asterisksim import SimConfig, SimulatedAsterisk
-from crm.migrate import upgrade
-from hotline.demo_stack import free_port
-from hotline.run import RunOptions, run_all
-from hotline.settings import (
+from core.settings import (
     AmiSettings,
     ApiSettings,
     CalendarSettings,
@@ -24,6 +21,9 @@ from hotline.settings import (
     RedisSettings,
     Settings,
 )
+from crm.migrate import upgrade
+from hotline.demo.stack import free_port
+from hotline.run import RunOptions, run_all
 from ivr.catalogue import all_sound_files
 from tests.conftest import REDIS_TEST_URL, ROOT, TOKENS, auth
 

@@ -13,9 +13,9 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from core.settings import LifecycleSettings, Settings
 from crm.models import Notification, Ticket
 from hotline.bootstrap import create_app
-from hotline.settings import LifecycleSettings, Settings
 from tests.conftest import auth
 
 MSK = ZoneInfo("Europe/Moscow")

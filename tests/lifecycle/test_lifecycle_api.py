@@ -9,8 +9,8 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
+from core.settings import Settings
 from hotline.bootstrap import create_app
-from hotline.settings import Settings
 from tests.conftest import auth
 from tests.lifecycle.conftest import FakeClock, events, msk, new_ticket, outbox, post, sla
 
@@ -132,7 +132,7 @@ async def test_resolving_for_an_e_mail_needs_a_secret_key(
 
 
 def test_placeholder_secret_key_is_refused() -> None:
-    from hotline.settings import LifecycleSettings
+    from core.settings import LifecycleSettings
 
     for bad in ("changeme", "short-key"):
         with pytest.raises(ValueError, match="HOTLINE_SECRET_KEY"):

@@ -26,12 +26,12 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
+from core.settings import LifecycleSettings, MailSettings, Settings
 from crm.db import make_engine
 from crm.lifecycle.mail import SmtpMailer
 from crm.lifecycle.worker import Worker
 from crm.sla import BusinessCalendar
 from hotline.bootstrap import create_worker
-from hotline.settings import LifecycleSettings, MailSettings, Settings
 from tests.conftest import ROOT, _empty
 from tests.lifecycle.conftest import DAY_S, SECRET, FakeClock, events, new_ticket, outbox, post
 

@@ -7,11 +7,11 @@ from datetime import datetime
 
 import httpx
 
+from core.settings import Settings
 from crm.db import make_engine
 from crm.lifecycle.mail import Mailer
 from crm.sla import BusinessCalendar
 from hotline.bootstrap import create_worker
-from hotline.settings import Settings
 from tests.conftest import auth
 from tests.lifecycle.conftest import DAY_S, FakeClock, new_ticket, outbox, post
 

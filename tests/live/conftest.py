@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from asterisksim import SimConfig, SimulatedAsterisk
 from callqueue.service import TrackerService
-from hotline.settings import AmiSettings, RedisSettings, ServiceLevelSettings, Settings
+from core.settings import AmiSettings, RedisSettings, ServiceLevelSettings, Settings
 from tests.conftest import REDIS_TEST_URL
 
 

@@ -11,10 +11,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from asterisksim import SimConfig, SimulatedAsterisk
 from callqueue.live import LiveState
+from core.facts import CallAbandoned, CallAnswered, CallQueued
 from crm.db import make_engine, make_sessionmaker
 from crm.recorder import Recorder
 from crm.service import TicketService
-from hotline.facts import CallAbandoned, CallAnswered, CallQueued
 from tests.conftest import auth
 from tests.live.conftest import running_tracker
 from tests.live.test_live_state import settle

@@ -9,7 +9,7 @@ from datetime import UTC
 import pytest
 
 from callqueue.live import CHANGES_CHANNEL, LiveState
-from callqueue.live_read import read_agents, read_counters, read_queues
+from crm.supervisor.live import read_agents, read_counters, read_queues
 from tests.live.conftest import running_tracker
 
 pytestmark = pytest.mark.redis

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from callqueue.live_read import read_agents, read_counters
+from crm.supervisor.live import read_agents, read_counters
 from tests.live.conftest import drop_connection, running_tracker
 from tests.live.test_live_state import settle
 

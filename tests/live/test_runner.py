@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from callqueue.runner import run_tracker
 from crm.db import make_engine
 from crm.models import QueueEntry, QueueEntryOutcome
+from hotline.bootstrap.tracker import run_tracker
 from hotline.cli import app
 from tests.live.conftest import tracker_settings
 
@@ -68,7 +68,7 @@ async def test_hotline_tracker_reads_the_ami_settings_and_stops_on_sigterm(pbx, 
     import signal
     import sys
 
-    from hotline.bus import FactBus
+    from core.bus import FactBus
     from tests.conftest import REDIS_TEST_URL
 
     env = {

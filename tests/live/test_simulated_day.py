@@ -9,8 +9,8 @@ import time
 import pytest
 
 from asterisksim.traffic import DEFAULT_RATE_PER_HOUR, TrafficGenerator, TrafficProfile
-from callqueue.service_level import service_level
-from hotline.demo_report import truth_entries  # the simulator's truth as queue entries
+from core.service_level import service_level
+from hotline.demo.report import truth_entries  # the simulator's truth as queue entries
 from tests.live.conftest import drop_connection, running_tracker
 
 pytestmark = pytest.mark.redis
@@ -93,8 +93,8 @@ async def test_a_day_with_two_outages_matches_the_truth(pbx, redis) -> None:
     assert mismatches == []
     assert estimated <= 10, "only callers who joined during the two outages"
 
-    figures = service_level(tracker.entries())
-    truth_figures = service_level(truth)
+    figures = service_level(e.as_outcome() for e in tracker.entries())
+    truth_figures = service_level(e.as_outcome() for e in truth)
     for queue, expected in truth_figures.items():
         got = figures[queue]
         for key in ("offered", "answered", "answered_within", "abandoned", "sl", "abandon_rate"):

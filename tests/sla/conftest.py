@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crm.sla.calendar import BusinessCalendar
+from core.calendar import BusinessCalendar
 
 MSK = ZoneInfo("Europe/Moscow")
 HOUR_S = 3600

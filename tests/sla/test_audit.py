@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from core.calendar import BusinessCalendar
 from crm.models import TicketEvent
 from crm.sla.audit import events_from_audit
-from crm.sla.calendar import BusinessCalendar
 from crm.sla.clock import ClockError, sla_clock
 from crm.sla.events import Created, PriorityChanged, Reopened, Resolved, Resumed, Suspended
 from tests.sla.conftest import HOUR_S, msk

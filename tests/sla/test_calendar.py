@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 import holidays
 import pytest
 
-from crm.sla.calendar import BusinessCalendar, parse_hours
-from hotline.settings import CalendarSettings
+from core.calendar import BusinessCalendar, parse_hours
+from core.settings import CalendarSettings
 from tests.sla.conftest import DAY_S, HOUR_S, msk
 
 

@@ -7,9 +7,9 @@ from datetime import date, datetime, timedelta
 import holidays
 import pytest
 
+from core.calendar import BusinessCalendar
 from crm.errors import InvalidClassification
 from crm.models import Category
-from crm.sla.calendar import BusinessCalendar
 from crm.sla.clock import ClockError, escalation_due, sla_clock
 from crm.sla.events import (
     AgreedDeadline,

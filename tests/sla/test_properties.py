@@ -8,8 +8,8 @@ import holidays
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.calendar import BusinessCalendar
 from crm.models import Category
-from crm.sla.calendar import BusinessCalendar
 from crm.sla.clock import sla_clock
 from crm.sla.events import Created, PriorityChanged, Resumed, Suspended, SuspendReason
 from tests.sla.conftest import DAY_S, MSK

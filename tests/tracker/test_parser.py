@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from panoramisk.ami_protocol import AMIProtocol
 
-from callqueue.parser import AmiParser
+from core.ami.parser import AmiParser
 
 from .conftest import SESSIONS, frame, transcript
 
@@ -102,7 +102,7 @@ def test_malformed_lines_are_counted_and_logged_not_fatal(caplog) -> None:
         b"garbage with no header at all\r\n\r\n" + frame(Event="Hangup", Cause="16")
     )
     parser = AmiParser()
-    with caplog.at_level(logging.WARNING, logger="callqueue.parser"):
+    with caplog.at_level(logging.WARNING, logger="core.ami.parser"):
         messages = parser.feed(data)
         join = messages[0]
         assert join.headers == {

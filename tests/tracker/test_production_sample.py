@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from callqueue.replay import replay_report, replay_sessions
-from hotline.facts import CallEnded, CallFact, CallTicketed, CallTransferred, dump_fact, load_fact
+from core.facts import CallEnded, CallFact, CallTicketed, CallTransferred, dump_fact, load_fact
 
 from .conftest import transcript
 

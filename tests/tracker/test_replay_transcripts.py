@@ -7,9 +7,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from callqueue.parser import AmiParser
 from callqueue.replay import replay_report
-from callqueue.service_level import asterisk_pct
+from core.ami.parser import AmiParser
+from core.service_level import asterisk_pct
 from hotline.cli import app
 
 from .conftest import SESSIONS, transcript

@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from callqueue.calls import QueueEntry
-from callqueue.service_level import asterisk_pct, service_level
+from core.service_level import EntryOutcome, asterisk_pct, service_level
 
 
-def _entry(queue: str, outcome: str, wait_s: float, whole_s: int | None = None) -> QueueEntry:
-    entry = QueueEntry(
-        linkedid=f"{queue}.{wait_s}",
-        entry=1,
-        queue=queue,
-        channel="c",
-        caller_num="",
-        caller_name="",
-        position=1,
-        joined_at=0.0,
-    )
-    entry.answered = outcome == "answered"
-    entry.abandoned = outcome == "abandoned"
-    if outcome != "waiting":
-        entry.wait_s = wait_s
-        entry.wait_whole_s = whole_s if whole_s is not None else int(wait_s)
-    return entry
+def _entry(queue: str, outcome: str, wait_s: float, whole_s: int | None = None) -> EntryOutcome:
+    if outcome == "waiting":
+        return EntryOutcome(queue, "waiting")
+    return EntryOutcome(queue, outcome, wait_s, whole_s if whole_s is not None else int(wait_s))
 
 
 def test_asterisk_rounding() -> None:
@@ -75,7 +61,7 @@ def test_per_queue_and_all_asa_longest_buckets() -> None:
         _entry("b", "abandoned", 200),
         _entry("b", "waiting", 0),
     ]
-    entries[0].completed = True
+    entries[0] = EntryOutcome("a", "answered", 2, 2, completed=True)
     result = service_level(entries, threshold_s=20)
     assert (result["a"]["completed"], result["all"]["completed"]) == (1, 1)
     assert set(result) == {"a", "b", "all"}

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from callqueue.agents import AgentBoard, AgentState, AgentStateSink
-from callqueue.parser import AmiParser
 from callqueue.replay import replay_sessions
 from callqueue.tracker import CallTracker
-from hotline.facts import CallAnswered, CallEnded, CallFact, CallQueued, CallTransferred
+from core.ami.parser import AmiParser
+from core.facts import CallAnswered, CallEnded, CallFact, CallQueued, CallTransferred
 
 from .conftest import SESSIONS, frame, transcript
 

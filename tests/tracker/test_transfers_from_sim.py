@@ -6,7 +6,7 @@ import pytest
 
 from asterisksim.scenarios import run_scenario
 from callqueue.replay import replay_sessions
-from hotline.facts import CallFact, CallTransferred
+from core.facts import CallFact, CallTransferred
 
 
 async def transfers_of(scenario: str) -> list[tuple[int, str, str, str]]:

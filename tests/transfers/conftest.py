@@ -17,17 +17,17 @@ from redis.asyncio import Redis
 
 from asterisksim import SimConfig, SimulatedAsterisk
 from asterisksim.calls import Call as SimCall
-from callqueue.ami import AmiManager
 from callqueue.service import TrackerService
+from core.ami.manager import AmiManager
+from core.context.notifier import agent_channel
+from core.context.store import CallContextStore
+from core.facts import CallTicketed
+from core.settings import AmiSettings, ApiSettings, RedisSettings, Settings, TransferSettings
 from crm.db import make_engine, make_sessionmaker
 from crm.recorder import Recorder
 from crm.service import TicketService
-from crm.transfers.context import CallContextStore
 from crm.transfers.ledger import TransferLedger
-from crm.transfers.notifier import agent_channel
 from hotline.bootstrap import create_app
-from hotline.facts import CallTicketed
-from hotline.settings import AmiSettings, ApiSettings, RedisSettings, Settings, TransferSettings
 from tests.conftest import REDIS_TEST_URL, TOKENS
 
 # A Redis database of their own: these tests read the fact stream and the call contexts.

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from core.context.store import Reservation
+from core.facts import CallTransferred
 from crm.models import QueueEntry, Transfer
-from crm.transfers.context import Reservation
-from hotline.facts import CallTransferred
 from tests.transfers.conftest import CONTEXT, Rig, agent_auth
 
 

@@ -7,7 +7,7 @@ import hashlib
 import pytest
 from pydantic import ValidationError
 
-from hotline.settings import ApiSettings, TransferSettings, parse_targets, parse_tokens
+from core.settings import ApiSettings, TransferSettings, parse_targets, parse_tokens
 
 TOKEN = "agent1-token-0123456789abcdef"
 

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from agi.server import AgiServer
 from agi.transfer_route import TransferRoute
+from core.context.notifier import AgentNotifier
+from core.settings import AgiSettings
 from crm.models import Call, Transfer
-from crm.transfers.notifier import AgentNotifier
-from hotline.settings import AgiSettings
 from tests.agi.scripted import environment, replies, run_script
 from tests.transfers.conftest import CONTEXT, Rig, agent_auth, next_pop, supervisor_auth
 

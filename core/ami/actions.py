@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from callqueue.ami import AmiError
+from core.ami.manager import AmiError
 
 SendAction = Callable[..., Awaitable[Any]]
 

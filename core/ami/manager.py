@@ -34,14 +34,14 @@ from typing import Any
 from panoramisk import Manager, actions
 from panoramisk.message import Message
 
-from callqueue.ami_protocol import (
+from core.ami.protocol import (
     AmiError,
     AmiLoginError,
     AmiProtocol,
     AmiUnavailable,
     make_action,
 )
-from hotline.settings import AmiSettings
+from core.settings import AmiSettings
 
 __all__ = ["AmiError", "AmiLoginError", "AmiManager", "AmiUnavailable"]
 

@@ -16,8 +16,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from callqueue.service import TrackerService
-from hotline.aio import wait_any
-from hotline.settings import Settings
+from core.aio import wait_any
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 REDIS_TIMEOUT_S = 5.0

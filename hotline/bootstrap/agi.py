@@ -19,12 +19,12 @@ from agi.hotline_route import HotlineDeps, HotlineRoute
 from agi.server import AgiServer
 from agi.stock import PendingTickets, UinStock
 from agi.transfer_route import TRANSFER_PROMPTS, TransferRoute
-from callqueue.ami import AmiManager
-from crm.sla.calendar import BusinessCalendar
-from crm.transfers.context import CallContextStore
-from crm.transfers.notifier import AgentNotifier
-from hotline.bus import FactBus, FactOutbox
-from hotline.settings import Settings
+from core.ami.manager import AmiManager
+from core.bus import FactBus, FactOutbox
+from core.calendar import BusinessCalendar
+from core.context.notifier import AgentNotifier
+from core.context.store import CallContextStore
+from core.settings import Settings
 from ivr.catalogue import DIGIT_DIR, prompt_file
 from ivr.render import missing_sounds
 
@@ -72,20 +72,24 @@ class AgiService:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         ami: AmiManager | None = None,
         crm_transport: httpx.AsyncBaseTransport | None = None,
+        redis_factory: Callable[[], Redis] | None = None,
     ) -> None:
         self.settings = settings
         self.sounds_dir = sounds_dir
         self.clock = clock
         self.ami = ami
         self._crm_transport = crm_transport
+        self._redis_factory = redis_factory
         self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
 
     async def start(self) -> None:
         check_prompts(self.sounds_dir)
         settings = self.settings
-        self.redis = Redis.from_url(
-            settings.redis.url, socket_timeout=0.5, socket_connect_timeout=0.5
+        self.redis = (
+            self._redis_factory()
+            if self._redis_factory is not None
+            else Redis.from_url(settings.redis.url, socket_timeout=0.5, socket_connect_timeout=0.5)
         )
         self.crm = CrmClient(settings.crm, transport=self._crm_transport)
         self.stock = UinStock(self.redis, self.crm)

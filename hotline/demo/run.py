@@ -22,15 +22,15 @@ from typing import Any
 
 from asterisksim import SimConfig, SimulatedAsterisk
 from hotline.asgi import DetachedASGITransport
-from hotline.demo_report import DemoReport, LiveLine, build_report
-from hotline.demo_stack import (
+from hotline.demo.report import DemoReport, LiveLine, build_report
+from hotline.demo.stack import (
     EmbeddedRedisServer,
     demo_settings,
     demo_tokens,
     free_port,
     sounds_dir,
 )
-from hotline.demo_traffic import PHONE_TRANSFER_CONTEXT, BusyHour, BusyHourTraffic
+from hotline.demo.traffic import PHONE_TRANSFER_CONTEXT, BusyHour, BusyHourTraffic
 from hotline.serve import serving
 
 log = logging.getLogger(__name__)
@@ -100,15 +100,14 @@ async def run_demo(
 async def _run_demo(
     options: DemoOptions, say: Callable[[str], None]
 ) -> tuple[DemoReport, dict[str, Any]]:
-    from agi import app as agi_app
-    from agi.app import AgiService
-    from callqueue.ami import AmiManager
     from callqueue.service import TrackerService
+    from core.ami.manager import AmiManager
+    from core.context.store import CallContextStore
     from crm.db import make_sessionmaker
     from crm.recorder import Recorder
     from crm.service import TicketService
-    from crm.transfers.context import CallContextStore
     from hotline.bootstrap import create_app
+    from hotline.bootstrap.agi import AgiService
     from ivr.catalogue import all_sound_files
 
     started = time.perf_counter()
@@ -146,9 +145,9 @@ async def _run_demo(
                     # The same app uvicorn serves, called in-process: a ticket per caller
                     # without a TCP round trip and HTTP parsing on the AGI's critical path.
                     crm_transport=DetachedASGITransport(app=app),
+                    redis_factory=embedded.client,
                 )
-                with embedded.as_default_for(agi_app):
-                    await agi.start()
+                await agi.start()
                 sim.config.agi_url = f"agi://127.0.0.1:{agi.port}/hotline"
                 sim.config.transfer_agi_url = f"agi://127.0.0.1:{agi.port}/transfer"
                 redis = embedded.client()

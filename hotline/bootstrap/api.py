@@ -11,26 +11,23 @@ from datetime import timedelta
 from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from callqueue.ami import AmiManager
-from callqueue.api import router as supervisor_router
+from core.ami.manager import AmiManager
+from core.settings import Settings
 from crm.api import install_error_handlers, router
 from crm.db import make_engine, make_sessionmaker
 from crm.lifecycle.api import install_lifecycle_error_handlers
 from crm.lifecycle.api import router as lifecycle_router
 from crm.lifecycle.calendar import CalendarStore
-from crm.lifecycle.mail import Mailer, SmtpMailer
 from crm.lifecycle.service import LifecycleService
 from crm.lifecycle.tokens import ConfirmationTokens
-from crm.lifecycle.worker import Worker
 from crm.models import utcnow
 from crm.service import Clock, TicketService
+from crm.supervisor.api import router as supervisor_router
 from crm.transfers.api import install_transfer_error_handlers
 from crm.transfers.api import router as transfers_router
 from crm.transfers.service import TransferService
 from hotline import __version__
-from hotline.settings import Settings
 
 log = logging.getLogger(__name__)
 HEALTH_TIMEOUT_S = 2.0
@@ -147,31 +144,3 @@ def create_app(
 def app_from_environment() -> FastAPI:
     """Factory for `uvicorn --factory` and multi-worker serving: settings from the environment."""
     return create_app(Settings())
-
-
-def create_worker(
-    settings: Settings, engine: AsyncEngine, clock: Clock = utcnow, mailer: Mailer | None = None
-) -> Worker:
-    """The lifecycle worker on `engine`; SMTP from the settings unless `mailer` is given."""
-    sessions = make_sessionmaker(engine)
-    if mailer is None and settings.mail.smtp_host:
-        mailer = SmtpMailer(settings.mail)
-    if mailer is None:
-        log.warning("HOTLINE_SMTP_HOST is empty: e-mails stay in the outbox")
-    return Worker(
-        sessions,
-        settings.lifecycle,
-        CalendarStore(sessions, settings.calendar),
-        confirmation_tokens(settings),
-        mailer,
-        clock,
-    )
-
-
-async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
-    """`hotline worker`: rounds until `stop` is set, then the engine is closed."""
-    engine = make_engine(settings.db.url)
-    try:
-        await create_worker(settings, engine).run(stop)
-    finally:
-        await engine.dispose()

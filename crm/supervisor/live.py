@@ -12,9 +12,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from callqueue.calls import QueueEntry
-from callqueue.live import PREFIX
-from callqueue.service_level import ALL_QUEUES, service_level
+from core.keys import LIVE_PREFIX as PREFIX
+from core.service_level import ALL_QUEUES, EntryOutcome, service_level
 
 WINDOWS_S = {"last_15m": 15 * 60, "last_60m": 60 * 60}
 
@@ -27,22 +26,9 @@ async def queue_names(redis: Redis, prefix: str = PREFIX) -> list[str]:
     return sorted(_text(name) for name in await redis.smembers(prefix + "queues"))
 
 
-def _entry(row: dict[str, Any]) -> QueueEntry:
-    entry = QueueEntry(
-        linkedid=row["linkedid"],
-        entry=row["entry"],
-        queue=row["queue"],
-        channel="",
-        caller_num="",
-        caller_name="",
-        position=0,
-        joined_at=0.0,
-        wait_s=row["wait_s"],
-        wait_whole_s=row["wait_whole_s"],
-    )
-    entry.answered = row["outcome"] == "answered"
-    entry.abandoned = row["outcome"] == "abandoned"
-    return entry
+def _entry(row: dict[str, Any]) -> EntryOutcome:
+    """An outcome the tracker wrote to a queue's `done` set (only answered or abandoned)."""
+    return EntryOutcome(row["queue"], row["outcome"], row["wait_s"], row["wait_whole_s"])
 
 
 async def read_queues(

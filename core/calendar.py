@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 
 if TYPE_CHECKING:
-    from hotline.settings import CalendarSettings
+    from core.settings import CalendarSettings
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_S = 24 * 3600

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from fakeredis import FakeServer
 from fakeredis.aioredis import FakeRedis
 
-from hotline.settings import (
+from core.settings import (
     AgiSettings,
     AmiSettings,
     ApiSettings,
@@ -52,27 +50,6 @@ class EmbeddedRedisServer:
 
     def client(self) -> FakeRedis:
         return EmbeddedRedis(server=self.server)
-
-    @contextlib.contextmanager
-    def as_default_for(self, module: Any) -> Iterator[None]:
-        """While in force, `module.Redis.from_url(...)` gives a client of this server.
-
-        For components that build their own client from `HOTLINE_REDIS_URL` at start
-        (the AGI service); restored on exit so nothing else is affected.
-        """
-        embedded = self
-
-        class _Redis:
-            @staticmethod
-            def from_url(url: str, **_ignored: Any) -> FakeRedis:
-                return embedded.client()
-
-        original = module.Redis
-        module.Redis = _Redis
-        try:
-            yield
-        finally:
-            module.Redis = original
 
 
 def demo_tokens() -> dict[str, str]:
@@ -116,4 +93,4 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def sounds_dir() -> Path:
     """The rendered prompts (committed in the repository, beside the package)."""
-    return Path(__file__).resolve().parent.parent / "asterisk-config" / "sounds"
+    return Path(__file__).resolve().parents[2] / "asterisk-config" / "sounds"

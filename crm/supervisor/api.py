@@ -22,11 +22,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 
-from callqueue.history import INTERVALS, history, load_entries
-from callqueue.live import CHANGES_CHANNEL
-from callqueue.live_read import read_agents, read_counters, read_queues
+from core.keys import LIVE_CHANGES_CHANNEL as CHANGES_CHANNEL
+from core.settings import Settings
 from crm.deps import Principal, require
-from hotline.settings import Settings
+from crm.supervisor.history import INTERVALS, history, load_entries
+from crm.supervisor.live import read_agents, read_counters, read_queues
 
 router = APIRouter()
 SupervisorRole = Annotated[Principal, Depends(require("supervisor"))]

@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from asterisksim.sim import SimulatedAsterisk
 from callqueue.calls import QueueEntry
-from callqueue.history import _as_entry, load_entries
-from callqueue.service_level import service_level
+from core.service_level import service_level
+from core.settings import ServiceLevelSettings
 from crm.models import Call, Ticket
-from hotline.demo_traffic import BusyHourTraffic
-from hotline.settings import ServiceLevelSettings
+from crm.supervisor.history import load_entries, outcome_of
+from hotline.demo.traffic import BusyHourTraffic
 
 QUEUE = "hotline"  # the figures are the hotline number's: its queue, first line
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -33,7 +33,7 @@ class LiveLine:
     def render(self, elapsed_s: float) -> str:
         entries = [e for e in self.tracker.tracker.entries() if e.queue == QUEUE]
         waiting = sum(1 for e in entries if e.outcome == "waiting")
-        figures = service_level(entries)[QUEUE] if entries else {}
+        figures = service_level([e.as_outcome() for e in entries])[QUEUE] if entries else {}
         sl = figures.get("sl")
         placed = self.traffic.counts.placed
         return (
@@ -153,17 +153,19 @@ async def build_report(
 ) -> DemoReport:
     """Figures from what Hotline recorded in SQL, and the simulator's truth beside them."""
     # The tracker's entries carry Asterisk's whole-second HoldTime, so perf/perf2 are
-    # exact; SQL keeps only the float wait (see callqueue.history). Both must agree on
+    # exact; SQL keeps only the float wait (see crm.supervisor.history). Both must agree on
     # the counts and on our own `sl`, which uses the float wait.
     ours = service_level(
-        [e for e in tracker.tracker.entries() if e.queue == QUEUE],
+        [e.as_outcome() for e in tracker.tracker.entries() if e.queue == QUEUE],
         sl.threshold_s,
         sl.short_abandon_s,
     )
     rows = await load_entries(engine, EPOCH, FAR, QUEUE)
-    recorded = service_level([_as_entry(r) for r in rows], sl.threshold_s, sl.short_abandon_s)
+    recorded = service_level([outcome_of(r) for r in rows], sl.threshold_s, sl.short_abandon_s)
     truth = service_level(
-        [e for e in truth_entries(sim) if e.queue == QUEUE], sl.threshold_s, sl.short_abandon_s
+        [e.as_outcome() for e in truth_entries(sim) if e.queue == QUEUE],
+        sl.threshold_s,
+        sl.short_abandon_s,
     )
     async with engine.connect() as conn:
         calls = (await conn.execute(select(func.count()).select_from(Call))).scalar_one()

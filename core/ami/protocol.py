@@ -21,7 +21,7 @@ from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
 if TYPE_CHECKING:
-    from callqueue.ami import AmiManager
+    from core.ami.manager import AmiManager
 
 log = logging.getLogger(__name__)
 

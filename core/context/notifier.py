@@ -7,11 +7,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-CHANNEL_PREFIX = "hotline:agent-events:"
+from core.keys import agent_events
 
-
-def agent_channel(agent: str) -> str:
-    return f"{CHANNEL_PREFIX}{agent}"
+agent_channel = agent_events
 
 
 class AgentNotifier:

@@ -30,7 +30,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-PREFIX = "hotline:call:"
+from core.keys import CALL_CONTEXT_PREFIX
+
+PREFIX = CALL_CONTEXT_PREFIX
 CONTEXT_TTL_S = 24 * 3600
 RESERVATION_TTL_S = 120.0  # an uncounted reservation frees its slot after this long
 CONTEXT_FIELDS = ("uin", "ticket_id", "caller_full_name", "org_inn", "summary")

@@ -17,8 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from callqueue.calls import QueueEntry
-from callqueue.service_level import ALL_QUEUES, service_level
+from core.service_level import ALL_QUEUES, EntryOutcome, service_level
 from crm.models import QueueEntry as QueueEntryRow
 from crm.models import QueueEntryOutcome
 
@@ -90,21 +89,9 @@ async def load_entries(
     return [SqlEntry(r.queue, r.joined_at, r.wait_s, QueueEntryOutcome(r.outcome)) for r in rows]
 
 
-def _as_entry(row: SqlEntry) -> QueueEntry:
-    entry = QueueEntry(
-        linkedid="",
-        entry=0,
-        queue=row.queue,
-        channel="",
-        caller_num="",
-        caller_name="",
-        position=0,
-        joined_at=row.joined_at.timestamp(),
-        wait_s=row.wait_s,
-    )
-    entry.answered = row.outcome is QueueEntryOutcome.answered
-    entry.abandoned = row.outcome is QueueEntryOutcome.abandoned
-    return entry
+def outcome_of(row: SqlEntry) -> EntryOutcome:
+    """A stored entry as the service-level maths reads it (no whole-second wait kept)."""
+    return EntryOutcome(row.queue, row.outcome.value, row.wait_s)
 
 
 def history(
@@ -118,10 +105,10 @@ def history(
 ) -> dict[str, Any]:
     """Figures per interval (per queue and `all`), and over the whole range."""
     starts = list(interval_starts(start, end, interval, tz))
-    by_start: dict[datetime, list[QueueEntry]] = {s: [] for s in starts}
+    by_start: dict[datetime, list[EntryOutcome]] = {s: [] for s in starts}
     for row in rows:
         key = interval_start(row.joined_at, interval, tz)
-        by_start.setdefault(key, []).append(_as_entry(row))
+        by_start.setdefault(key, []).append(outcome_of(row))
     series = []
     for begin in starts:
         entries = by_start[begin]

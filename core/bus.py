@@ -11,12 +11,13 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from hotline.aio import wait_any
-from hotline.facts import CallFact, dump_fact, load_fact
+from core.aio import wait_any
+from core.facts import CallFact, dump_fact, load_fact
+from core.keys import FACT_STREAM
 
 log = logging.getLogger(__name__)
 
-FACT_STREAM = "hotline:facts"
+
 FACT_STREAM_MAXLEN = 1_000_000  # ~ a week of a 1,000-agent centre; trimmed approximately
 
 

@@ -13,13 +13,40 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from callqueue.calls import QueueEntry
-
+Outcome = Literal["waiting", "answered", "abandoned", "left"]
 ALL_QUEUES = "all"
 BUCKET_S = 15
 BUCKETS = 8  # 0-15 ... 105-120, then "120+"
+
+
+@dataclass(frozen=True, slots=True)
+class EntryOutcome:
+    """One queue entry as the maths sees it, whoever kept it (tracker, Redis, SQL, truth).
+
+    `wait_whole_s` is app_queue's whole-second wait (`HoldTime`); where it is not known
+    (SQL keeps the float wait) the float wait truncated stands in for it.
+    """
+
+    queue: str
+    outcome: Outcome
+    wait_s: float | None = None
+    wait_whole_s: int | None = None
+    completed: bool = False  # answered and over
+
+    @property
+    def answered(self) -> bool:
+        return self.outcome == "answered"
+
+    @property
+    def abandoned(self) -> bool:
+        return self.outcome == "abandoned"
+
+
+def answered_within(wait_s: float, threshold_s: float) -> bool:
+    """The one rule of "within the service level": a wait of exactly T is within."""
+    return wait_s <= threshold_s
 
 
 def asterisk_pct(numerator: int, denominator: int) -> float:
@@ -48,7 +75,7 @@ class QueueFigures:
     longest_wait_s: float = 0.0
     buckets: list[int] = field(default_factory=lambda: [0] * (BUCKETS + 1))
 
-    def add(self, entry: QueueEntry) -> None:
+    def add(self, entry: EntryOutcome) -> None:
         self.offered += 1
         wait_s = entry.wait_s or 0.0
         whole_s = entry.wait_whole_s if entry.wait_whole_s is not None else int(wait_s)
@@ -56,14 +83,14 @@ class QueueFigures:
             self.answered += 1
             self.completed += entry.completed
             self.wait_answered_sum_s += wait_s
-            self.answered_within += wait_s <= self.threshold_s
-            self.answered_within_whole_s += whole_s <= self.threshold_s
+            self.answered_within += answered_within(wait_s, self.threshold_s)
+            self.answered_within_whole_s += answered_within(whole_s, self.threshold_s)
             self.buckets[min(int(wait_s // BUCKET_S), BUCKETS)] += 1
         elif entry.abandoned:
             self.abandoned += 1
             self.abandoned_short += wait_s <= self.short_abandon_s
-            self.abandoned_within_whole_s += whole_s <= self.threshold_s
-        elif entry.left_at is None:
+            self.abandoned_within_whole_s += answered_within(whole_s, self.threshold_s)
+        elif entry.outcome == "waiting":
             self.waiting += 1
         if entry.answered or entry.abandoned:
             self.longest_wait_s = max(self.longest_wait_s, wait_s)
@@ -99,7 +126,7 @@ class QueueFigures:
 
 
 def service_level(
-    entries: Iterable[QueueEntry], threshold_s: int = 40, short_abandon_s: int = 5
+    entries: Iterable[EntryOutcome], threshold_s: int = 40, short_abandon_s: int = 5
 ) -> dict[str, dict[str, Any]]:
     """Figures per queue and over all queues (`"all"`), each a JSON-ready dict."""
     if threshold_s < 1 or short_abandon_s < 0:
