@@ -69,8 +69,11 @@ FORWARDED = {"allow_extra_args": True, "ignore_unknown_options": True}
 @app.command(context_settings=FORWARDED, add_help_option=False)
 def sim(ctx: typer.Context) -> None:
     """Simulated Asterisk (mocked AMI) for tests and demos: `hotline sim --help`."""
-    from asterisksim.cli import sim_app
-
+    try:
+        from asterisksim.cli import sim_app
+    except ModuleNotFoundError:  # the production image leaves the simulator out
+        typer.echo("hotline sim: the simulated Asterisk is not installed here", err=True)
+        raise typer.Exit(2) from None
     sim_app(args=ctx.args, prog_name="hotline sim")
 
 

@@ -98,5 +98,7 @@ def test_compose_publishes_only_sip_rtp_and_the_api() -> None:
 
 def test_the_image_holds_what_the_commands_import() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for folder in ("hotline", "crm", "agi", "ivr", "queue", "asterisksim", "asterisk-config"):
+    for folder in ("core", "hotline", "crm", "agi", "ivr", "queue", "asterisk-config"):
         assert f"COPY {folder} {folder}" in dockerfile, folder
+    # The production commands never import the simulator (tests/test_architecture.py).
+    assert "COPY asterisksim" not in dockerfile

@@ -1,0 +1,1 @@
+"""The supervisor's API: live figures from Redis, history from SQL, SSE and Prometheus."""
