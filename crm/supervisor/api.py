@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 
 from core.keys import LIVE_CHANGES_CHANNEL as CHANGES_CHANNEL
@@ -27,6 +24,7 @@ from core.settings import Settings
 from crm.deps import Principal, require
 from crm.supervisor.history import INTERVALS, history, load_entries
 from crm.supervisor.live import read_agents, read_counters, read_queues
+from crm.supervisor.metrics import MEDIA_TYPE, prometheus_text
 
 router = APIRouter()
 SupervisorRole = Annotated[Principal, Depends(require("supervisor"))]
@@ -161,62 +159,9 @@ async def _changes(request: Request, pubsub: Any, limit: int | None) -> AsyncIte
         await asyncio.shield(pubsub.aclose())
 
 
-class _Snapshot(Collector):
-    """Collector over figures read from Redis just before `generate_latest`."""
-
-    def __init__(self, counters: dict[str, dict[str, int]], live: dict[str, Any]) -> None:
-        self._counters = counters
-        self._live = live
-
-    def collect(self) -> Iterable[Metric]:
-        counters = {
-            "offered": "Queue entries (callers offered to the queue)",
-            "answered": "Queue entries answered by an agent",
-            "answered_within_threshold": "Entries answered within the threshold T",
-            "abandoned": "Queue entries abandoned by the caller",
-        }
-        for name, doc in counters.items():
-            family = CounterMetricFamily(f"hotline_queue_{name}", doc, labels=["queue"])
-            field = "answered_within" if name == "answered_within_threshold" else name
-            for queue, values in sorted(self._counters.items()):
-                family.add_metric([queue], values.get(field, 0))
-            yield family
-        waiting = GaugeMetricFamily(
-            "hotline_queue_waiting_callers", "Callers waiting now", labels=["queue"]
-        )
-        longest = GaugeMetricFamily(
-            "hotline_queue_longest_wait_seconds", "Longest wait now", labels=["queue"]
-        )
-        level = GaugeMetricFamily(
-            "hotline_queue_service_level_percent",
-            "Answered within T / (answered + abandoned after S), in percent",
-            labels=["queue", "window"],
-        )
-        for queue in [*self._live["queues"], self._live["all"]]:
-            waiting.add_metric([queue["queue"]], queue["waiting_count"])
-            longest.add_metric([queue["queue"]], queue["longest_wait_s"])
-            for window, figures in queue["service_level"].items():
-                if figures["sl"] is not None:
-                    level.add_metric([queue["queue"], window], figures["sl"])
-        yield waiting
-        yield longest
-        yield level
-        seen = self._live["tracker_seen_at"]
-        if seen is not None:
-            yield GaugeMetricFamily(
-                "hotline_tracker_last_write_timestamp_seconds",
-                "When the tracker last wrote the live state",
-                value=seen,
-            )
-
-
 @router.get("/metrics", tags=["supervisor"], response_class=Response)
 async def metrics(request: Request, _: ScraperRole) -> Response:
     """Prometheus text format (counters since the tracker's live keys were created)."""
     counters = await read_counters(_redis(request))
     live = await _live_queues(request)
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Snapshot(counters, live))
-    return Response(
-        generate_latest(registry), media_type="text/plain; version=0.0.4; charset=utf-8"
-    )
+    return Response(prometheus_text(counters, live), media_type=MEDIA_TYPE)

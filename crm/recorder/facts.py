@@ -1,0 +1,166 @@
+"""What each kind of call fact writes in SQL: one `on_<kind>` handler per kind.
+
+A handler is given the transaction's session, the call's row (locked) and the fact; the
+recorder has already checked that the fact is new. `transfers` (the recorder's
+`TransferLedger`, None without Redis) keeps the Redis call context and the screen pops
+in step with the facts."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, get_args
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.facts import (
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallFact,
+    CallOutOfHours,
+    CallQueued,
+    CallRated,
+    CallRinging,
+    CallStarted,
+    CallTicketed,
+    CallTransferred,
+)
+from crm.models import Call, CallOutcome, QueueEntryOutcome, TicketEvent
+from crm.recorder.calls import link_ticket
+from crm.recorder.prefetch import queue_entry
+from crm.transfers.ledger import TransferLedger
+
+Handler = Callable[[AsyncSession, Call, Any, TransferLedger | None], Awaitable[None]]
+
+
+async def on_started(
+    session: AsyncSession, call: Call, fact: CallStarted, transfers: TransferLedger | None
+) -> None:
+    call.caller_number = call.caller_number or fact.caller_num or None
+    call.caller_name = call.caller_name or fact.caller_name or None
+    call.started_at = fact.at
+
+
+async def on_ticketed(
+    session: AsyncSession, call: Call, fact: CallTicketed, transfers: TransferLedger | None
+) -> None:
+    call.announced_uin = fact.uin
+    await link_ticket(session, call)
+    if transfers is not None:
+        await transfers.on_ticketed(session, fact)
+
+
+async def on_queued(
+    session: AsyncSession, call: Call, fact: CallQueued, transfers: TransferLedger | None
+) -> None:
+    entry = await queue_entry(session, call, fact.entry, fact.queue)
+    entry.queue, entry.position, entry.joined_at = fact.queue, fact.position, fact.at
+    if call.queued_at is None or fact.entry == 1:
+        call.queue, call.queued_at = fact.queue, fact.at
+
+
+async def on_answered(
+    session: AsyncSession, call: Call, fact: CallAnswered, transfers: TransferLedger | None
+) -> None:
+    entry = await queue_entry(session, call, fact.entry, fact.queue)
+    entry.outcome = QueueEntryOutcome.answered
+    entry.answered_at, entry.wait_s, entry.agent = fact.at, fact.wait_s, fact.agent
+    if call.answered_at is None:  # the call's own figures are those of its first answer
+        call.answered_at, call.wait_s = fact.at, fact.wait_s
+    call.agent = fact.agent
+    call.outcome = CallOutcome.answered
+    if transfers is not None:
+        await transfers.on_answered(fact)
+
+
+async def on_ringing(
+    session: AsyncSession, call: Call, fact: CallRinging, transfers: TransferLedger | None
+) -> None:
+    if transfers is not None:
+        await transfers.on_ringing(fact)
+
+
+async def on_abandoned(
+    session: AsyncSession, call: Call, fact: CallAbandoned, transfers: TransferLedger | None
+) -> None:
+    entry = await queue_entry(session, call, fact.entry, fact.queue)
+    entry.outcome, entry.left_at, entry.wait_s = (
+        QueueEntryOutcome.abandoned,
+        fact.at,
+        fact.wait_s,
+    )
+    entry.position = entry.position or fact.original_position
+    if call.answered_at is None:
+        call.outcome, call.wait_s = CallOutcome.abandoned, fact.wait_s
+
+
+async def on_transferred(
+    session: AsyncSession, call: Call, fact: CallTransferred, transfers: TransferLedger | None
+) -> None:
+    if transfers is None:
+        call.transfer_count = max(call.transfer_count or 0, fact.n)
+        return
+    await transfers.on_transferred(session, call, fact)
+
+
+async def on_ended(
+    session: AsyncSession, call: Call, fact: CallEnded, transfers: TransferLedger | None
+) -> None:
+    call.ended_at, call.talk_s, call.hung_up_by = fact.at, fact.talk_s, fact.hung_up_by
+    if call.outcome is CallOutcome.in_progress:
+        call.outcome = CallOutcome.unanswered
+
+
+async def on_out_of_hours(
+    session: AsyncSession, call: Call, fact: CallOutOfHours, transfers: TransferLedger | None
+) -> None:
+    call.caller_number = call.caller_number or fact.caller_num or None
+    call.caller_name = call.caller_name or fact.caller_name or None
+    call.started_at = call.started_at or fact.at
+    call.outcome = CallOutcome.out_of_hours
+
+
+async def on_rated(
+    session: AsyncSession, call: Call, fact: CallRated, transfers: TransferLedger | None
+) -> None:
+    call.solved, call.score = fact.solved, fact.score
+    if call.ticket_id is not None:
+        session.add(
+            TicketEvent(
+                ticket_id=call.ticket_id,
+                actor="survey",
+                action="rated",
+                field="call",
+                new_value=call.linkedid,
+                data={"solved": fact.solved, "score": fact.score},
+            )
+        )
+
+
+async def on_other(
+    session: AsyncSession, call: Call, fact: CallFact, transfers: TransferLedger | None
+) -> None:
+    """A kind of fact that changes nothing on the call record."""
+
+
+HANDLERS: dict[type, Handler] = {
+    CallStarted: on_started,
+    CallTicketed: on_ticketed,
+    CallQueued: on_queued,
+    CallAnswered: on_answered,
+    CallAbandoned: on_abandoned,
+    CallRinging: on_ringing,
+    CallTransferred: on_transferred,
+    CallEnded: on_ended,
+    CallOutOfHours: on_out_of_hours,
+    CallRated: on_rated,
+}
+for _fact_type in get_args(get_args(CallFact)[0]):
+    HANDLERS.setdefault(_fact_type, on_other)
+
+
+async def write_fact(
+    session: AsyncSession, call: Call, fact: CallFact, transfers: TransferLedger | None
+) -> None:
+    """Write one new fact onto its call, in the caller's transaction."""
+    await HANDLERS[type(fact)](session, call, fact, transfers)
