@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from agi import commands
 from agi.server import AgiRequest
+from core.ami.channels import interface_of
 from ivr.catalogue import prompt_file
 
 log = logging.getLogger(__name__)
@@ -27,14 +27,8 @@ PAUSE_REASONS = {
     "4": "after-call work",
     "5": "meeting",
 }
-_CHANNEL_SUFFIX = re.compile(r"-[0-9a-f]{8}(;\d)?$")
 
 SendAction = Callable[[Mapping[str, Any]], Awaitable[Any]]
-
-
-def device_of(channel: str) -> str:
-    """The queue member interface of a channel: `PJSIP/agent7-0000001a` -> `PJSIP/agent7`."""
-    return _CHANNEL_SUFFIX.sub("", channel)
 
 
 class AgentRoutes:
@@ -48,7 +42,7 @@ class AgentRoutes:
 
     def _targets(self, request: AgiRequest) -> tuple[str, list[str]]:
         queues = [q for q in request.query.get("queues", "").split(",") if q] or list(self._queues)
-        return device_of(request.env.get("agi_channel", "")), queues
+        return interface_of(request.env.get("agi_channel", "")), queues
 
     async def _run(self, request: AgiRequest, actions: list[dict[str, str]], done: str) -> None:
         ok = True

@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 from agi import commands
 from agi.server import AgiRequest
-from core.ami.actions import agent_of_channel
+from core.ami.channels import agent_of
 from core.context.model import context_of, screen_pop
 from core.context.notifier import AgentNotifier
 from core.context.store import CallContextStore, Reservation
@@ -58,7 +58,7 @@ class TransferRoute:
         linkedid = await request.get_variable("CHANNEL(linkedid)") or env.get("agi_uniqueid", "")
         transferer = await request.get_variable("BLINDTRANSFER")
         blind = bool(transferer)
-        agent = agent_of_channel(transferer if blind else env.get("agi_channel", ""))
+        agent = agent_of(transferer if blind else env.get("agi_channel", ""))
         ctx = await self.store.get(linkedid) or {}
         uin = await request.get_variable("UIN") or str(ctx.get("uin", ""))
         context = context_of(ctx)

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Outcome = Literal["waiting", "answered", "abandoned", "left"]
+# The defaults of the `sl` settings, and of every figure asked for without them.
+DEFAULT_THRESHOLD_S = 40  # T: answered within T seconds is good service
+DEFAULT_SHORT_ABANDON_S = 5  # S: an abandon within S seconds counts neither way
 ALL_QUEUES = "all"
 BUCKET_S = 15
 BUCKETS = 8  # 0-15 ... 105-120, then "120+"
@@ -126,7 +129,9 @@ class QueueFigures:
 
 
 def service_level(
-    entries: Iterable[EntryOutcome], threshold_s: int = 40, short_abandon_s: int = 5
+    entries: Iterable[EntryOutcome],
+    threshold_s: int = DEFAULT_THRESHOLD_S,
+    short_abandon_s: int = DEFAULT_SHORT_ABANDON_S,
 ) -> dict[str, dict[str, Any]]:
     """Figures per queue and over all queues (`"all"`), each a JSON-ready dict."""
     if threshold_s < 1 or short_abandon_s < 0:

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.service_level import DEFAULT_SHORT_ABANDON_S, DEFAULT_THRESHOLD_S
+
 Role = Literal["agent", "supervisor", "service"]
 ROLES: tuple[Role, ...] = ("agent", "supervisor", "service")
 
@@ -111,8 +113,8 @@ class ServiceLevelSettings(BaseSettings):
     """`HOTLINE_SL_THRESHOLD_S`, `HOTLINE_SL_SHORT_ABANDON_S`."""
 
     model_config = _group("HOTLINE_SL_")
-    threshold_s: int = Field(default=40, ge=1)
-    short_abandon_s: int = Field(default=5, ge=0)
+    threshold_s: int = Field(default=DEFAULT_THRESHOLD_S, ge=1)
+    short_abandon_s: int = Field(default=DEFAULT_SHORT_ABANDON_S, ge=0)
 
 
 class CalendarSettings(BaseSettings):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from core.ami.channels import agent_of, local_half
 from core.ami.manager import AmiError
 
 SendAction = Callable[..., Awaitable[Any]]
@@ -31,7 +32,7 @@ async def call_channels(send: SendAction, linkedid: str) -> list[str]:
 def agent_channel_of(channels: list[str], agent: str) -> str | None:
     """The agent's own channel (`Local/<agent>@agents-...;1`, `PJSIP/<agent>-...`)."""
     for channel in channels:
-        if _agent_of(channel) == agent and not channel.endswith(";2"):
+        if agent_of(channel) == agent and local_half(channel) != 2:
             return channel
     return None
 
@@ -44,17 +45,6 @@ def caller_channels_of(channels: list[str]) -> list[str]:
 async def set_inherited(send: SendAction, channel: str, name: str, value: str) -> None:
     """`__NAME`: inherited by the channels the caller's channel dials next (whisper)."""
     _ok(await send(_action("Setvar", Channel=channel, Variable=f"__{name}", Value=value)))
-
-
-def _agent_of(channel: str) -> str:
-    """`Local/agent1@agents-0000a;1` or `PJSIP/agent1-0000001a` -> `agent1`."""
-    name = channel.partition("/")[2]
-    if "@" in name:
-        return name.partition("@")[0]
-    return name.rpartition("-")[0]
-
-
-agent_of_channel = _agent_of
 
 
 def _action(name: str, **headers: str) -> Mapping[str, str]:

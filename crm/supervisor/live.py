@@ -13,7 +13,13 @@ from typing import Any
 from redis.asyncio import Redis
 
 from core.keys import LIVE_PREFIX as PREFIX
-from core.service_level import ALL_QUEUES, EntryOutcome, service_level
+from core.service_level import (
+    ALL_QUEUES,
+    DEFAULT_SHORT_ABANDON_S,
+    DEFAULT_THRESHOLD_S,
+    EntryOutcome,
+    service_level,
+)
 
 WINDOWS_S = {"last_15m": 15 * 60, "last_60m": 60 * 60}
 
@@ -35,8 +41,8 @@ async def read_queues(
     redis: Redis,
     now: float,
     tz: tzinfo,
-    threshold_s: int = 40,
-    short_abandon_s: int = 5,
+    threshold_s: int = DEFAULT_THRESHOLD_S,
+    short_abandon_s: int = DEFAULT_SHORT_ABANDON_S,
     prefix: str = PREFIX,
 ) -> dict[str, Any]:
     """Waiting callers, longest wait and live service level per queue and overall."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Literal
 
+from core.ami.channels import made_on
 from core.ami.parser import AmiMessage
 
 AgentStatus = Literal["available", "ringing", "talking", "wrapup", "paused", "unavailable"]
@@ -179,6 +180,32 @@ class AgentBoard:
             agent.day, agent.calls_today = day, 0
         agent.calls_today += 1
         self._set(agent, "wrapup" if self.wrapup_s > 0 else "available", at, "")
+
+    # -- what a resync found (no event showed it) ------------------------------------
+
+    def member_of(self, channel: str) -> str:
+        """The member whose interface made `channel` ("" if none)."""
+        for agent in self.agents.values():
+            if made_on(channel, agent.interface):
+                return agent.name
+        return ""
+
+    def remove(self, name: str) -> None:
+        """The agent is in no queue any more."""
+        if self.agents.pop(name, None) is not None:
+            self._sink.agent_removed(name)
+
+    def on_call(self, name: str, at: float, linkedid: str) -> None:
+        """The agent talks to `linkedid`: answered while the tracker was away."""
+        agent = self.agents.get(name)
+        if agent is not None:
+            self._set(agent, "talking", at, linkedid)
+
+    def free(self, name: str, at: float) -> None:
+        """The call the agent rang for or talked to is over: available (or paused)."""
+        agent = self.agents.get(name)
+        if agent is not None:
+            self._set(agent, "paused" if agent.paused else "available", at, "")
 
     def end_wrapups(self, now: float) -> None:
         """Wrap-up is a queue timer with no event of its own: end it on the clock."""

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-from callqueue.calls import CallState
-from callqueue.core import RING_ENDED, TrackerCore, as_int, utc
+from callqueue.agents import AgentBoard
+from callqueue.call_book import CallBook
+from callqueue.event_values import as_int, utc
+from callqueue.tickets import ticketed
+from callqueue.transfers import Transfers
+from core.ami.channels import local_half, local_partner
 from core.ami.parser import AmiMessage
-from core.facts import (
-    CallEnded,
-    CallFact,
-    CallStarted,
-)
+from core.facts import CallFact, CallStarted
 
 # How late a BlindTransfer event may follow the move it reports.
 LATE_TRANSFER_EVENT_S = 5.0
+# A dial that ended with one of these stopped the agent's ringing.
+RING_ENDED = {"CANCEL", "NOANSWER", "BUSY", "CHANUNAVAIL", "CONGESTION"}
 
 
-class ChannelEvents(TrackerCore):
+class ChannelEvents:
     """Handlers for channels coming and going, bridges, dials and transfers."""
+
+    def __init__(self, book: CallBook, transfers: Transfers, agents: AgentBoard) -> None:
+        self._book = book
+        self._transfers = transfers
+        self._agents = agents
 
     def on_ami_Newchannel(self, message: AmiMessage, at: float) -> list[CallFact]:
         linkedid = message.get("Linkedid")
@@ -24,9 +31,7 @@ class ChannelEvents(TrackerCore):
         if not linkedid or not channel:
             raise KeyError("Newchannel without Linkedid or Channel")
         facts: list[CallFact] = []
-        call = self.calls.get(linkedid)
-        if call is None:
-            call = self.calls[linkedid] = CallState(linkedid=linkedid, started_at=at)
+        call = self._book.open(linkedid, at)
         if not call.channel:
             call.channel = channel
             call.caller_num = message.get("CallerIDNum")
@@ -45,16 +50,17 @@ class ChannelEvents(TrackerCore):
         call.channels.add(channel)
         if message.get("Uniqueid") == linkedid:
             call.caller_channels.add(channel)
-            if channel.startswith("Local/") and channel.endswith(";1"):
+            if local_half(channel) == 1:
                 # The caller's handset half; its `;2` partner runs the dialplan.
-                call.caller_channels.add(channel[:-1] + "2")
+                call.caller_channels.add(local_partner(channel))
         return facts
 
     def on_ami_Hangup(self, message: AmiMessage, at: float) -> list[CallFact]:
-        facts = self._check_redirect(message, at)
+        facts = self._transfers.check(message, at)
         channel = message.get("Channel")
-        self._redirects.forget_channel(channel)
-        call = self.calls.get(message.get("Linkedid"))
+        self._transfers.watch.forget_channel(channel)
+        book = self._book
+        call = book.calls.get(message.get("Linkedid"))
         if call is None:
             return facts
         if not call.hung_up_by:
@@ -62,34 +68,18 @@ class ChannelEvents(TrackerCore):
                 call.hung_up_by = "caller"
             elif (
                 call.connected
-                and self._agent_by_channel.get(channel, call.current_agent) == call.current_agent
+                and book.agent_by_channel.get(channel, call.current_agent) == call.current_agent
             ):
                 call.hung_up_by = "agent"
-        self._agent_by_channel.pop(channel, None)
+        book.agent_by_channel.pop(channel, None)
         call.channels.discard(channel)
         if not call.channels:
-            facts.append(self._end(call, at))
+            facts.append(book.end(call, at))
         return facts
 
-    def _end(self, call: CallState, at: float) -> CallFact:
-        call.ended_at = at
-        del self.calls[call.linkedid]
-        for key, entry in list(self._talking.items()):
-            if entry.linkedid == call.linkedid:
-                del self._talking[key]
-        if self._keep_finished:
-            self.finished.append(call)
-        if self._on_call_finished is not None:
-            self._on_call_finished(call)
-        answered = any(entry.answered for entry in call.entries)
-        hung_up_by = call.hung_up_by or ("caller" if not answered else "unknown")
-        return CallEnded(
-            linkedid=call.linkedid, talk_s=call.talk_s, at=utc(at), hung_up_by=hung_up_by
-        )  # type: ignore[arg-type]
-
     def on_ami_BridgeEnter(self, message: AmiMessage, at: float) -> list[CallFact]:
-        facts = self._check_redirect(message, at)
-        call = self.calls.get(message.get("Linkedid"))
+        facts = self._transfers.check(message, at)
+        call = self._book.calls.get(message.get("Linkedid"))
         if (
             call is not None
             and call.transferring
@@ -102,12 +92,13 @@ class ChannelEvents(TrackerCore):
 
     def on_ami_BridgeLeave(self, message: AmiMessage, at: float) -> list[CallFact]:
         channel = message.get("Channel")
-        call = self.calls.get(message.get("Linkedid"))
+        watch = self._transfers.watch
+        call = self._book.calls.get(message.get("Linkedid"))
         if call is not None and call.entries and not call.transferring:
             entry = call.entries[-1]
             if entry.channel == channel and entry.answered and not entry.completed:
                 # Leaving while the agent is still on: a transfer, or a hang-up on the way.
-                self._redirects.arm(channel, entry)
+                watch.arm(channel, entry)
             elif (
                 call.connected
                 and channel in call.caller_channels
@@ -115,35 +106,35 @@ class ChannelEvents(TrackerCore):
             ):
                 # Leaving a transfer target (not a queue member) who is still on: a Redirect
                 # from there shows only as the caller turning up elsewhere.
-                self._redirects.arm(
+                watch.arm(
                     channel, entry, (message.get("Context"), message.get("Exten")), from_agent=""
                 )
-        if self._redirects:
-            self._redirects.observe(message, at)
+        if watch:
+            watch.observe(message, at)
         return []
 
     def on_ami_DialBegin(self, message: AmiMessage, at: float) -> list[CallFact]:
-        return self._check_redirect(message, at)
+        return self._transfers.check(message, at)
 
     def on_ami_DialEnd(self, message: AmiMessage, at: float) -> list[CallFact]:
         # A caller hanging up while agents ring gives DialEnd CANCEL (sometimes twice)
         # and no AgentRingNoAnswer: that is the only sign the ringing stopped.
         if message.get("DialStatus") in RING_ENDED:
-            agent = self._agent_by_channel.get(message.get("DestChannel"))
+            agent = self._book.agent_by_channel.get(message.get("DestChannel"))
             if agent:
-                self.agents.ring_ended(agent, at)
+                self._agents.ring_ended(agent, at)
         return []
 
     def on_ami_BlindTransfer(self, message: AmiMessage, at: float) -> list[CallFact]:
         if message.get("Result") != "Success":
             return []
-        call = self.calls.get(
+        call = self._book.calls.get(
             message.get("TransfereeLinkedid") or message.get("TransfererLinkedid")
         )
         if call is None:
             return []
-        from_agent = self._agent_by_channel.get(message.get("TransfererChannel"), "")
-        facts = self._ticket(call, message, "Transferee")
+        from_agent = self._book.agent_by_channel.get(message.get("TransfererChannel"), "")
+        facts = ticketed(call, message, "Transferee")
         last = call.transfers[-1] if call.transfers else None
         if (
             last is not None
@@ -154,23 +145,23 @@ class ChannelEvents(TrackerCore):
             # The event came after the caller already acted from the new place, which was
             # then taken for a Redirect: it is the same transfer, counted once.
             return facts
-        return facts + self._transfer(
+        return facts + self._transfers.record(
             call, "blind", message.get("Extension"), message.get("Context"), from_agent, at
         )
 
     def on_ami_AttendedTransfer(self, message: AmiMessage, at: float) -> list[CallFact]:
         if message.get("Result") != "Success":
             return []
-        call = self.calls.get(
+        call = self._book.calls.get(
             message.get("TransfereeLinkedid") or message.get("OrigTransfererLinkedid")
         )
         if call is None:
             return []
-        from_agent = self._agent_by_channel.get(message.get("OrigTransfererChannel"), "")
+        from_agent = self._book.agent_by_channel.get(message.get("OrigTransfererChannel"), "")
         if message.get("DestType") == "App":
             to = message.get("DestApp")
         else:
             to = message.get("TransferTargetExten") or message.get("TransferTargetChannel")
-        return self._transfer(
+        return self._transfers.record(
             call, "attended", to, message.get("TransferTargetContext"), from_agent, at
         )

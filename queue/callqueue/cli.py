@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from core.service_level import DEFAULT_SHORT_ABANDON_S, DEFAULT_THRESHOLD_S
+
 replay_app = typer.Typer(add_completion=False)
 
 
@@ -25,10 +27,10 @@ def replay(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     sl_threshold: Annotated[
         int, typer.Option("--sl-threshold", min=1, help="service-level threshold T, seconds")
-    ] = 40,
+    ] = DEFAULT_THRESHOLD_S,
     short_abandon: Annotated[
         int, typer.Option("--short-abandon", min=0, help="abandons within S s are not counted")
-    ] = 5,
+    ] = DEFAULT_SHORT_ABANDON_S,
 ) -> None:
     """Replay AMI transcripts through the tracker: calls, waits, transfers, service level."""
     from callqueue.replay import replay_report

@@ -32,6 +32,7 @@ from redis.asyncio import Redis
 from callqueue.agents import AgentState, AgentStateSink
 from core.facts import CallAbandoned, CallAnswered, CallFact, CallQueued
 from core.keys import LIVE_CHANGES_CHANNEL, LIVE_PREFIX
+from core.service_level import DEFAULT_SHORT_ABANDON_S, DEFAULT_THRESHOLD_S, answered_within
 
 if TYPE_CHECKING:
     from callqueue.tracker import CallTracker
@@ -53,8 +54,8 @@ class LiveState(AgentStateSink):
         self,
         redis: Redis,
         *,
-        threshold_s: int = 40,
-        short_abandon_s: int = 5,
+        threshold_s: int = DEFAULT_THRESHOLD_S,
+        short_abandon_s: int = DEFAULT_SHORT_ABANDON_S,
         ttl_s: int = 120,
         prefix: str = PREFIX,
         channel: str = CHANGES_CHANNEL,
@@ -102,7 +103,8 @@ class LiveState(AgentStateSink):
             elif isinstance(fact, CallAnswered):
                 self._done.append((fact.at.timestamp(), fact.queue, self._outcome(fact)))
                 self._count(fact.queue, "answered")
-                self._count(fact.queue, "answered_within", int(fact.wait_s <= self.threshold_s))
+                within = answered_within(fact.wait_s, self.threshold_s)
+                self._count(fact.queue, "answered_within", int(within))
             elif isinstance(fact, CallAbandoned):
                 self._done.append((fact.at.timestamp(), fact.queue, self._outcome(fact)))
                 self._count(fact.queue, "abandoned")

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
+from callqueue.agents import AgentBoard
+from callqueue.call_book import CallBook
 from callqueue.calls import QueueEntry
-from callqueue.core import HANGUP_REASONS, TrackerCore, as_int, checked_wait, log, utc
+from callqueue.event_values import as_int, checked_wait, utc
+from callqueue.tickets import ticketed
+from callqueue.transfers import Transfers
 from core.ami.parser import AmiMessage
 from core.facts import (
     CallAbandoned,
@@ -13,13 +19,23 @@ from core.facts import (
     CallRinging,
 )
 
+log = logging.getLogger(__name__)
 
-class QueueEvents(TrackerCore):
+# AgentComplete reasons that say who hung up.
+HANGUP_REASONS = {"caller", "agent"}
+
+
+class QueueEvents:
     """Handlers for queue entries and agents (members) of the queues."""
 
+    def __init__(self, book: CallBook, transfers: Transfers, agents: AgentBoard) -> None:
+        self._book = book
+        self._transfers = transfers
+        self._agents = agents
+
     def on_ami_QueueCallerJoin(self, message: AmiMessage, at: float) -> list[CallFact]:
-        facts = self._check_redirect(message, at)
-        call = self._call(message, at)
+        facts = self._transfers.check(message, at)
+        call = self._book.call(message, at)
         caller_num = message.get("CallerIDNum")
         caller_name = message.get("CallerIDName")
         if caller_num and caller_num != "<unknown>":
@@ -36,12 +52,10 @@ class QueueEvents(TrackerCore):
             position=as_int(message.get("Position")) or 0,
             joined_at=at,
         )
-        call.entries.append(entry)
-        if self._keep_finished:
-            self._entry_log.append(entry)
+        self._book.add_entry(call, entry)
         call.caller_channels.add(entry.channel)
         call.transferring = False
-        facts += self._ticket(call, message)
+        facts += ticketed(call, message)
         facts.append(
             CallQueued(
                 linkedid=call.linkedid,
@@ -54,12 +68,12 @@ class QueueEvents(TrackerCore):
         return facts
 
     def on_ami_AgentCalled(self, message: AmiMessage, at: float) -> list[CallFact]:
-        call = self._call(message, at)
+        call = self._book.call(message, at)
         entry = call.open_entry(message.get("Queue"))
         agent = message.get("MemberName")
-        self._agent_by_channel[message.get("DestChannel")] = agent
-        self.agents.ringing(message, at, call.linkedid)
-        facts = self._ticket(call, message)
+        self._book.agent_by_channel[message.get("DestChannel")] = agent
+        self._agents.ringing(message, at, call.linkedid)
+        facts = ticketed(call, message)
         if entry is not None:
             facts.append(
                 CallRinging(
@@ -73,15 +87,15 @@ class QueueEvents(TrackerCore):
         return facts
 
     def on_ami_AgentRingNoAnswer(self, message: AmiMessage, at: float) -> list[CallFact]:
-        call = self.calls.get(message.get("Linkedid"))
+        call = self._book.calls.get(message.get("Linkedid"))
         entry = call.open_entry(message.get("Queue")) if call else None
         if entry is not None:
             entry.ring_no_answer += 1
-        self.agents.ring_ended(message.get("MemberName"), at)
+        self._agents.ring_ended(message.get("MemberName"), at)
         return []
 
     def on_ami_AgentConnect(self, message: AmiMessage, at: float) -> list[CallFact]:
-        call = self._call(message, at)
+        call = self._book.call(message, at)
         entry = call.open_entry(message.get("Queue"))
         if entry is None:
             log.warning("AgentConnect for %s with no queue entry seen", call.linkedid)
@@ -99,11 +113,10 @@ class QueueEvents(TrackerCore):
         call.current_agent = entry.agent
         call.transferring = False
         call.connected = True
-        self._talking[(entry.queue, entry.agent)] = entry
-        self._agent_by_channel[entry.agent_channel] = entry.agent
-        self._redirects.forget_channel(entry.channel)  # it left the queue to be answered
-        self.agents.connected(message, at, call.linkedid)
-        facts = self._ticket(call, message)
+        self._book.connect(entry)
+        self._transfers.watch.forget_channel(entry.channel)  # it left the queue to be answered
+        self._agents.connected(message, at, call.linkedid)
+        facts = ticketed(call, message)
         facts.append(
             CallAnswered(
                 linkedid=call.linkedid,
@@ -117,8 +130,8 @@ class QueueEvents(TrackerCore):
         return facts
 
     def on_ami_QueueCallerAbandon(self, message: AmiMessage, at: float) -> list[CallFact]:
-        self._count_outcome(message.get("Queue"))
-        call = self._call(message, at)
+        self._book.count_outcome(message.get("Queue"))
+        call = self._book.call(message, at)
         entry = call.open_entry(message.get("Queue"))
         if entry is None:
             return []
@@ -144,7 +157,7 @@ class QueueEvents(TrackerCore):
         ]
 
     def on_ami_QueueCallerLeave(self, message: AmiMessage, at: float) -> list[CallFact]:
-        call = self.calls.get(message.get("Linkedid"))
+        call = self._book.calls.get(message.get("Linkedid"))
         entry = call.open_entry(message.get("Queue")) if call else None
         if entry is not None and entry.left_at is None:
             entry.left_at = at
@@ -152,13 +165,14 @@ class QueueEvents(TrackerCore):
                 # Answered calls leave just before AgentConnect; a caller who left unanswered
                 # and turns up elsewhere was moved (a Redirect of a waiting caller).
                 entry.connect_location = (message.get("Context"), message.get("Exten"))
-                self._redirects.arm(entry.channel, entry)
+                self._transfers.watch.arm(entry.channel, entry)
         return []
 
     def on_ami_AgentComplete(self, message: AmiMessage, at: float) -> list[CallFact]:
-        self._count_outcome(message.get("Queue"))
-        entry = self._talking_entry(message)
-        self.agents.completed(message, at)
+        book = self._book
+        book.count_outcome(message.get("Queue"))
+        entry = book.talking_entry(message)
+        self._agents.completed(message, at)
         if entry is None:
             log.warning(
                 "AgentComplete of %s in %s matches no open call",
@@ -166,22 +180,21 @@ class QueueEvents(TrackerCore):
                 message.get("Queue"),
             )
             return []
-        self._talking.pop((entry.queue, entry.agent), None)
+        book.talking.pop((entry.queue, entry.agent), None)
         entry.completed = True
         entry.complete_reason = message.get("Reason")
         entry.talk_s = float(as_int(message.get("TalkTime")) or 0)
         facts: list[CallFact] = []
         if entry.answer_pending:
             facts.append(self._late_answer(entry, message, at))
-        for suspect in self._redirects.confirm_entry(entry):
-            facts += self._redirected(suspect)
-        call = self.calls.get(entry.linkedid)
+        facts += self._transfers.confirm_entry(entry)
+        call = book.calls.get(entry.linkedid)
         if call is None:
             return facts
         if entry.complete_reason in HANGUP_REASONS and not call.transferring:
             call.hung_up_by = entry.complete_reason
         if "Linkedid" in message:
-            facts += self._ticket(call, message)
+            facts += ticketed(call, message)
         return facts
 
     def _late_answer(self, entry: QueueEntry, message: AmiMessage, at: float) -> CallFact:
@@ -204,16 +217,16 @@ class QueueEvents(TrackerCore):
     # -- agents -------------------------------------------------------------------
 
     def on_ami_QueueMemberStatus(self, message: AmiMessage, at: float) -> list[CallFact]:
-        self.agents.on_member_status(message, at)
+        self._agents.on_member_status(message, at)
         return []
 
     on_ami_QueueMemberAdded = on_ami_QueueMemberStatus
     on_ami_QueueMember = on_ami_QueueMemberStatus
 
     def on_ami_QueueMemberPause(self, message: AmiMessage, at: float) -> list[CallFact]:
-        self.agents.on_member_pause(message, at)
+        self._agents.on_member_pause(message, at)
         return []
 
     def on_ami_QueueMemberRemoved(self, message: AmiMessage, at: float) -> list[CallFact]:
-        self.agents.on_member_removed(message, at)
+        self._agents.on_member_removed(message, at)
         return []

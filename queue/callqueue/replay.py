@@ -10,7 +10,7 @@ from callqueue.calls import QueueEntry
 from callqueue.tracker import CallTracker
 from core.ami.parser import AmiParser
 from core.facts import CallFact
-from core.service_level import service_level
+from core.service_level import DEFAULT_SHORT_ABANDON_S, DEFAULT_THRESHOLD_S, service_level
 
 READ_CHUNK_BYTES = 64 * 1024
 
@@ -69,7 +69,9 @@ def entry_row(entry: QueueEntry, uin: str) -> dict[str, Any]:
 
 
 def replay_report(
-    paths: Iterable[Path], threshold_s: int = 40, short_abandon_s: int = 5
+    paths: Iterable[Path],
+    threshold_s: int = DEFAULT_THRESHOLD_S,
+    short_abandon_s: int = DEFAULT_SHORT_ABANDON_S,
 ) -> dict[str, Any]:
     """The `hotline replay --json` object: one row per queue entry, and service level."""
     tracker = replay_sessions(Path(path).read_bytes() for path in paths)

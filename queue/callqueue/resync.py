@@ -26,46 +26,53 @@ already applied and events after it come after), with these rules:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
-from typing import Any
 
+from callqueue.agents import AgentBoard
+from callqueue.call_book import CallBook
 from callqueue.calls import CallState, QueueEntry
-from callqueue.core import TrackerCore, as_int, log, utc
+from callqueue.event_values import as_int, utc
 from core.ami.parser import AmiMessage
 from core.facts import CallAbandoned, CallFact, CallQueued, CallStarted
 
+log = logging.getLogger(__name__)
 
-class ResyncEvents(TrackerCore):
-    """`begin_resync` at login, `apply_resync` when both snapshots have arrived."""
 
-    _touched: set[str] | None = None  # Linkedids seen since the login, while resyncing
+class Resync:
+    """`begin` at login, `apply` when both snapshots have arrived."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, book: CallBook, agents: AgentBoard) -> None:
+        self._book = book
+        self._agents = agents
+        # Linkedids seen since the login, while resyncing (None otherwise): the tracker
+        # notes each event's here, the cheap check first.
+        self.touched: set[str] | None = None
         # What resyncs found that no event had shown: joins, answers and ended calls.
         self.unseen = {"joined": 0, "answered": 0, "ended": 0, "missed": 0}
         self._asterisk_outcomes: dict[str, int] = {}  # Completed + Abandoned at last resync
 
-    def begin_resync(self) -> None:
+    def begin(self) -> None:
         """Start noting which calls show life after the login (they are not stale)."""
-        self._touched = set()
+        self.touched = set()
 
-    def cancel_resync(self) -> None:
+    def cancel(self) -> None:
         """The snapshots will not come (the session died): stop noting events."""
-        self._touched = None
+        self.touched = None
 
     def note_event(self, message: AmiMessage) -> None:
-        if self._touched is not None:
+        if self.touched is not None:
             linkedid = message.get("Linkedid")
             if linkedid:
-                self._touched.add(linkedid)
+                self.touched.add(linkedid)
 
-    def apply_resync(
+    def apply(
         self, channels: Iterable[AmiMessage], queue_status: Iterable[AmiMessage], at: float
     ) -> list[CallFact]:
         """Bring the open calls in line with the two snapshots; the facts that follows."""
-        touched = self._touched or set()
-        self._touched = None
+        touched = self.touched or set()
+        self.touched = None
+        calls = self._book.calls
         by_channel: dict[str, AmiMessage] = {}
         alive: set[str] = set()
         for message in channels:
@@ -88,11 +95,11 @@ class ResyncEvents(TrackerCore):
             if (
                 message.get("Application") == "Queue"
                 and message.get("BridgeId")
-                and message.get("Linkedid") not in self.calls
+                and message.get("Linkedid") not in calls
                 and message.get("Linkedid") not in touched
             ):
                 facts += self._joined_and_answered_in_outage(message, by_channel, at)
-        for call in list(self.calls.values()):
+        for call in list(calls.values()):
             if call.linkedid not in alive and call.linkedid not in touched:
                 facts += self._ended_in_outage(call, at)
                 continue
@@ -110,7 +117,7 @@ class ResyncEvents(TrackerCore):
             queue = message.get("Queue")
             done = (as_int(message.get("Completed")) or 0) + (as_int(message.get("Abandoned")) or 0)
             before = self._asterisk_outcomes.get(queue)
-            seen = self.outcomes_seen.pop(queue, 0)
+            seen = self._book.take_outcomes_seen(queue)
             if before is not None and done - before > seen:
                 missed = done - before - seen
                 self.unseen["missed"] += missed
@@ -131,36 +138,37 @@ class ResyncEvents(TrackerCore):
             key = {"Name": "MemberName", "Location": "Interface"}.get(key, key)
             if sep and key != "CallsTaken":
                 lines.append(f"{key}: {value}")
-        known = self.agents.agents.get(name)
+        known = self._agents.agents.get(name)
         taken = as_int(message.get("CallsTaken"))
         if known is not None and taken is not None and taken > known.calls_taken:
             # Calls completed while we were away still count for today.
             known.calls_today += taken - known.calls_taken
         if taken is not None:
             lines.append(f"CallsTaken: {taken}")
-        self.agents.on_member_status(AmiMessage("\n".join(lines), at), at)
+        self._agents.on_member_status(AmiMessage("\n".join(lines), at), at)
         return name
 
     def _resync_agents(self, members: set[str], at: float) -> None:
         """Agents gone from every queue are removed; one shown busy with a call that is
         over is free again."""
-        for name in [name for name in self.agents.agents if name not in members]:
-            del self.agents.agents[name]
-            self.agents._sink.agent_removed(name)
+        agents = self._agents
+        for name in [name for name in agents.agents if name not in members]:
+            agents.remove(name)
+        calls = self._book.calls
         talking = {
             (entry.agent, call.linkedid)
-            for call in self.calls.values()
+            for call in calls.values()
             for entry in call.entries
             if entry.answered and not entry.completed
         }
-        for agent in self.agents.agents.values():
+        for agent in agents.agents.values():
             if (
                 agent.status in ("talking", "ringing")
                 and (agent.name, agent.linkedid) not in talking
             ):
-                if agent.status == "ringing" and agent.linkedid in self.calls:
+                if agent.status == "ringing" and agent.linkedid in calls:
                     continue
-                self.agents._set(agent, "paused" if agent.paused else "available", at, "")
+                agents.free(agent.name, at)
 
     def _resync_waiting(
         self,
@@ -176,7 +184,7 @@ class ResyncEvents(TrackerCore):
         if not linkedid:
             return []  # the channel is newer than the channel list: seen live
         still_waiting.add((linkedid, queue))
-        call = self.calls.get(linkedid)
+        call = self._book.calls.get(linkedid)
         facts: list[CallFact] = []
         if call is not None:
             entry = call.open_entry(queue)
@@ -186,7 +194,7 @@ class ResyncEvents(TrackerCore):
         joined_at = at - (as_int(message.get("Wait")) or 0)
         self.unseen["joined"] += 1
         if call is None:
-            call = self.calls[linkedid] = CallState(linkedid=linkedid, started_at=joined_at)
+            call = self._book.open(linkedid, joined_at)
             call.channel = channel
             call.caller_num = message.get("CallerIDNum")
             call.caller_name = message.get("CallerIDName")
@@ -212,9 +220,7 @@ class ResyncEvents(TrackerCore):
             joined_at=joined_at,
             join_estimated=True,
         )
-        call.entries.append(entry)
-        if self._keep_finished:
-            self._entry_log.append(entry)
+        self._book.add_entry(call, entry)
         facts.append(
             CallQueued(
                 linkedid=linkedid,
@@ -243,7 +249,7 @@ class ResyncEvents(TrackerCore):
             at,
         )
         facts = self._resync_waiting(fake_entry, by_channel, at, set())
-        call = self.calls.get(linkedid)
+        call = self._book.calls.get(linkedid)
         if call is not None and call.entries:
             self._answered_in_outage(call, call.entries[-1], by_channel, at)
         return facts
@@ -259,7 +265,7 @@ class ResyncEvents(TrackerCore):
         for name, other in by_channel.items():
             if name == entry.channel or other.get("BridgeId") != bridge:
                 continue
-            agent = self._agent_by_channel.get(name) or self._agent_of_channel(name)
+            agent = self._book.agent_by_channel.get(name) or self._agents.member_of(name)
             if agent:
                 self.unseen["answered"] += 1
                 entry.answered = True
@@ -268,30 +274,19 @@ class ResyncEvents(TrackerCore):
                 entry.agent_channel = name
                 call.current_agent = agent
                 call.connected = True
-                self._talking[(entry.queue, agent)] = entry
-                self._agent_by_channel[name] = agent
-                state = self.agents.agents.get(agent)
-                if state is not None:
-                    self.agents._set(state, "talking", at, call.linkedid)
+                self._book.connect(entry)
+                self._agents.on_call(agent, at, call.linkedid)
                 return
-
-    def _agent_of_channel(self, channel: str) -> str:
-        """The member whose interface made `channel` (`Local/a@agents/n`: `Local/a@agents-1;1`)."""
-        for agent in self.agents.agents.values():
-            interface = agent.interface.removesuffix("/n")
-            if interface and channel.startswith(interface + "-"):
-                return agent.name
-        return ""
 
     def _ended_in_outage(self, call: CallState, at: float) -> list[CallFact]:
         self.unseen["ended"] += 1
         facts: list[CallFact] = []
         for entry in call.entries:
             if entry.answered and not entry.completed:
-                self._count_outcome(entry.queue)  # its AgentComplete came while we were away
+                self._book.count_outcome(entry.queue)  # its AgentComplete came while away
             if entry.outcome != "waiting":
                 continue
-            self._count_outcome(entry.queue)
+            self._book.count_outcome(entry.queue)
             entry.abandoned = True
             entry.wait_s = max(at - entry.joined_at, 0.0)
             entry.wait_whole_s = int(at) - int(entry.joined_at)
@@ -307,7 +302,7 @@ class ResyncEvents(TrackerCore):
                     entry=entry.entry,
                 )
             )
-        facts.append(self._end(call, at))  # type: ignore[attr-defined]
+        facts.append(self._book.end(call, at))
         return facts
 
 

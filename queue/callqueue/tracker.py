@@ -6,24 +6,159 @@
 >>> [f.kind for m in parser.feed(b"Event: Newchannel\\nChannel: PJSIP/t-1\\n"
 ...  b"Linkedid: 1.1\\nUniqueid: 1.1\\nTimestamp: 1795311765.4\\n\\n") for f in tracker.handle(m)]
 ['started']
+
+The tracker owns its collaborators, each with its own state: the `CallBook` (calls and
+the maps to find them), the `AgentBoard`, `Transfers` (with the Redirect watch), and
+`Resync`; the handler groups `ChannelEvents` and `QueueEvents` are given them. Handlers
+are named `on_ami_<Event>`; an event without one costs one dict look-up and its headers
+are never parsed.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable
+
+from callqueue.agents import AgentBoard
+from callqueue.call_book import CallBook
+from callqueue.calls import CallState, QueueEntry
 from callqueue.channel_events import ChannelEvents
-from callqueue.core import checked_wait
+from callqueue.event_values import checked_wait
 from callqueue.queue_events import QueueEvents
-from callqueue.resync import ResyncEvents
+from callqueue.resync import Resync
+from callqueue.transfers import Transfers
 from core.ami.parser import AmiMessage
 from core.facts import CallFact
 
 __all__ = ["CallTracker", "checked_wait"]
 
+log = logging.getLogger(__name__)
 
-class CallTracker(ChannelEvents, QueueEvents, ResyncEvents):
+Handler = Callable[[AmiMessage, float], list[CallFact]]
+# Events that matter only while a Redirect is suspected; skipped unparsed otherwise.
+# (Newexten would show a move sooner, but it is of the `dialplan` class, which the
+# tracker does not ask for: `call` and `agent` events show the move soon enough.)
+WATCH_ONLY = {"DialBegin"}
+
+
+def handlers_of(*groups: object) -> dict[str, Handler]:
+    """`{"Hangup": group.on_ami_Hangup, ...}` over the handler groups."""
+    found: dict[str, Handler] = {}
+    for group in groups:
+        for name in dir(group):
+            if name.startswith("on_ami_"):
+                event = name[len("on_ami_") :]
+                if event in found:
+                    raise ValueError(f"two handlers for {event}")
+                found[event] = getattr(group, name)
+    return found
+
+
+class CallTracker:
     """Keeps open calls and turns each event into zero or more call facts."""
 
+    def __init__(
+        self,
+        agents: AgentBoard | None = None,
+        keep_finished: bool = False,
+        on_call_finished: Callable[[CallState], None] | None = None,
+    ) -> None:
+        self.book = CallBook(keep_finished, on_call_finished)
+        self._transfers = Transfers(self.book)
+        self.agents = agents or AgentBoard()  # builds the handlers and the resync
+        self.errors = 0  # events that could not be understood
+
+    @property
+    def agents(self) -> AgentBoard:
+        """The live agent state the events keep."""
+        return self._agents
+
+    @agents.setter
+    def agents(self, board: AgentBoard) -> None:
+        """Keep agent state on `board`: the handler groups and the resync get it (give it
+        before the first login, as the resync's own record starts again)."""
+        self._agents = board
+        self._resync = Resync(self.book, board)
+        self._handlers = handlers_of(
+            ChannelEvents(self.book, self._transfers, board),
+            QueueEvents(self.book, self._transfers, board),
+        )
+
+    # -- the hot path -------------------------------------------------------------------
+
+    @property
+    def wanted_events(self) -> frozenset[str]:
+        """The events this tracker reads; give it to `AmiParser(wanted=...)`."""
+        return frozenset(self._handlers)
+
     def handle(self, message: AmiMessage) -> list[CallFact]:
-        if self._touched is not None and message.is_event:
-            self.note_event(message)  # only between a login and its resync
-        return super().handle(message)
+        """Facts that this event establishes (often none)."""
+        if not message.is_event:
+            return []
+        if self._resync.touched is not None:
+            self._resync.note_event(message)  # only between a login and its resync
+        handler = self._handlers.get(message.name)  # type: ignore[arg-type]
+        if handler is None or (message.name in WATCH_ONLY and not self._transfers.watch):
+            return []
+        try:
+            stamp = message.headers.get("Timestamp")
+            at = float(stamp) if stamp else message.received_at
+            return handler(message, at)
+        except (ValueError, KeyError, TypeError) as exc:
+            # One odd event (a bad number, a fact that fails validation) must not stop
+            # the stream; it is logged and counted, and the tests require zero.
+            self.errors += 1
+            log.warning(
+                "AMI %s event not understood (%s): %r", message.name, exc, message.text[:200]
+            )
+            return []
+
+    # -- what it knows ------------------------------------------------------------------
+
+    @property
+    def calls(self) -> dict[str, CallState]:
+        """The open calls by Linkedid."""
+        return self.book.calls
+
+    @property
+    def finished(self) -> list[CallState]:
+        """The calls that ended, with `keep_finished`."""
+        return self.book.finished
+
+    @property
+    def outcomes_seen(self) -> dict[str, int]:
+        """Completions and abandons per queue since the last resync."""
+        return self.book.outcomes_seen
+
+    @property
+    def unseen(self) -> dict[str, int]:
+        """What resyncs found that no event had shown (joined, answered, ended, missed)."""
+        return self._resync.unseen
+
+    def entries(self) -> list[QueueEntry]:
+        """Queue entries in order of joining: all seen with `keep_finished`, else those
+        of the open calls."""
+        return self.book.entries()
+
+    def longest_wait_now_s(self, now: float, queue: str | None = None) -> float:
+        """How long the longest-waiting caller still in a queue has waited so far."""
+        return self.book.longest_wait_now_s(now, queue)
+
+    # -- resynchronisation after an AMI outage (see `resync`) ---------------------------
+
+    def begin_resync(self) -> None:
+        """At login: note which calls show life until the snapshots are applied."""
+        self._resync.begin()
+
+    def cancel_resync(self) -> None:
+        """The snapshots will not come (the session died)."""
+        self._resync.cancel()
+
+    def note_event(self, message: AmiMessage) -> None:
+        self._resync.note_event(message)
+
+    def apply_resync(
+        self, channels: Iterable[AmiMessage], queue_status: Iterable[AmiMessage], at: float
+    ) -> list[CallFact]:
+        """Bring the open calls in line with `CoreShowChannels` and `QueueStatus`."""
+        return self._resync.apply(channels, queue_status, at)

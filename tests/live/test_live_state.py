@@ -111,3 +111,34 @@ async def test_a_dead_tracker_leaves_no_ghosts(pbx, redis) -> None:
     await asyncio.sleep(1.2)
     assert await redis.keys("hotline:live:*") == []
     assert (await read_queues(redis, pbx.now(), UTC))["queues"] == []
+
+
+async def test_the_counter_and_the_figures_share_one_answered_within_rule(redis) -> None:
+    """The Prometheus counter `answered_within` and the service-level maths agree, at
+    T exactly too, with the defaults the settings use."""
+    from datetime import datetime
+
+    from core.facts import CallAnswered
+    from core.service_level import (
+        DEFAULT_SHORT_ABANDON_S,
+        DEFAULT_THRESHOLD_S,
+        EntryOutcome,
+        service_level,
+    )
+    from core.settings import ServiceLevelSettings
+
+    sl = ServiceLevelSettings()
+    assert (sl.threshold_s, sl.short_abandon_s) == (DEFAULT_THRESHOLD_S, DEFAULT_SHORT_ABANDON_S)
+    waits = [DEFAULT_THRESHOLD_S - 0.5, DEFAULT_THRESHOLD_S, DEFAULT_THRESHOLD_S + 0.001]
+    live = LiveState(redis, ttl_s=30)
+    at = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    live.collect(
+        [
+            CallAnswered(linkedid=f"1.{n}", queue="hotline", agent="agent1", wait_s=wait, at=at)
+            for n, wait in enumerate(waits)
+        ]
+    )
+    await live.flush(at.timestamp())
+    figures = service_level(EntryOutcome("hotline", "answered", wait) for wait in waits)
+    counters = (await read_counters(redis))["hotline"]
+    assert counters["answered_within"] == figures["hotline"]["answered_within"] == 2

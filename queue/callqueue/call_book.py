@@ -1,0 +1,114 @@
+"""The calls the tracker knows: open and finished calls, every queue entry, who talks where."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from callqueue.calls import CallState, QueueEntry
+from callqueue.event_values import utc
+from core.ami.parser import AmiMessage
+from core.facts import CallEnded
+
+
+class CallBook:
+    """Open calls by Linkedid, and the maps the event handlers share to find them.
+
+    - `agent_by_channel`: the member each agent-side channel rings or talks for;
+    - `talking`: the answered entry each (queue, member) talks to (AgentComplete at
+      times comes without the caller's channel headers);
+    - `outcomes_seen`: completions and abandons per queue since the last resync, to
+      check against Asterisk's counters.
+    """
+
+    def __init__(
+        self,
+        keep_finished: bool = False,
+        on_call_finished: Callable[[CallState], None] | None = None,
+    ) -> None:
+        self.calls: dict[str, CallState] = {}
+        self.finished: list[CallState] = []  # with `keep_finished`
+        self.agent_by_channel: dict[str, str] = {}
+        self.talking: dict[tuple[str, str], QueueEntry] = {}  # (queue, member) -> entry
+        self.outcomes_seen: dict[str, int] = {}
+        self._entry_log: list[QueueEntry] = []  # every entry, with `keep_finished`
+        self._keep_finished = keep_finished
+        self._on_call_finished = on_call_finished
+
+    # -- reading ------------------------------------------------------------------------
+
+    def entries(self) -> list[QueueEntry]:
+        """Queue entries in order of joining: all seen with `keep_finished`, else those
+        of the open calls."""
+        if self._keep_finished:
+            return list(self._entry_log)
+        return [entry for call in self.calls.values() for entry in call.entries]
+
+    def longest_wait_now_s(self, now: float, queue: str | None = None) -> float:
+        """How long the longest-waiting caller still in a queue has waited so far."""
+        waits = [
+            now - entry.joined_at
+            for call in self.calls.values()
+            for entry in call.entries
+            if entry.outcome == "waiting" and (queue is None or entry.queue == queue)
+        ]
+        return max(waits, default=0.0)
+
+    def talking_entry(self, message: AmiMessage) -> QueueEntry | None:
+        """The answered entry an Agent* event is about; AgentComplete at times comes
+        without caller channel headers, so match by queue and member first."""
+        entry = self.talking.get((message.get("Queue"), message.get("MemberName")))
+        if entry is not None:
+            return entry
+        call = self.calls.get(message.get("Linkedid"))
+        return call.open_entry(message.get("Queue")) if call else None
+
+    # -- changing -----------------------------------------------------------------------
+
+    def open(self, linkedid: str, at: float) -> CallState:
+        """The open call `linkedid`, started at `at` if it is new."""
+        call = self.calls.get(linkedid)
+        if call is None:
+            call = self.calls[linkedid] = CallState(linkedid=linkedid, started_at=at)
+        return call
+
+    def call(self, message: AmiMessage, at: float, key: str = "Linkedid") -> CallState:
+        """The call an event is about; one never seen (the tracker joined mid-call)
+        starts from what this event shows."""
+        linkedid = message.get(key)
+        if not linkedid:
+            raise KeyError(f"{message.name} without {key}")
+        return self.open(linkedid, at)
+
+    def add_entry(self, call: CallState, entry: QueueEntry) -> None:
+        call.entries.append(entry)
+        if self._keep_finished:
+            self._entry_log.append(entry)
+
+    def connect(self, entry: QueueEntry) -> None:
+        """The caller of `entry` talks to `entry.agent` on `entry.agent_channel`."""
+        self.talking[(entry.queue, entry.agent)] = entry
+        self.agent_by_channel[entry.agent_channel] = entry.agent
+
+    def count_outcome(self, queue: str) -> None:
+        self.outcomes_seen[queue] = self.outcomes_seen.get(queue, 0) + 1
+
+    def take_outcomes_seen(self, queue: str) -> int:
+        """The count of `queue` since the last call, which starts it again from 0."""
+        return self.outcomes_seen.pop(queue, 0)
+
+    def end(self, call: CallState, at: float) -> CallEnded:
+        """Close the call: it leaves the open calls (kept in `finished` if asked)."""
+        call.ended_at = at
+        del self.calls[call.linkedid]
+        for key, entry in list(self.talking.items()):
+            if entry.linkedid == call.linkedid:
+                del self.talking[key]
+        if self._keep_finished:
+            self.finished.append(call)
+        if self._on_call_finished is not None:
+            self._on_call_finished(call)
+        answered = any(entry.answered for entry in call.entries)
+        hung_up_by = call.hung_up_by or ("caller" if not answered else "unknown")
+        return CallEnded(
+            linkedid=call.linkedid, talk_s=call.talk_s, at=utc(at), hung_up_by=hung_up_by
+        )  # type: ignore[arg-type]

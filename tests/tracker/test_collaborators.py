@@ -1,0 +1,96 @@
+"""The tracker's collaborators: the dispatch over its handler groups, the agent board's
+steps a resync takes, the call book's bookkeeping."""
+
+from __future__ import annotations
+
+import pytest
+
+from callqueue.agents import AgentBoard
+from callqueue.call_book import CallBook
+from callqueue.calls import QueueEntry
+from callqueue.tracker import CallTracker, handlers_of
+from core.ami.parser import AmiMessage
+
+from .test_tracker_events import RecordingSink
+
+EVENTS = {
+    "AgentCalled",
+    "AgentComplete",
+    "AgentConnect",
+    "AgentRingNoAnswer",
+    "AttendedTransfer",
+    "BlindTransfer",
+    "BridgeEnter",
+    "BridgeLeave",
+    "DialBegin",
+    "DialEnd",
+    "Hangup",
+    "Newchannel",
+    "QueueCallerAbandon",
+    "QueueCallerJoin",
+    "QueueCallerLeave",
+    "QueueMember",
+    "QueueMemberAdded",
+    "QueueMemberPause",
+    "QueueMemberRemoved",
+    "QueueMemberStatus",
+}
+
+
+def member_status(name: str, interface: str, status: str = "1") -> AmiMessage:
+    text = (
+        f"Event: QueueMemberStatus\nQueue: hotline\nMemberName: {name}\n"
+        f"Interface: {interface}\nStatus: {status}\nPaused: 0\n"
+    )
+    return AmiMessage(text, 0.0)
+
+
+def test_the_tracker_reads_the_events_its_handler_groups_name() -> None:
+    assert CallTracker().wanted_events == EVENTS
+
+
+def test_two_groups_may_not_handle_one_event() -> None:
+    class One:
+        def on_ami_Hangup(self, message: AmiMessage, at: float) -> list:
+            return []
+
+    assert set(handlers_of(One())) == {"Hangup"}
+    with pytest.raises(ValueError, match="Hangup"):
+        handlers_of(One(), One())
+
+
+def test_the_board_finds_removes_and_frees_agents_as_a_resync_needs() -> None:
+    sink = RecordingSink()
+    board = AgentBoard(sink)
+    board.on_member_status(member_status("agent1", "Local/agent1@agents/n"), 1.0)
+    board.on_member_status(member_status("agent7", "PJSIP/agent7"), 1.0)
+    assert board.member_of("Local/agent1@agents-0000000a;2") == "agent1"
+    assert board.member_of("PJSIP/agent7-0000001a") == "agent7"
+    assert board.member_of("Local/100@hotline-in-00000000;2") == ""
+
+    board.on_call("agent1", 2.0, "1.1")
+    assert (board.agents["agent1"].status, board.agents["agent1"].linkedid) == ("talking", "1.1")
+    board.free("agent1", 3.0)
+    assert (board.agents["agent1"].status, board.agents["agent1"].since) == ("available", 3.0)
+    board.remove("agent7")
+    board.remove("agent7")  # gone already: nothing more to say
+    assert sorted(board.agents) == ["agent1"] and sink.removed == ["agent7"]
+
+
+def test_the_book_keeps_entries_and_forgets_an_ended_calls_talk() -> None:
+    finished = []
+    book = CallBook(keep_finished=True, on_call_finished=finished.append)
+    call = book.open("1.1", 10.0)
+    assert book.open("1.1", 99.0) is call  # the first sight sets the start
+    entry = QueueEntry("1.1", 1, "hotline", "Local/100@hotline-in-00000000;2", "", "", 1, 10.0)
+    book.add_entry(call, entry)
+    entry.answered, entry.agent, entry.agent_channel = True, "agent1", "PJSIP/agent1-00000002"
+    book.connect(entry)
+    assert book.agent_by_channel == {"PJSIP/agent1-00000002": "agent1"}
+    book.count_outcome("hotline")
+    assert book.take_outcomes_seen("hotline") == 1 and book.take_outcomes_seen("hotline") == 0
+
+    ended = book.end(call, 40.0)
+    assert ended.hung_up_by == "unknown"  # answered, and no event said who hung up
+    assert not book.calls and not book.talking and finished == [call]
+    assert book.entries() == [entry] and book.finished == [call]
