@@ -95,13 +95,14 @@ class AgiService:
         self.stock = UinStock(self.redis, self.crm)
         self.pending = PendingTickets(self.redis, self.crm)
         self.outbox = FactOutbox(FactBus(self.redis))
+        calendar = BusinessCalendar.from_settings(settings.calendar)
         self.hotline = HotlineRoute(
             HotlineDeps(
                 crm=self.crm,
                 stock=self.stock,
                 pending=self.pending,
                 publish=self.outbox.put,
-                calendar=BusinessCalendar.from_settings(settings.calendar),
+                calendar=lambda: calendar,
                 clock=self.clock,
                 uin_digits=settings.tickets.uin_digits,
             )
