@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import httpx
 
+from core.calendar import CalendarOverrides
 from core.settings import CrmClientSettings
 
 
@@ -25,13 +27,14 @@ class Ticketed:
     ticket_id: int | None
 
 
-# Reserving a block of UINs runs in the background, with no caller waiting on it: it gets
-# a longer deadline than the caller-facing calls, so a busy CRM still fills the stock.
+# Reserving a block of UINs and re-reading the calendar run in the background, with no
+# caller waiting on them: they get a longer deadline than the caller-facing calls, so a
+# busy CRM still answers them.
 BACKGROUND_TIMEOUT_S = 10.0
 
 
 class CrmClient:
-    """`register`, `register_reserved`, `exists`, `reserve_uins`, `record_call`."""
+    """`register`, `register_reserved`, `exists`, `reserve_uins`, `calendar_overrides`."""
 
     def __init__(
         self, settings: CrmClientSettings, transport: httpx.AsyncBaseTransport | None = None
@@ -107,6 +110,24 @@ class CrmClient:
         )
         _ok(response)
         return list(response.json()["uins"])
+
+    async def calendar_overrides(self, background: bool = True) -> CalendarOverrides:
+        """The supervisor's calendar overrides (`GET /api/calendar/overrides`).
+
+        `background=False` bounds it by the caller-facing deadline instead (at start-up,
+        before the FastAGI server listens)."""
+        response = await self._call(
+            "GET",
+            "/api/calendar/overrides",
+            timeout_s=max(BACKGROUND_TIMEOUT_S, self._timeout_s) if background else None,
+        )
+        _ok(response)
+        try:
+            return CalendarOverrides.from_days(
+                (date.fromisoformat(o["day"]), o["kind"]) for o in response.json()
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CrmUnavailable(f"GET /api/calendar/overrides: unreadable answer: {exc}") from exc
 
 
 def _ticket_body(

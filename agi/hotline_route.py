@@ -1,5 +1,9 @@
 """Route `hotline`: register the caller's ticket and read its UIN out, then back to the queue.
 
+What the caller hears and may press is the IVR's dialogue (`ivr/dialogue.py`); this route
+drives it over AGI and does the work behind it: the business calendar, the CRM, the UIN
+stock and the call facts.
+
 The operator memo's first rule: on answering, the caller hears the number of their
 request at once and is invited to write it down. Nothing here may drop a caller: the UIN
 comes from the stock reserved in advance, so a slow or down CRM only delays the ticket
@@ -23,27 +27,14 @@ from agi.server import AgiRequest
 from agi.stock import PendingTickets, UinStock
 from core.calendar import BusinessCalendar
 from core.facts import CallFact, CallOutOfHours, CallTicketed
+from ivr import dialogue
 from ivr.catalogue import DEFAULT_LANGUAGE, LANGUAGES, prompt_file
-from ivr.readout import group_digits
+from ivr.dialogue import Attachment, CallerLine, Desk
+from ivr.menus import Menu
 
 log = logging.getLogger(__name__)
 
-OFFER_TIMEOUT_MS = 3000
-ENTER_TIMEOUT_MS = 10000
-REPEAT_TIMEOUT_MS = 3000
-
-# Every prompt this route plays: the AGI server refuses to start if one is not rendered.
-PROMPTS = (
-    "closed-hours",
-    "existing-uin-offer",
-    "existing-uin-enter",
-    "uin-not-found",
-    "uin-attached",
-    "uin-intro",
-    "uin-write-down",
-    "uin-repeat-offer",
-    "apology-no-uin",
-)
+PROMPTS = dialogue.PROMPTS
 
 
 @dataclass
@@ -52,7 +43,8 @@ class HotlineDeps:
     stock: UinStock
     pending: PendingTickets
     publish: Callable[[CallFact], None]
-    calendar: BusinessCalendar
+    # The calendar as of now (the CRM's overrides change it): asked once per call.
+    calendar: Callable[[], BusinessCalendar]
     clock: Callable[[], datetime]
     uin_digits: int = 8
 
@@ -81,57 +73,69 @@ class HotlineRoute:
             "agi_uniqueid", ""
         )
         now = self.deps.clock()
-        if not self.deps.calendar.is_open(now):
+        is_open = self.deps.calendar().is_open(now)
+        if not is_open and linkedid:
             phone, name = caller_of(request)
-            if linkedid:
-                self.deps.publish(
-                    CallOutOfHours(
-                        linkedid=linkedid, caller_num=phone or "", caller_name=name or "", at=now
-                    )
+            self.deps.publish(
+                CallOutOfHours(
+                    linkedid=linkedid, caller_num=phone or "", caller_name=name or "", at=now
                 )
-            await request.send_command(commands.set_variable("HOTLINE_OPEN", "0"))
-            await request.send_command(commands.stream_file(prompt_file("closed-hours")))
-            return
-        await request.send_command(commands.set_variable("HOTLINE_OPEN", "1"))
-        existing = await self._existing_ticket(request)
-        if existing is not None:
-            await self._announce(request, linkedid, existing, attached=True)
-            await request.send_command(commands.stream_file(prompt_file("uin-attached")))
-            await self._read_uin(request, existing.uin)
-            return
-        ticket = await self._register(request)
-        if ticket is None:
-            await request.send_command(commands.stream_file(prompt_file("apology-no-uin")))
-            return
-        await self._announce(request, linkedid, ticket, attached=False)
-        await self._read_uin(request, ticket.uin)
-        await request.send_command(commands.stream_file(prompt_file("uin-write-down")))
-        again = await request.get_data(prompt_file("uin-repeat-offer"), REPEAT_TIMEOUT_MS, 1)
-        if again == "1":
-            await self._read_uin(request, ticket.uin)
-
-    async def _existing_ticket(self, request: AgiRequest) -> Ticketed | None:
-        """The caller's existing request, if they have one and typed it right (one retry)."""
-        offer = await request.get_data(prompt_file("existing-uin-offer"), OFFER_TIMEOUT_MS, 1)
-        if offer != "1":
-            return None
-        for _attempt in range(2):
-            typed = await request.get_data(
-                prompt_file("existing-uin-enter"), ENTER_TIMEOUT_MS, self.deps.uin_digits
             )
-            if typed.isdigit():
-                try:
-                    found = await self.deps.crm.exists(typed.zfill(self.deps.uin_digits))
-                except CrmUnavailable as exc:
-                    # Cannot check it now: a new request is safer than a wrong attachment.
-                    log.warning("existing UIN not checked, CRM unavailable: %s", exc)
-                    return None
-                if found is not None:
-                    return found
-            await request.send_command(commands.stream_file(prompt_file("uin-not-found")))
-        return None
+        # The dialplan reads it after the AGI: open, the caller goes on to the queue.
+        await request.send_command(commands.set_variable("HOTLINE_OPEN", "1" if is_open else "0"))
+        await dialogue.answer(
+            AgiCallerLine(request),
+            HotlineDesk(self.deps, request, linkedid),
+            is_open=is_open,
+            uin_digits=self.deps.uin_digits,
+        )
 
-    async def _register(self, request: AgiRequest) -> Ticketed | None:
+
+class AgiCallerLine(CallerLine):
+    """The dialogue's prompts and menus as AGI commands on one call."""
+
+    def __init__(self, request: AgiRequest) -> None:
+        self._request = request
+
+    async def play(self, prompt: str) -> None:
+        await self._request.send_command(commands.stream_file(prompt_file(prompt)))
+
+    async def ask(self, menu: Menu) -> str:
+        return await self._request.get_data(
+            prompt_file(menu.prompt), menu.timeout_ms, menu.max_digits
+        )
+
+    async def say_digits(self, digits: str) -> None:
+        await self._request.send_command(commands.say_digits(digits))
+
+
+class HotlineDesk(Desk):
+    """One call's requests: checked and registered with the CRM, the UIN stock behind it."""
+
+    def __init__(self, deps: HotlineDeps, request: AgiRequest, linkedid: str) -> None:
+        self.deps = deps
+        self._request = request
+        self._linkedid = linkedid
+
+    async def attach(self, uin: str) -> Attachment:
+        try:
+            found = await self.deps.crm.exists(uin)
+        except CrmUnavailable as exc:
+            log.warning("existing UIN not checked, CRM unavailable: %s", exc)
+            return Attachment.UNCHECKED
+        if found is None:
+            return Attachment.NOT_FOUND
+        await self._announce(found, attached=True)
+        return Attachment.ATTACHED
+
+    async def register(self) -> str | None:
+        ticket = await self._register()
+        if ticket is None:
+            return None
+        await self._announce(ticket, attached=False)
+        return ticket.uin
+
+    async def _register(self) -> Ticketed | None:
         """The caller's new ticket, on a UIN reserved in advance whenever there is one.
 
         With a reserved UIN, registering is idempotent (`PUT /api/tickets/{uin}`): a CRM that
@@ -139,7 +143,7 @@ class HotlineRoute:
         and the owed-ticket retry cannot make a second one. Only with the stock empty (or
         Redis down, or a stock the CRM does not know) does the CRM pick the UIN
         (`POST /api/tickets`)."""
-        phone, name = caller_of(request)
+        phone, name = caller_of(self._request)
         uin = await self.deps.stock.take()
         if uin is not None:
             try:
@@ -162,24 +166,20 @@ class HotlineRoute:
             log.error("no UIN for %s: UIN stock empty and CRM unavailable: %s", phone, exc)
             return None
 
-    async def _announce(
-        self, request: AgiRequest, linkedid: str, ticket: Ticketed, attached: bool
-    ) -> None:
+    async def _announce(self, ticket: Ticketed, attached: bool) -> None:
         # Inherited (`__`) by the agent's channel: the tracker reads them from channelvars.
-        await request.send_command(commands.set_variable("__UIN", ticket.uin))
-        await request.send_command(
+        await self._request.send_command(commands.set_variable("__UIN", ticket.uin))
+        await self._request.send_command(
             commands.set_variable(
                 "__TICKET_ID", "" if ticket.ticket_id is None else str(ticket.ticket_id)
             )
         )
-        if linkedid:
+        if self._linkedid:
             self.deps.publish(
                 CallTicketed(
-                    linkedid=linkedid, uin=ticket.uin, ticket_id=ticket.ticket_id, attached=attached
+                    linkedid=self._linkedid,
+                    uin=ticket.uin,
+                    ticket_id=ticket.ticket_id,
+                    attached=attached,
                 )
             )
-
-    async def _read_uin(self, request: AgiRequest, uin: str) -> None:
-        await request.send_command(commands.stream_file(prompt_file("uin-intro")))
-        for group in group_digits(uin):
-            await request.send_command(commands.say_digits(group))

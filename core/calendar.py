@@ -6,6 +6,7 @@ import bisect
 import itertools
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -288,3 +289,64 @@ class BusinessCalendar:
         at_us = _to_us(at, "at")
         day = self._local_date(at_us)
         return any(a <= at_us < b for a, b in self._day_us(day))
+
+
+HOLIDAY = "holiday"
+WORKING_DAY = "working_day"
+OVERRIDE_KINDS = (HOLIDAY, WORKING_DAY)
+
+
+@dataclass(frozen=True)
+class CalendarOverrides:
+    """A supervisor's changes to the settings' calendar: extra days off, extra working days.
+
+    The CRM keeps them in SQL; the AGI server gets a copy over HTTP. Both read them with
+    `from_days`, so a day means the same to the SLA clock and to the IVR.
+    """
+
+    holidays: frozenset[date] = frozenset()
+    working_days: frozenset[date] = frozenset()
+
+    @classmethod
+    def from_days(cls, days: Iterable[tuple[date, str]]) -> CalendarOverrides:
+        """From `(day, kind)` pairs, `kind` being `holiday` or `working_day`.
+
+        >>> CalendarOverrides.from_days([(date(2026, 12, 31), "holiday")]).holidays
+        frozenset({datetime.date(2026, 12, 31)})
+        """
+        by_kind: dict[str, set[date]] = {kind: set() for kind in OVERRIDE_KINDS}
+        for day, kind in days:
+            if kind not in by_kind:
+                raise ValueError(
+                    f"calendar override of {day}: {kind!r} is not one of {OVERRIDE_KINDS}"
+                )
+            by_kind[kind].add(day)
+        return cls(frozenset(by_kind[HOLIDAY]), frozenset(by_kind[WORKING_DAY]))
+
+
+NO_OVERRIDES = CalendarOverrides()
+
+
+class CalendarCache:
+    """The settings' calendar plus given overrides, built again only when they change.
+
+    A `BusinessCalendar` caches holiday years and business-time sums, so reusing it while
+    the overrides stay the same keeps SLA reads and IVR checks cheap. Each owner (the CRM's
+    calendar store, the AGI server) keeps its own: a calendar's caches are not shared
+    between event loops.
+    """
+
+    def __init__(self, settings: CalendarSettings) -> None:
+        self._settings = settings
+        # Bad hours, timezone or holiday calendar fail here, at start-up, not at first use.
+        self._built = (NO_OVERRIDES, BusinessCalendar.from_settings(settings))
+
+    def calendar_with(self, overrides: CalendarOverrides) -> BusinessCalendar:
+        if self._built[0] != overrides:
+            calendar = BusinessCalendar.from_settings(
+                self._settings,
+                extra_holidays=overrides.holidays,
+                extra_working_days=overrides.working_days,
+            )
+            self._built = (overrides, calendar)
+        return self._built[1]

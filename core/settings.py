@@ -137,6 +137,8 @@ class AgiSettings(BaseSettings):
     header_timeout_s: float = Field(default=5.0, gt=0)
     # Longest wait for Asterisk's answer to one AGI command (GET DATA waits for DTMF).
     command_timeout_s: float = Field(default=60.0, gt=0)
+    # How often the IVR re-reads the supervisor's calendar overrides from the CRM.
+    calendar_refresh_s: float = Field(default=60.0, gt=0)
 
 
 class MailSettings(BaseSettings):

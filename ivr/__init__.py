@@ -1,1 +1,1 @@
-"""Menus and prompts: prompt texts per language, rendering, business hours, UIN readout."""
+"""The IVR: prompts per language, their rendering, the menus and dialogue, the UIN readout."""

@@ -8,12 +8,10 @@ from datetime import date, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.calendar import BusinessCalendar, CalendarCache, CalendarOverrides
 from core.settings import CalendarSettings
 from crm.lifecycle.errors import OverrideNotFound
 from crm.models import CalendarOverride, OverrideKind
-from crm.sla import BusinessCalendar
-
-Overrides = tuple[frozenset[date], frozenset[date]]  # (extra holidays, extra working days)
 
 
 class CalendarStore:
@@ -28,10 +26,8 @@ class CalendarStore:
         self, sessions: async_sessionmaker[AsyncSession], settings: CalendarSettings
     ) -> None:
         self._sessions = sessions
-        self._settings = settings
-        self._cached: tuple[Overrides, BusinessCalendar] | None = None
-        # Fail at start-up, not at the first SLA read, on bad hours or timezone.
-        BusinessCalendar.from_settings(settings)
+        # Fails at start-up, not at the first SLA read, on bad hours or timezone.
+        self._calendars = CalendarCache(settings)
 
     async def calendar(self, session: AsyncSession | None = None) -> BusinessCalendar:
         if session is None:
@@ -39,16 +35,8 @@ class CalendarStore:
                 rows = await self._rows(own)
         else:
             rows = await self._rows(session)
-        key = (
-            frozenset(r.day for r in rows if r.kind is OverrideKind.holiday),
-            frozenset(r.day for r in rows if r.kind is OverrideKind.working_day),
-        )
-        if self._cached is None or self._cached[0] != key:
-            cal = BusinessCalendar.from_settings(
-                self._settings, extra_holidays=key[0], extra_working_days=key[1]
-            )
-            self._cached = (key, cal)
-        return self._cached[1]
+        overrides = CalendarOverrides.from_days((r.day, r.kind) for r in rows)
+        return self._calendars.calendar_with(overrides)
 
     async def _rows(self, session: AsyncSession) -> Sequence[CalendarOverride]:
         result = await session.execute(select(CalendarOverride).order_by(CalendarOverride.day))

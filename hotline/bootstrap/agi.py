@@ -12,6 +12,7 @@ import httpx
 from redis.asyncio import Redis
 
 from agi.agent_routes import AGENT_PROMPTS, AgentRoutes
+from agi.calendar_feed import CalendarFeed
 from agi.call_routes import SURVEY_PROMPTS, WHISPER_PROMPTS, SurveyRoute, on_agi_whisper
 from agi.crm_client import CrmClient
 from agi.hotline_route import PROMPTS as HOTLINE_PROMPTS
@@ -21,7 +22,6 @@ from agi.stock import PendingTickets, UinStock
 from agi.transfer_route import TRANSFER_PROMPTS, TransferRoute
 from core.ami.manager import AmiManager
 from core.bus import FactBus, FactOutbox
-from core.calendar import BusinessCalendar
 from core.context.notifier import AgentNotifier
 from core.context.store import CallContextStore
 from core.settings import Settings
@@ -95,13 +95,17 @@ class AgiService:
         self.stock = UinStock(self.redis, self.crm)
         self.pending = PendingTickets(self.redis, self.crm)
         self.outbox = FactOutbox(FactBus(self.redis))
+        self.calendar = CalendarFeed(self.crm, settings.calendar, settings.agi.calendar_refresh_s)
+        # Before the first caller, on the caller-facing deadline: a CRM that is down only
+        # leaves the settings' calendar until the next refresh.
+        await self.calendar.refresh(background=False)
         self.hotline = HotlineRoute(
             HotlineDeps(
                 crm=self.crm,
                 stock=self.stock,
                 pending=self.pending,
                 publish=self.outbox.put,
-                calendar=BusinessCalendar.from_settings(settings.calendar),
+                calendar=self.calendar.current,
                 clock=self.clock,
                 uin_digits=settings.tickets.uin_digits,
             )
@@ -131,6 +135,7 @@ class AgiService:
             self.stock.run(self._stop),
             self.pending.run(self._stop),
             self.outbox.run(self._stop),
+            self.calendar.run(self._stop),
         ):
             task = asyncio.create_task(loop)
             task.add_done_callback(self._task_done)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -89,6 +90,13 @@ class Hotline:
     pbx: SimulatedAsterisk
     redis: Redis
     now: list[datetime] = field(default_factory=lambda: [OPEN])
+    started: bool = False
+
+    async def start(self) -> None:
+        """Start the AGI service and send the simulator's calls to it."""
+        await self.agi.start()
+        self.started = True
+        self.pbx.config.agi_url = f"agi://127.0.0.1:{self.agi.port}/hotline"
 
     async def facts(self) -> list[dict[bytes, bytes]]:
         return [fields for _id, fields in await self.redis.xrange(FACT_STREAM)]
@@ -98,8 +106,9 @@ async def _clean(redis: Redis) -> None:
     await redis.delete(STOCK_KEY, PENDING_KEY, REFUSED_KEY, FACT_STREAM)
 
 
-@pytest.fixture
-async def hotline(settings: Settings) -> AsyncIterator[Hotline]:
+@asynccontextmanager
+async def hotline_rig(settings: Settings) -> AsyncIterator[Hotline]:
+    """The CRM app and the simulated Asterisk running, the AGI service built, not started."""
     redis = Redis.from_url(AGI_REDIS_URL)
     await _clean(redis)
     app = create_app(settings)
@@ -140,15 +149,31 @@ async def hotline(settings: Settings) -> AsyncIterator[Hotline]:
                 ami=ami,
                 crm_transport=transport,
             )
-            await service.start()
-            pbx.config.agi_url = f"agi://127.0.0.1:{service.port}/hotline"
+            rig = Hotline(crm, transport, service, pbx, redis, now)
             try:
-                yield Hotline(crm, transport, service, pbx, redis, now)
+                yield rig
             finally:
-                await service.stop()
+                if rig.started:
+                    await service.stop()
+                else:
+                    await ami.aclose()
                 await crm.aclose()
     await _clean(redis)
     await redis.aclose()
+
+
+@pytest.fixture
+async def hotline(settings: Settings) -> AsyncIterator[Hotline]:
+    async with hotline_rig(settings) as rig:
+        await rig.start()
+        yield rig
+
+
+@pytest.fixture
+async def hotline_not_started(settings: Settings) -> AsyncIterator[Hotline]:
+    """The rig before `start()`: for what must hold from the AGI server's start-up."""
+    async with hotline_rig(settings) as rig:
+        yield rig
 
 
 Placer = Callable[..., object]

@@ -7,7 +7,14 @@ from datetime import date, datetime, timedelta
 import holidays
 import pytest
 
-from core.calendar import BusinessCalendar, parse_hours
+from core.calendar import (
+    NO_OVERRIDES,
+    OVERRIDE_KINDS,
+    BusinessCalendar,
+    CalendarCache,
+    CalendarOverrides,
+    parse_hours,
+)
 from core.settings import CalendarSettings
 from tests.sla.conftest import DAY_S, HOUR_S, msk
 
@@ -135,6 +142,43 @@ def test_from_settings_reads_the_calendar_group() -> None:
     assert cal.standard_day_s == 4 * HOUR_S
     assert not cal.is_working_day(date(2026, 11, 28))
     assert cal.is_working_day(date(2026, 12, 5))
+
+
+def test_overrides_from_days_sort_the_kinds() -> None:
+    overrides = CalendarOverrides.from_days(
+        [
+            (date(2026, 11, 30), "holiday"),
+            (date(2026, 11, 28), "working_day"),
+            (date(2026, 12, 31), "holiday"),
+        ]
+    )
+    assert overrides.holidays == {date(2026, 11, 30), date(2026, 12, 31)}
+    assert overrides.working_days == {date(2026, 11, 28)}
+    assert CalendarOverrides.from_days([]) == NO_OVERRIDES
+    with pytest.raises(ValueError, match="'party' is not one of"):
+        CalendarOverrides.from_days([(date(2026, 11, 30), "party")])
+
+
+def test_the_crm_stores_the_kinds_the_core_reads() -> None:
+    from crm.models import OverrideKind
+
+    assert tuple(kind.value for kind in OverrideKind) == OVERRIDE_KINDS
+
+
+def test_calendar_cache_applies_overrides_and_rebuilds_only_on_a_change() -> None:
+    cache = CalendarCache(CalendarSettings())
+    plain = cache.calendar_with(NO_OVERRIDES)
+    assert plain.is_open(msk(2026, 11, 30, 10)) and not plain.is_open(msk(2026, 11, 28, 10))
+    assert cache.calendar_with(CalendarOverrides()) is plain
+    moved = CalendarOverrides(
+        holidays=frozenset({date(2026, 11, 30)}), working_days=frozenset({date(2026, 11, 28)})
+    )
+    changed = cache.calendar_with(moved)
+    assert not changed.is_open(msk(2026, 11, 30, 10)) and changed.is_open(msk(2026, 11, 28, 10))
+    assert cache.calendar_with(CalendarOverrides(moved.holidays, moved.working_days)) is changed
+    assert cache.calendar_with(NO_OVERRIDES) is not changed
+    with pytest.raises(ValueError, match="unknown timezone"):
+        CalendarCache(CalendarSettings(timezone="Mars/Olympus"))
 
 
 def test_spans_far_back_and_forth_agree_with_a_fresh_calendar() -> None:
