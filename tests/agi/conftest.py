@@ -99,6 +99,8 @@ class Hotline:
         self.pbx.config.agi_url = f"agi://127.0.0.1:{self.agi.port}/hotline"
 
     async def facts(self) -> list[dict[bytes, bytes]]:
+        """The facts on the stream, once the AGI's outbox has sent what it was given."""
+        await self.agi.outbox.drained(5)
         return [fields for _id, fields in await self.redis.xrange(FACT_STREAM)]
 
 
