@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.errors import CallOnAnotherTicket
 from crm.models import Call, CallTicket, Status, Ticket, TicketEvent
@@ -15,9 +15,8 @@ from crm.rules import LIFECYCLE_ENDPOINTS, check_classification, check_transitio
 from crm.schemas import CallAttach
 from crm.tickets.audit import call_attached_row, change_row
 from crm.tickets.checks import InvalidField, check_agreed_deadline
-from crm.tickets.queries import get_call, load_ticket
+from crm.tickets.queries import Sessions, get_call, load_ticket
 
-Sessions = async_sessionmaker[AsyncSession]
 # Fields a PATCH cannot empty: a null there means "leave it".
 _REQUIRED = ("category", "priority", "status")
 
