@@ -92,6 +92,22 @@ class Line:
             timeout_s=timeout_s,
         )
 
+    async def agent_complete(
+        self, caller: Caller, member: str, queue: str = "hotline", timeout_s: float = 30.0
+    ) -> Frame:
+        """The end of the caller's talk with `member`. Asterisk sends some AgentComplete
+        events without the caller's channel headers (no Linkedid): then queue and member
+        tell whose it is (one call at a time per member, ringinuse=no)."""
+        return await self.ami.wait_for(
+            lambda f: (
+                f.event == "AgentComplete"
+                and f.get("Linkedid", caller.linkedid) == caller.linkedid
+                and f.get("Queue") == queue
+                and f.get("MemberName") == member
+            ),
+            timeout_s=timeout_s,
+        )
+
     async def crm_call(
         self, caller: Caller, until: Callable[[dict[str, Any]], bool], timeout_s: float = 30.0
     ) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import pytest
 from tests.asterisk.harness import Caller, Line
 
 WAIT_TOLERANCE_S = 1.0  # HoldTime is whole seconds of Asterisk's clock
+ANSWER_S = 2  # the agent's phone rings this long before it answers
 
 
 def _ended(call: dict[str, Any]) -> bool:
@@ -34,12 +35,12 @@ def _read_out(line: Line, caller: Caller) -> str:
 
 
 async def _answered(line: Line) -> tuple[Caller, dict[str, Any], int]:
-    await line.add_agent("agent01", answer_s=2)
+    await line.add_agent("agent01", answer_s=ANSWER_S)
     caller = await line.call("79000000001", "Alice")
     connect = await line.event("AgentConnect", caller)
     await asyncio.sleep(2)  # talk
     await line.hang_up(caller)
-    await line.event("AgentComplete", caller, timeout_s=30)
+    await line.agent_complete(caller, "agent01")
     call = await line.crm_call(caller, _ended)
     return caller, call, int(connect["HoldTime"])
 
@@ -68,6 +69,17 @@ async def test_answered_call_records_the_callers_number(line: Line) -> None:
     _, call, _ = await _answered(line)
     assert call["caller_number"] == "+79000000001"
     assert call["caller_name"] == "Alice"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="issue 13 item 3: the whisper (Queue()'s pre-bridge Gosub, ~9 s) runs inside the "
+    "caller's wait, so HoldTime is the agent's answer delay plus the whisper",
+)
+async def test_answered_caller_waits_only_for_the_agent(line: Line) -> None:
+    _, _, hold_time_s = await _answered(line)
+    assert hold_time_s - ANSWER_S < 1
 
 
 async def test_abandoned_call_has_asterisks_wait(line: Line) -> None:
