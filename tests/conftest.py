@@ -36,7 +36,8 @@ from crm.models import Base
 from hotline.bootstrap import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+# Recorded Asterisk output (AMI transcripts, the FastAGI wire), kept in the repository.
+FIXTURES = ROOT / "tests" / "fixtures" / "asterisk"
 PG_SERVER = os.environ.get("HOTLINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-# The recorded Asterisk transcripts sit beside the repository: ../shared/asterisk/
-WIRE = Path(__file__).resolve().parents[3] / "shared" / "asterisk" / "07-fastagi.wire.txt"
+from tests.conftest import FIXTURES
+
+WIRE = FIXTURES / "07-fastagi.wire.txt"
 _LINE = re.compile(r"^\s*[\d.]+ (?P<who>[AS])> (?P<text>.*)$")
 
 

@@ -1,4 +1,4 @@
-"""The simulator against the real Asterisk 22 transcripts in shared/asterisk/.
+"""The simulator against the real Asterisk 22 transcripts in tests/fixtures/asterisk/.
 
 Compared, per transcript: the call and queue events (fidelity.KEEP) per channel and in order;
 the queue events' values (HoldTime, RingTime, TalkTime, Position, Reason, ...) per caller; the
@@ -26,17 +26,15 @@ Tolerated differences, and why:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from asterisksim.scenarios import run_scenario
 from asterisksim.sim import SimulatedAsterisk
 from asterisksim.transcript import parse, read
+from tests.conftest import FIXTURES
 
 from .fidelity import events, header_shapes, per_channel, queue_level, teardown_per_channel
 
-SHARED = Path("/work/shared/asterisk")
 PAIRS = [
     ("01-answered", "answered"),
     ("02-slow-answer-outside-sl", "slow-answer-outside-sl"),
@@ -46,8 +44,6 @@ PAIRS = [
     ("06-status-actions", "status-actions"),
     ("07-fastagi", "fastagi"),
 ]
-
-pytestmark = pytest.mark.skipif(not SHARED.exists(), reason="transcripts not available")
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +58,7 @@ def runs() -> dict[str, bytes]:
 
 @pytest.mark.parametrize(("transcript", "scenario"), PAIRS)
 def test_same_events_per_channel(runs: dict[str, bytes], transcript: str, scenario: str) -> None:
-    real = events((SHARED / f"{transcript}.txt").read_bytes())
+    real = events((FIXTURES / f"{transcript}.txt").read_bytes())
     sim = events(runs[scenario])
     assert per_channel(sim) == per_channel(real)
 
@@ -71,7 +67,7 @@ def test_same_events_per_channel(runs: dict[str, bytes], transcript: str, scenar
 def test_same_queue_events_and_values(
     runs: dict[str, bytes], transcript: str, scenario: str
 ) -> None:
-    real = events((SHARED / f"{transcript}.txt").read_bytes())
+    real = events((FIXTURES / f"{transcript}.txt").read_bytes())
     assert queue_level(events(runs[scenario])) == queue_level(real)
 
 
@@ -80,13 +76,13 @@ def test_same_hangup_requests_per_channel(
     runs: dict[str, bytes], transcript: str, scenario: str
 ) -> None:
     """Which half of each Local pair gets SoftHangupRequest/HangupRequest, and when."""
-    real = read(SHARED / f"{transcript}.txt")[1]
+    real = read(FIXTURES / f"{transcript}.txt")[1]
     assert teardown_per_channel(parse(runs[scenario])[1]) == teardown_per_channel(real)
 
 
 @pytest.mark.parametrize(("transcript", "scenario"), PAIRS)
 def test_same_header_names(runs: dict[str, bytes], transcript: str, scenario: str) -> None:
-    real = header_shapes(events((SHARED / f"{transcript}.txt").read_bytes()))
+    real = header_shapes(events((FIXTURES / f"{transcript}.txt").read_bytes()))
     sim = header_shapes(events(runs[scenario]))
     assert sim == real
 
@@ -94,7 +90,7 @@ def test_same_header_names(runs: dict[str, bytes], transcript: str, scenario: st
 @pytest.mark.parametrize(("transcript", "scenario"), PAIRS)
 def test_responses_match(runs: dict[str, bytes], transcript: str, scenario: str) -> None:
     """Every action the real run answered gets the same Response/Message from the simulator."""
-    banner, real = read(SHARED / f"{transcript}.txt")
+    banner, real = read(FIXTURES / f"{transcript}.txt")
     sim_banner, sim = parse(runs[scenario])
     assert sim_banner == banner == "Asterisk Call Manager/11.0.0"
     skip: set[str] = set()  # every action of the recordings is modelled
@@ -106,7 +102,7 @@ def test_responses_match(runs: dict[str, bytes], transcript: str, scenario: str)
             if "Response" in f and f.event is None and "ActionID" in f
         }
 
-    sent = (SHARED / f"{transcript}.sent.txt").read_text().split("\n\n")
+    sent = (FIXTURES / f"{transcript}.sent.txt").read_text().split("\n\n")
     unmodelled = {str(i) for i, block in enumerate(sent, 1) if any(a in block for a in skip)}
     real_answers = {k: v for k, v in answers(real).items() if k not in unmodelled}
     sim_answers = answers(sim)
@@ -145,7 +141,7 @@ async def test_cumulative_queue_counters_match_01_to_06() -> None:
                 await _unrecorded_call(sim, *scenario)
                 continue
             ran = await run_scenario(scenario, sim)
-            real = [f for f in read(SHARED / f"{transcript}.txt")[1] if f.event == "QueueParams"]
+            real = [f for f in read(FIXTURES / f"{transcript}.txt")[1] if f.event == "QueueParams"]
             got = [f for f in parse(ran.received)[1] if f.event == "QueueParams"]
             assert [[f.get(k) for k in keys] for f in got] == [
                 [f.get(k) for k in keys] for f in real
@@ -172,7 +168,7 @@ def test_background_events_have_the_real_layout_and_volume(
     runs: dict[str, bytes], transcript: str, scenario: str
 ) -> None:
     """The events nobody reads still come in Asterisk's layout and about its numbers."""
-    real = read(SHARED / f"{transcript}.txt")[1]
+    real = read(FIXTURES / f"{transcript}.txt")[1]
     sim = parse(runs[scenario])[1]
 
     def shapes(frames: list) -> dict[str, set[tuple[str, ...]]]:
@@ -204,7 +200,7 @@ def test_status_replies_have_the_real_layout(runs: dict[str, bytes]) -> None:
     """06: QueueStatus, QueueSummary, CoreShowChannels, Status, Command output."""
     import re
 
-    real = read(SHARED / "06-status-actions.txt")[1]
+    real = read(FIXTURES / "06-status-actions.txt")[1]
     sim = parse(runs["status-actions"])[1]
 
     def layouts(frames: list) -> dict[str, set[tuple[str, ...]]]:
@@ -236,7 +232,7 @@ def test_fastagi_wire_matches_07() -> None:
     """The FastAGI exchange: same environment keys in the same order, same answers."""
     import asyncio
 
-    wire = (SHARED / "07-fastagi.wire.txt").read_text().splitlines()
+    wire = (FIXTURES / "07-fastagi.wire.txt").read_text().splitlines()
     real = [(ln[8], ln[11:]) for ln in wire if not ln.startswith("#")]
     run = asyncio.run(run_scenario("fastagi"))
     sim = run.agi_wire

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from pathlib import Path
 from typing import NamedTuple
 
 import pytest
@@ -36,6 +35,7 @@ import pytest
 from asterisksim.production import PRODUCTION_CONFIG
 from asterisksim.scenarios import run_scenario
 from asterisksim.transcript import Frame, parse, read
+from tests.conftest import FIXTURES
 
 from .fidelity import (
     events,
@@ -46,10 +46,8 @@ from .fidelity import (
     teardown_per_channel,
 )
 
-REAL = Path("/work/shared/asterisk/08-production-sample.txt")
+REAL = FIXTURES / "08-production-sample.txt"
 TIME_TOLERANCE_S = 0.05  # the model is within 0.02 s of every real event
-
-pytestmark = pytest.mark.skipif(not REAL.exists(), reason="transcripts not available")
 
 
 class Runs(NamedTuple):

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from pathlib import Path
 
 import pytest
 
 from asterisksim.scenarios import run_scenario
 from asterisksim.transcript import Frame, parse, read
+from tests.conftest import FIXTURES
 
-SHARED = Path("/work/shared/asterisk/08-production-sample.txt")
-pytestmark = pytest.mark.skipif(not SHARED.exists(), reason="transcripts not available")
+RECORDING = FIXTURES / "08-production-sample.txt"
 COMPARED = {
     "Newchannel", "Newstate", "Hangup", "DialBegin", "DialEnd", "BridgeEnter", "BridgeLeave",
     "QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon", "AgentCalled", "AgentConnect",
@@ -31,7 +30,7 @@ _ORIG = re.compile(r"^ChanVariable\(.*\)$")
 @pytest.fixture(scope="module")
 def frames() -> tuple[list[Frame], list[Frame], list]:
     run = asyncio.run(run_scenario("production-sample"))
-    return read(SHARED)[1], parse(run.received)[1], run.truth
+    return read(RECORDING)[1], parse(run.received)[1], run.truth
 
 
 def _shapes(frames: list[Frame]) -> dict[str, set[tuple[str, ...]]]:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-# The recordings live beside the repository (`../shared/asterisk`), never inside it.
-TRANSCRIPTS = Path(
-    os.environ.get("HOTLINE_TRANSCRIPTS")
-    or Path(__file__).resolve().parents[3] / "shared" / "asterisk"
-)
+from tests.conftest import FIXTURES
+
+TRANSCRIPTS = FIXTURES
 
 SESSIONS = [
     "01-answered",

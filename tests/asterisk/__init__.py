@@ -1,0 +1,1 @@
+"""The real-Asterisk tier: the project's components against a real Asterisk 22 instance."""

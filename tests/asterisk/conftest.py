@@ -1,0 +1,173 @@
+"""Fixtures of the real tier: a built Asterisk, one instance, Hotline's services against it.
+
+The instance and the services live for the folder (package scope), so they are stopped
+when its last test ends, failed or not, and never run beside the other folders' tests.
+Without the Asterisk source the tier is skipped (one reason, how to enable it), except
+under CI=true, where that and a failed build fail the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from redis import Redis
+
+from tests.asterisk.ami import HarnessAmi
+from tests.asterisk.components import Component, answers_http
+from tests.asterisk.harness import Line
+from tests.asterisk.instance import AsteriskInstance, cache_dir, source_dir
+from tests.conftest import PG_SERVER, REDIS_TEST_URL, ROOT, TOKENS, _pg_admin
+
+# A Redis database of its own: the tracker and the recorder write the shared key names.
+ASTERISK_REDIS_URL = REDIS_TEST_URL.rsplit("/", 1)[0] + "/11"
+SCRIPT = ROOT / "scripts" / "asterisk-test-instance"
+ENABLE_HINT = (
+    "real-Asterisk tier skipped: no Asterisk source at {source} "
+    "(set HOTLINE_ASTERISK_SOURCE to the folder with build.sh, or CI=true to require it)"
+)
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def _built() -> bool:
+    return (cache_dir() / "sbin" / "asterisk").exists()
+
+
+SKIPPED = (
+    ENABLE_HINT.format(source=source_dir())
+    if not _built() and not (source_dir() / "build.sh").exists() and not _in_ci()
+    else None
+)
+if SKIPPED:
+    collect_ignore_glob = ["test_*.py"]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The skipped tier is one line for the whole folder, not one per test."""
+    if SKIPPED:
+        terminalreporter.write_line(SKIPPED)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.asterisk)
+
+
+@pytest.fixture(scope="package")
+def asterisk_prefix() -> Path:
+    """The cached Asterisk build; built now if it is missing (minutes, once)."""
+    prefix = cache_dir()
+    if _built():
+        return prefix
+    if not (source_dir() / "build.sh").exists():  # under CI=true: the run must fail
+        pytest.fail(ENABLE_HINT.format(source=source_dir()).replace("skipped", "required"))
+    built = subprocess.run([str(SCRIPT), "build"], capture_output=True, text=True)
+    if built.returncode != 0:
+        pytest.fail(f"Asterisk build failed:\n{built.stdout}\n{built.stderr}")
+    return prefix
+
+
+@pytest.fixture(scope="package")
+def asterisk(
+    asterisk_prefix: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AsteriskInstance]:
+    instance = AsteriskInstance(tmp_path_factory.mktemp("asterisk"), asterisk_prefix)
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+@dataclass
+class Services:
+    crm_url: str
+    home: Path
+    components: list[Component]
+
+
+def _database() -> tuple[str, str]:
+    name = f"hotline_asterisk_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    base = PG_SERVER.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    return name, f"{base}/{name}"
+
+
+@pytest.fixture(scope="package")
+def services(asterisk: AsteriskInstance) -> Iterator[Services]:
+    """`hotline crm` (fresh PostgreSQL database), `hotline agi`, `hotline tracker`."""
+    from tests.asterisk.instance import free_port
+
+    Redis.from_url(ASTERISK_REDIS_URL).flushdb()
+    name, database_url = _database()
+    crm_port = free_port()
+    endpoints = asterisk.endpoints
+    env = {
+        "HOTLINE_DATABASE_URL": database_url,
+        "HOTLINE_REDIS_URL": ASTERISK_REDIS_URL,
+        "HOTLINE_API_TOKENS": f"service:{TOKENS['service']},supervisor:{TOKENS['supervisor']}",
+        "HOTLINE_CRM_URL": f"http://127.0.0.1:{crm_port}",
+        "HOTLINE_CRM_TOKEN": TOKENS["service"],
+        "HOTLINE_CRM_TIMEOUT_S": "3",  # a loaded machine: a CRM that answers is not "down"
+        "HOTLINE_AMI_HOST": "127.0.0.1",
+        "HOTLINE_AMI_PORT": str(endpoints.ami_port),
+        "HOTLINE_AMI_USER": endpoints.ami_user,
+        "HOTLINE_AMI_SECRET": endpoints.ami_secret,
+        "HOTLINE_HOURS": "mon-sun 00:00-24:00",  # open whenever the tests run
+        "HOTLINE_HOLIDAY_CALENDAR": "none",
+    }
+    home = asterisk.home
+    started: list[Component] = []
+    try:
+        crm = Component("crm", ["crm", "--port", str(crm_port)], env, home)
+        started.append(crm)
+        crm.wait_until(answers_http(f"{env['HOTLINE_CRM_URL']}/api/health"), 60, "health")
+        sounds = str(ROOT / "asterisk-config" / "sounds")
+        agi_args = ["agi", "--port", str(endpoints.agi_port), "--sounds", sounds]
+        agi = Component("agi", agi_args, env, home)
+        started.append(agi)
+        agi.wait_until(lambda: "FastAGI listening" in agi.tail(100), 60, "listening")
+        tracker = Component("tracker", ["tracker", "--no-upgrade-db"], env, home)
+        started.append(tracker)
+        tracker.wait_until(lambda: "AMI resync" in tracker.tail(100), 60, "AMI login")
+        yield Services(env["HOTLINE_CRM_URL"], home, started)
+    finally:
+        for component in reversed(started):
+            component.stop()
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def line(
+    asterisk: AsteriskInstance, services: Services, request: pytest.FixtureRequest
+) -> AsyncIterator[Line]:
+    """The harness's AMI session and a CRM client; the line is cleared after each test.
+
+    What the session received is kept beside the instance's logs (`<test>.ami.txt`)."""
+    endpoints = asterisk.endpoints
+    ami = await HarnessAmi.connect(endpoints.ami_port, "harness", endpoints.harness_secret)
+    headers = {"Authorization": f"Bearer {TOKENS['supervisor']}"}
+    crm = httpx.AsyncClient(base_url=services.crm_url, headers=headers, timeout=10)
+    line = Line(ami, crm, endpoints.hotline_number)
+    try:
+        await line.clear()
+        yield line
+    finally:
+        try:
+            await line.clear()
+        finally:
+            await crm.aclose()
+            await ami.close()
+            (asterisk.home / f"{request.node.name}.ami.txt").write_bytes(bytes(ami.received))
