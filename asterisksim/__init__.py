@@ -1,7 +1,7 @@
 """A simulated Asterisk 22: AMI server, PBX model (app_queue, transfers), FastAGI client.
 
 Not a replay of canned text: a small model whose AMI output follows the real transcripts in
-`shared/asterisk/` (header names and order, CRLF framing, HoldTime/ServicelevelPerf maths),
+`tests/fixtures/asterisk/` (header names and order, CRLF framing, HoldTime/ServicelevelPerf maths),
 checked by `tests/sim/`.
 
 Example::

@@ -1,4 +1,4 @@
-"""Reading AMI transcripts (the `/work/shared/asterisk/*.txt` form) into frames."""
+"""Reading AMI transcripts (the form of `tests/fixtures/asterisk/*.txt`) into frames."""
 
 from __future__ import annotations
 

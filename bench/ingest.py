@@ -1,6 +1,6 @@
 """Benchmark AMI ingest: our parser + normaliser against panoramisk's parsing; one JSON object.
 
-The input is the event mix of the recorded transcripts (`../shared/asterisk/0*.txt`,
+The input is the event mix of the recorded transcripts (`tests/fixtures/asterisk/0*.txt`,
 bytes as received), fed in 64 KiB reads, repeated until each measurement has run for
 about `--seconds` in short rounds taken in turn; each figure is its best round.
 
@@ -40,7 +40,7 @@ from core.ami.parser import AmiParser  # noqa: E402
 from core.bus import FactBus  # noqa: E402
 from core.facts import CallFact  # noqa: E402
 
-TRANSCRIPTS = ROOT.parent / "shared" / "asterisk"
+TRANSCRIPTS = ROOT / "tests" / "fixtures" / "asterisk"
 READ_BYTES = 64 * 1024
 BENCH_PREFIX = "hotline:bench:"
 

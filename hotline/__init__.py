@@ -1,3 +1,3 @@
-"""Hotline: the shared spine (settings, call facts, the Redis bus, the `hotline` command)."""
+"""Hotline, the application: the `hotline` command, the one bootstrap, `hotline run`, the demo."""
 
 __version__ = "0.1.0"
