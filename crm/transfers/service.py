@@ -18,9 +18,9 @@ from core.context.notifier import AgentNotifier
 from core.context.store import CallContextStore, Reservation
 from core.keys import live_agent
 from core.settings import TransferSettings, parse_targets
+from crm.errors import CallNotFound
 from crm.models import Call, CallContext, CallOutcome, Ticket, Transfer
 from crm.transfers.errors import (
-    CallNotFound,
     NotOnCall,
     TransferLimitReached,
     TransferNotMade,
@@ -92,7 +92,7 @@ class TransferService:
             ).scalar_one_or_none()
         ended = call is not None and call.ended_at is not None
         if (ctx is None and call is None) or ended:
-            raise CallNotFound(linkedid)
+            raise CallNotFound(linkedid, f"no call {linkedid}")
         current = await self._agent_on_call(linkedid, ctx, call)
         if role == "agent":
             if not await self._is_on_call(agent, linkedid, current):
@@ -118,7 +118,7 @@ class TransferService:
             async with self._sessions() as session:
                 copy = await session.get(CallContext, linkedid)
             if copy is None:
-                raise CallNotFound(linkedid)
+                raise CallNotFound(linkedid, f"no call {linkedid}")
             ctx = context_of_copy(copy)
         return self.public(linkedid, ctx)
 
@@ -258,7 +258,7 @@ class TransferService:
                 await session.execute(select(Ticket.id).where(Ticket.uin == uin))
             ).scalar_one_or_none()
             if ticket_id is None:
-                raise CallNotFound(f"on ticket {uin}")
+                raise CallNotFound("", f"no call on ticket {uin}")
             rows = (
                 await session.execute(
                     select(Transfer, Call.linkedid)
