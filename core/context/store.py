@@ -30,12 +30,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from core.context.model import CallContext
 from core.keys import CALL_CONTEXT_PREFIX
 
 PREFIX = CALL_CONTEXT_PREFIX
 CONTEXT_TTL_S = 24 * 3600
 RESERVATION_TTL_S = 120.0  # an uncounted reservation frees its slot after this long
-CONTEXT_FIELDS = ("uin", "ticket_id", "caller_full_name", "org_inn", "summary")
 
 # Uncounted reservations older than ARGV[ttl] are dropped first (an Atxfer nobody completed).
 _PURGE = """
@@ -230,6 +230,18 @@ def _text(value: bytes | str | None) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def _context(raw: dict[Any, Any]) -> CallContext | None:
+    """The model of a context hash (None when there is none)."""
+    if not raw:
+        return None
+    data: dict[str, Any] = {_text(k): _text(v) for k, v in raw.items()}
+    data["count"] = int(data.get("count") or 0)
+    data["refused"] = int(data.get("refused") or 0)
+    # Lua's cjson writes an empty list as `{}`.
+    data["chain"] = json.loads(data.get("chain") or "[]") or []
+    return CallContext.model_validate(data)
+
+
 class CallContextStore:
     """Reads and changes call contexts; every counter change is one atomic script."""
 
@@ -255,16 +267,9 @@ class CallContextStore:
         base = f"{PREFIX}{linkedid}"
         return [base, f"{base}:res", f"{base}:seen"]
 
-    async def get(self, linkedid: str) -> dict[str, Any] | None:
-        """The context as a dict (count as int, chain as a list), or None if unknown."""
-        raw = await self.redis.hgetall(self._keys(linkedid)[0])
-        if not raw:
-            return None
-        data = {_text(k): _text(v) for k, v in raw.items()}
-        data["count"] = int(data.get("count") or 0)
-        data["refused"] = int(data.get("refused") or 0)
-        data["chain"] = json.loads(data.get("chain") or "[]") or []
-        return data
+    async def get(self, linkedid: str) -> CallContext | None:
+        """The call's context, or None if unknown."""
+        return _context(await self.redis.hgetall(self._keys(linkedid)[0]))
 
     async def update(self, linkedid: str, **fields: str) -> None:
         """Set context fields (empty values are skipped: they never erase what is known)."""

@@ -4,18 +4,18 @@ records, the CRM's copy of the call context, and screen pops when a target rings
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.context.model import context_of, is_missing, screen_pop
+from core.context.model import CallContext, is_missing
 from core.context.notifier import AgentNotifier
 from core.context.store import CallContextStore
 from core.facts import CallAnswered, CallRinging, CallTicketed, CallTransferred
 from core.settings import TransferSettings, parse_targets
-from crm.models import Call, CallContext, Transfer, utcnow
+from crm.models import Call, Transfer, utcnow
+from crm.models import CallContext as ContextCopy
 
 log = logging.getLogger(__name__)
 
@@ -32,51 +32,24 @@ CONTEXTS = "ledger.call_contexts"  # session.info: linkedid -> its CallContext, 
 async def prefetch_contexts(session: AsyncSession, linkedids: list[str]) -> None:
     """Load the CRM copies of these calls' contexts in one statement per 500, and remember
     which have none, so that `copy_context` looks up nothing for them in this session."""
-    known: dict[str, CallContext | None] = session.info.setdefault(CONTEXTS, {})
+    known: dict[str, ContextCopy | None] = session.info.setdefault(CONTEXTS, {})
     for start in range(0, len(linkedids), 500):
         chunk = linkedids[start : start + 500]
         known.update(dict.fromkeys(chunk))
-        rows = await session.scalars(select(CallContext).where(CallContext.linkedid.in_(chunk)))
+        rows = await session.scalars(select(ContextCopy).where(ContextCopy.linkedid.in_(chunk)))
         known.update((row.linkedid, row) for row in rows)
 
 
-async def copy_context(session: AsyncSession, linkedid: str, ctx: dict[str, Any]) -> None:
-    """Write the CRM's copy of the Redis context (called on every change).
-
-    `transfers_refused` is Redis's figure as of this copy: a phone try the route refuses
-    after its BlindTransfer event was recorded reaches the copy with the next change only
-    (Redis holds the live count for a day)."""
-    known: dict[str, CallContext | None] = session.info.setdefault(CONTEXTS, {})
-    row = known[linkedid] if linkedid in known else await session.get(CallContext, linkedid)
+async def copy_context(session: AsyncSession, linkedid: str, ctx: CallContext) -> None:
+    """Write the CRM's copy of the context (called on every change)."""
+    known: dict[str, ContextCopy | None] = session.info.setdefault(CONTEXTS, {})
+    row = known[linkedid] if linkedid in known else await session.get(ContextCopy, linkedid)
     if row is None:
-        row = CallContext(linkedid=linkedid, transfer_count=0, transfers_refused=0)
+        row = ContextCopy(linkedid=linkedid, transfer_count=0, transfers_refused=0)
         session.add(row)
     known[linkedid] = row
-    ticket = str(ctx.get("ticket_id") or "")
-    row.uin = ctx.get("uin") or row.uin
-    row.ticket_id = int(ticket) if ticket.isdigit() else row.ticket_id
-    row.caller_full_name = ctx.get("caller_full_name") or row.caller_full_name
-    row.org_inn = ctx.get("org_inn") or row.org_inn
-    row.summary = ctx.get("summary") or row.summary
-    row.transfer_count = max(row.transfer_count or 0, int(ctx.get("count") or 0))
-    row.transfers_refused = max(row.transfers_refused or 0, int(ctx.get("refused") or 0))
-    row.chain = list(ctx.get("chain") or [])
+    ctx.copy_onto(row)
     row.updated_at = utcnow()
-
-
-def context_of_copy(row: CallContext) -> dict[str, Any]:
-    """The CRM's copy read back in the shape of the Redis context (`copy_context` reversed),
-    for when the live one has expired."""
-    return {
-        "uin": row.uin or "",
-        "ticket_id": "" if row.ticket_id is None else str(row.ticket_id),
-        "caller_full_name": row.caller_full_name or "",
-        "org_inn": row.org_inn or "",
-        "summary": row.summary or "",
-        "count": row.transfer_count,
-        "refused": row.transfers_refused,
-        "chain": row.chain or [],
-    }
 
 
 class TransferLedger:
@@ -124,7 +97,7 @@ class TransferLedger:
         ctx = await self.store.get(fact.linkedid)
         if ctx is not None:
             await self.notifier.screen_pop(
-                fact.agent, screen_pop(fact.linkedid, ctx, self.limit, queue=fact.queue)
+                fact.agent, ctx.screen_pop(fact.linkedid, self.limit, queue=fact.queue)
             )
 
     async def on_transferred(self, session: AsyncSession, call: Call, fact: CallTransferred) -> int:
@@ -144,16 +117,17 @@ class TransferLedger:
         if n == 0:
             # A phone transfer the route refused at the limit: no transfer, but the CRM's
             # copy of the context learns of the refused try.
-            await copy_context(session, fact.linkedid, await self.store.get(fact.linkedid) or {})
+            ctx = await self.store.get(fact.linkedid) or CallContext()
+            await copy_context(session, fact.linkedid, ctx)
             return 0
-        ctx = await self.store.get(fact.linkedid) or {}
+        ctx = await self.store.get(fact.linkedid) or CallContext()
         row = (
             await session.execute(
                 select(Transfer).where(Transfer.call_id == call.id, Transfer.n == n)
             )
         ).scalar_one_or_none()
         if row is None:
-            context = dict(res.context) if res is not None else context_of(ctx)
+            context = dict(res.context) if res is not None else ctx.memo()
             row = Transfer(
                 call_id=call.id,
                 n=n,
@@ -176,7 +150,7 @@ class TransferLedger:
             await self.store.update(fact.linkedid, agent=agent)
             await self.notifier.screen_pop(
                 agent,
-                screen_pop(fact.linkedid, ctx, self.limit, n=n, from_agent=row.from_agent or ""),
+                ctx.screen_pop(fact.linkedid, self.limit, n=n, from_agent=row.from_agent or ""),
             )
         elif agent:
             await self.store.update(fact.linkedid, agent=agent)
