@@ -8,7 +8,9 @@ every change, so the context outlives any Hotline process but not the day:
   A reservation takes a slot before the transfer is made (API, AGI route); it is counted
   (`n` set) when the transfer is known to have happened, and matched once by the AMI
   event that reports it, so the event does not count it again;
-- `:seen` (hash): fact key -> the n it was given (a fact delivered twice counts once).
+- `:seen` (hash): fact key -> the n it was given (a fact delivered twice counts once);
+  also the marks of facts a reader has handled (`marked`, `mark`), so that a fact
+  delivered again changes nothing there either.
 
 The context's `refused` field counts the tries turned down at the limit (a softphone
 transfer's AGI route, or the API), when they were turned down.
@@ -270,6 +272,36 @@ class CallContextStore:
     async def get(self, linkedid: str) -> CallContext | None:
         """The call's context, or None if unknown."""
         return _context(await self.redis.hgetall(self._keys(linkedid)[0]))
+
+    async def get_many(self, linkedids: list[str]) -> dict[str, CallContext | None]:
+        """The contexts of several calls in one round trip."""
+        if not linkedids:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for linkedid in linkedids:
+                pipe.hgetall(self._keys(linkedid)[0])
+            replies = await pipe.execute()
+        return {linkedid: _context(raw) for linkedid, raw in zip(linkedids, replies, strict=True)}
+
+    async def marked(self, marks: list[tuple[str, str]]) -> list[bool]:
+        """Whether each (linkedid, mark) was made before, in one round trip."""
+        if not marks:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for linkedid, mark in marks:
+                pipe.hexists(self._keys(linkedid)[2], mark)
+            return [bool(found) for found in await pipe.execute()]
+
+    async def mark(self, marks: list[tuple[str, str]]) -> None:
+        """Make these (linkedid, mark); they last as long as the call's context."""
+        if not marks:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for linkedid, mark in marks:
+                seen = self._keys(linkedid)[2]
+                pipe.hset(seen, mark, 1)
+                pipe.expire(seen, self.ttl_s)
+            await pipe.execute()
 
     async def update(self, linkedid: str, **fields: str) -> None:
         """Set context fields (empty values are skipped: they never erase what is known)."""

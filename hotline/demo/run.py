@@ -106,6 +106,7 @@ async def _run_demo(
     from crm.db import make_sessionmaker
     from crm.recorder import Recorder
     from crm.service import TicketService
+    from crm.transfers.screenpops import ScreenPops
     from hotline.bootstrap import create_app
     from hotline.bootstrap.agi import AgiService
     from ivr.catalogue import all_sound_files
@@ -171,6 +172,8 @@ async def _run_demo(
                     # stream. Anything left without a ticket is settled at the end.
                     orphan_after_s=ORPHAN_AFTER_S,
                 )
+                # The recorder's own transfer settings (its default ledger), for the same counts.
+                screen_pops = ScreenPops.build(redis).consumer()
                 stop = asyncio.Event()
                 tasks = [
                     asyncio.create_task(tracker.run(stop), name="tracker"),
@@ -178,6 +181,7 @@ async def _run_demo(
                         recorder.run(stop, block_ms=200, linger_s=RECORDER_LINGER_S),
                         name="recorder",
                     ),
+                    asyncio.create_task(screen_pops.run(stop, block_ms=200), name="screen-pops"),
                 ]
                 try:
                     await asyncio.wait_for(tracker.resynced.wait(), 10)
