@@ -19,10 +19,11 @@ from sqlalchemy import select
 from asterisksim import SimConfig, SimulatedAsterisk
 from core.bus import FactBus
 from core.facts import CallRinging, CallTicketed
-from core.keys import agent_events
+from core.keys import FACT_STREAM, agent_events
 from core.settings import AmiSettings, DatabaseSettings, RedisSettings, Settings
 from crm.db import make_engine
 from crm.models import Call
+from crm.transfers.screenpops import ScreenPops
 from hotline.bootstrap.tracker import run_tracker
 from tests.conftest import _empty
 from tests.transfers.conftest import TRANSFER_REDIS_URL
@@ -67,10 +68,7 @@ async def _tracker(settings: Settings, redis: Redis) -> AsyncIterator[None]:
     task = asyncio.create_task(run_tracker(settings, stop, with_recorder=True))
     try:
         for _ in range(500):  # test only: the groups are made as the readers start
-            if (
-                await redis.exists(FactBus(redis).stream)
-                and len(await redis.xinfo_groups(FactBus(redis).stream)) >= 2
-            ):
+            if await redis.exists(FACT_STREAM) and len(await redis.xinfo_groups(FACT_STREAM)) >= 2:
                 break
             await asyncio.sleep(0.01)
         yield
@@ -147,3 +145,28 @@ async def test_a_ringing_agent_gets_the_screen_pop_while_a_lock_holds_the_record
         await _empty(postgresql_url)
     assert took_s < POP_WITHIN_S and pop["uin"] == "00004242"
     assert recorded == "00004242"
+
+
+async def test_a_fact_delivered_twice_pops_once(redis: Redis) -> None:
+    """As in the recorder, a fact whose key was handled changes nothing the second time
+    (a restarted tracker tells again what it finds)."""
+    pops = ScreenPops.build(redis)
+    reader = pops.consumer()
+    await reader.ensure_group()
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(agent_events("agent1"))
+    await pubsub.get_message(timeout=1)
+    bus = FactBus(redis)
+    ringing = CallRinging(linkedid=LINKEDID, queue="hotline", agent="agent1", at=AT)
+    try:
+        await bus.publish(CallTicketed(linkedid=LINKEDID, uin="00004242"))
+        await bus.publish(ringing)
+        assert await reader.process(block_ms=None) == 2
+        await bus.publish(ringing)
+        assert await reader.process(block_ms=None) == 1
+        first = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
+        again = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.3)
+    finally:
+        await pubsub.aclose()
+    assert first is not None and json.loads(first["data"])["uin"] == "00004242"
+    assert again is None
