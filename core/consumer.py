@@ -5,6 +5,7 @@ this consumer's unacknowledged entries (a crash re-delivers them), then new ones
 XACK per read, only once the handler has returned, so a handler that raises leaves its
 read pending for the next run. An entry that is not a fact is skipped, and moved to the
 dead letters when `dead_letters` names them (one group only should, or each would copy it).
+With `kinds`, entries of other kinds are acknowledged unread (each entry names its kind).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from core.aio import wait_any
 from core.facts import CallFact, load_fact
 from core.keys import FACT_STREAM
 
@@ -47,12 +49,14 @@ class FactConsumer:
         stream: str = FACT_STREAM,
         count: int = READ_COUNT,
         dead_letters: str | None = None,
+        kinds: frozenset[str] | None = None,
     ) -> None:
         self._redis = redis
         self._handle = handle
         self.stream, self.group, self.consumer = stream, group, consumer
         self.count = count
         self.dead_letters = dead_letters
+        self._kinds = {kind.encode() for kind in kinds} if kinds is not None else None
         self.stats = ConsumerStats()
 
     async def ensure_group(self) -> None:
@@ -62,12 +66,19 @@ class FactConsumer:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def run(self, stop: asyncio.Event, block_ms: int = 1000) -> None:
-        """Consume until `stop` is set: first this consumer's pending entries, then new."""
+    async def run(
+        self, stop: asyncio.Event, block_ms: int = 1000, *, linger_s: float = 0.0
+    ) -> None:
+        """Consume until `stop` is set: first this consumer's pending entries, then new.
+
+        `linger_s`: after a short read, wait that long so the next read carries more (as
+        the recorder does; for a busy process with nobody waiting: the demo)."""
         await self.ensure_group()
         await self.process(pending=True)
         while not stop.is_set():
-            await self.process(block_ms=block_ms)
+            handled = await self.process(block_ms=block_ms)
+            if linger_s and 0 < handled < self.count:
+                await wait_any(stop, timeout_s=linger_s)
 
     async def process(self, *, pending: bool = False, block_ms: int | None = None) -> int:
         """Read one batch, hand its facts over, acknowledge it; how many entries it had."""
@@ -83,6 +94,8 @@ class FactConsumer:
         for _stream, entries in reply or []:
             for entry_id, fields in entries:
                 entry_ids.append(entry_id)
+                if self._kinds is not None and (fields or {}).get(b"kind") not in self._kinds:
+                    continue
                 fact = await self._read(entry_id, fields)
                 if fact is not None:
                     facts.append(fact)

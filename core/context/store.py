@@ -232,6 +232,13 @@ def _text(value: bytes | str | None) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def _by_call(marks: list[tuple[str, str]]) -> dict[str, list[str]]:
+    by_call: dict[str, list[str]] = {}
+    for linkedid, name in marks:
+        by_call.setdefault(linkedid, []).append(name)
+    return by_call
+
+
 def _context(raw: dict[Any, Any]) -> CallContext | None:
     """The model of a context hash (None when there is none)."""
     if not raw:
@@ -285,21 +292,30 @@ class CallContextStore:
 
     async def marked(self, marks: list[tuple[str, str]]) -> list[bool]:
         """Whether each (linkedid, mark) was made before, in one round trip."""
-        if not marks:
+        by_call = _by_call(marks)
+        if not by_call:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
-            for linkedid, mark in marks:
-                pipe.hexists(self._keys(linkedid)[2], mark)
-            return [bool(found) for found in await pipe.execute()]
+            for linkedid, names in by_call.items():
+                pipe.hmget(self._keys(linkedid)[2], names)
+            replies = await pipe.execute()
+        found = {
+            (linkedid, name)
+            for (linkedid, names), values in zip(by_call.items(), replies, strict=True)
+            for name, value in zip(names, values, strict=True)
+            if value is not None
+        }
+        return [mark in found for mark in marks]
 
     async def mark(self, marks: list[tuple[str, str]]) -> None:
         """Make these (linkedid, mark); they last as long as the call's context."""
-        if not marks:
+        by_call = _by_call(marks)
+        if not by_call:
             return
         async with self.redis.pipeline(transaction=False) as pipe:
-            for linkedid, mark in marks:
+            for linkedid, names in by_call.items():
                 seen = self._keys(linkedid)[2]
-                pipe.hset(seen, mark, 1)
+                pipe.hset(seen, mapping=dict.fromkeys(names, 1))
                 pipe.expire(seen, self.ttl_s)
             await pipe.execute()
 

@@ -41,7 +41,8 @@ class ScreenPops:
 
     def consumer(self, name: str = f"{GROUP}-1") -> FactConsumer:
         """Its reader of the fact stream: a group of its own, acknowledged once handled."""
-        return FactConsumer(self.store.redis, self.handle, group=GROUP, consumer=name)
+        kinds = frozenset(kind.model_fields["kind"].default for kind in HANDLED)
+        return FactConsumer(self.store.redis, self.handle, group=GROUP, consumer=name, kinds=kinds)
 
     async def handle(self, facts: list[CallFact]) -> None:
         """Handle a read's facts in order; one handled before (its key marked) changes

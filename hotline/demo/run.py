@@ -41,6 +41,9 @@ ORPHAN_AFTER_S = 24 * 3600.0
 SHM = "/dev/shm"
 SWITCH_INTERVAL_S = 0.0002
 RECORDER_LINGER_S = 0.1  # the recorder is on no caller's path: fuller reads, less work per fact
+# The demo's screen pops reach no phone: fuller reads too (they came with the recorder's
+# reads before, so no later than that); `hotline tracker` reads them without lingering.
+SCREEN_POPS_LINGER_S = 0.1
 
 
 @dataclass
@@ -181,7 +184,10 @@ async def _run_demo(
                         recorder.run(stop, block_ms=200, linger_s=RECORDER_LINGER_S),
                         name="recorder",
                     ),
-                    asyncio.create_task(screen_pops.run(stop, block_ms=200), name="screen-pops"),
+                    asyncio.create_task(
+                        screen_pops.run(stop, block_ms=200, linger_s=SCREEN_POPS_LINGER_S),
+                        name="screen-pops",
+                    ),
                 ]
                 try:
                     await asyncio.wait_for(tracker.resynced.wait(), 10)
