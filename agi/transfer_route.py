@@ -26,7 +26,7 @@ from collections.abc import Callable
 from agi import commands
 from agi.server import AgiRequest
 from core.ami.channels import agent_of
-from core.context.model import context_of, screen_pop
+from core.context.model import CallContext
 from core.context.notifier import AgentNotifier
 from core.context.store import CallContextStore, Reservation
 from core.settings import TransferSettings, parse_targets
@@ -59,9 +59,9 @@ class TransferRoute:
         transferer = await request.get_variable("BLINDTRANSFER")
         blind = bool(transferer)
         agent = agent_of(transferer if blind else env.get("agi_channel", ""))
-        ctx = await self.store.get(linkedid) or {}
-        uin = await request.get_variable("UIN") or str(ctx.get("uin", ""))
-        context = context_of(ctx)
+        ctx = await self.store.get(linkedid) or CallContext()
+        uin = await request.get_variable("UIN") or ctx.uin
+        context = ctx.memo()
         context.setdefault("uin", uin)
         context.setdefault("caller_full_name", env.get("agi_calleridname", ""))
         kind, name = self.targets.get(to, ("", ""))
@@ -87,7 +87,7 @@ class TransferRoute:
         elif name:
             # The consultation call is about to ring the target: the screen pop goes now.
             await self.notifier.screen_pop(
-                name, screen_pop(linkedid, ctx, self.settings.limit, n=n, from_agent=agent)
+                name, ctx.screen_pop(linkedid, self.settings.limit, n=n, from_agent=agent)
             )
         await request.send_command(commands.set_variable("__TRANSFER_COUNT", n))
         await request.send_command(commands.set_variable("TRANSFER_ALLOWED", "1"))

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from core.context.model import CallContext
+
 
 class _Fact(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -90,21 +92,15 @@ class CallAbandoned(_Fact):
         return f"{self.linkedid}:abandoned:{self.entry}"
 
 
-class TransferContext(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    summary: str = ""
-    caller_full_name: str = ""
-    org_inn: str = ""
-    uin: str = ""
-
-
 class CallTransferred(_Fact):
     kind: Literal["transferred"] = "transferred"
     n: int = Field(ge=1)
     how: Literal["blind", "attended", "redirect", "api"]
     from_agent: str = ""
     to: str
-    context: TransferContext | None = None
+    # The call's context as of the transfer; a fact written when this held only the memo
+    # and the UIN still loads (every other field has a default).
+    context: CallContext | None = None
     # The dialplan context Asterisk sent the caller to (a BlindTransfer's `Context`).
     dialplan_context: str = ""
     at: datetime

@@ -18,8 +18,11 @@ class TicketNotFound(NotFound):
 
 
 class CallNotFound(NotFound):
-    def __init__(self, linkedid: str) -> None:
-        super().__init__(f"no call with linkedid {linkedid}")
+    """No such call: a Linkedid the CRM does not know (or one that has ended, for a
+    transfer). `message` keeps each caller's wording of it."""
+
+    def __init__(self, linkedid: str, message: str = "") -> None:
+        super().__init__(message or f"no call with linkedid {linkedid}")
         self.linkedid = linkedid
 
 

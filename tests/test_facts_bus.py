@@ -10,12 +10,12 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from core.bus import FactBus
+from core.context.model import CallContext
 from core.facts import (
     CallAnswered,
     CallQueued,
     CallStarted,
     CallTransferred,
-    TransferContext,
     dump_fact,
     load_fact,
 )
@@ -32,11 +32,27 @@ def test_round_trip_and_discrimination() -> None:
         from_agent="agent1",
         to="support",
         at=AT,
-        context=TransferContext(summary="Отчёт", org_inn="7707083893"),
+        context=CallContext(summary="Отчёт", org_inn="7707083893"),
     )
     loaded = load_fact(dump_fact(fact))
     assert loaded == fact and isinstance(loaded, CallTransferred)
     assert loaded.context is not None and loaded.context.summary == "Отчёт"
+
+
+def test_a_transfer_fact_written_before_the_one_context_model_still_loads() -> None:
+    """Facts already on a stream carry the context as the memo and the UIN only."""
+    raw = (
+        '{"linkedid": "1795311765.1", "kind": "transferred", "n": 1, "how": "blind",'
+        ' "from_agent": "agent1", "to": "support", "context": {"summary": "Отчёт",'
+        ' "caller_full_name": "", "org_inn": "7707083893", "uin": "00001234"},'
+        ' "dialplan_context": "", "at": "2026-11-22T09:00:05.250000Z"}'
+    )
+    fact = load_fact(raw)
+    assert isinstance(fact, CallTransferred) and fact.context is not None
+    assert fact.context.memo() == {"summary": "Отчёт", "org_inn": "7707083893", "uin": "00001234"}
+    assert (fact.context.count, fact.context.chain) == (0, [])
+    without = load_fact(raw.split(', "context"')[0] + ', "at": "2026-11-22T09:00:05Z"}')
+    assert isinstance(without, CallTransferred) and without.context is None
 
 
 def test_keys_are_stable_and_distinguish_entries() -> None:

@@ -8,7 +8,9 @@ every change, so the context outlives any Hotline process but not the day:
   A reservation takes a slot before the transfer is made (API, AGI route); it is counted
   (`n` set) when the transfer is known to have happened, and matched once by the AMI
   event that reports it, so the event does not count it again;
-- `:seen` (hash): fact key -> the n it was given (a fact delivered twice counts once).
+- `:seen` (hash): fact key -> the n it was given (a fact delivered twice counts once);
+  also the marks of facts a reader has handled (`marked`, `mark`), so that a fact
+  delivered again changes nothing there either.
 
 The context's `refused` field counts the tries turned down at the limit (a softphone
 transfer's AGI route, or the API), when they were turned down.
@@ -30,12 +32,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from core.context.model import CallContext
 from core.keys import CALL_CONTEXT_PREFIX
 
 PREFIX = CALL_CONTEXT_PREFIX
 CONTEXT_TTL_S = 24 * 3600
 RESERVATION_TTL_S = 120.0  # an uncounted reservation frees its slot after this long
-CONTEXT_FIELDS = ("uin", "ticket_id", "caller_full_name", "org_inn", "summary")
 
 # Uncounted reservations older than ARGV[ttl] are dropped first (an Atxfer nobody completed).
 _PURGE = """
@@ -230,6 +232,25 @@ def _text(value: bytes | str | None) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def _by_call(marks: list[tuple[str, str]]) -> dict[str, list[str]]:
+    by_call: dict[str, list[str]] = {}
+    for linkedid, name in marks:
+        by_call.setdefault(linkedid, []).append(name)
+    return by_call
+
+
+def _context(raw: dict[Any, Any]) -> CallContext | None:
+    """The model of a context hash (None when there is none)."""
+    if not raw:
+        return None
+    data: dict[str, Any] = {_text(k): _text(v) for k, v in raw.items()}
+    data["count"] = int(data.get("count") or 0)
+    data["refused"] = int(data.get("refused") or 0)
+    # Lua's cjson writes an empty list as `{}`.
+    data["chain"] = json.loads(data.get("chain") or "[]") or []
+    return CallContext.model_validate(data)
+
+
 class CallContextStore:
     """Reads and changes call contexts; every counter change is one atomic script."""
 
@@ -255,16 +276,48 @@ class CallContextStore:
         base = f"{PREFIX}{linkedid}"
         return [base, f"{base}:res", f"{base}:seen"]
 
-    async def get(self, linkedid: str) -> dict[str, Any] | None:
-        """The context as a dict (count as int, chain as a list), or None if unknown."""
-        raw = await self.redis.hgetall(self._keys(linkedid)[0])
-        if not raw:
-            return None
-        data = {_text(k): _text(v) for k, v in raw.items()}
-        data["count"] = int(data.get("count") or 0)
-        data["refused"] = int(data.get("refused") or 0)
-        data["chain"] = json.loads(data.get("chain") or "[]") or []
-        return data
+    async def get(self, linkedid: str) -> CallContext | None:
+        """The call's context, or None if unknown."""
+        return _context(await self.redis.hgetall(self._keys(linkedid)[0]))
+
+    async def get_many(self, linkedids: list[str]) -> dict[str, CallContext | None]:
+        """The contexts of several calls in one round trip."""
+        if not linkedids:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for linkedid in linkedids:
+                pipe.hgetall(self._keys(linkedid)[0])
+            replies = await pipe.execute()
+        return {linkedid: _context(raw) for linkedid, raw in zip(linkedids, replies, strict=True)}
+
+    async def marked(self, marks: list[tuple[str, str]]) -> list[bool]:
+        """Whether each (linkedid, mark) was made before, in one round trip."""
+        by_call = _by_call(marks)
+        if not by_call:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for linkedid, names in by_call.items():
+                pipe.hmget(self._keys(linkedid)[2], names)
+            replies = await pipe.execute()
+        found = {
+            (linkedid, name)
+            for (linkedid, names), values in zip(by_call.items(), replies, strict=True)
+            for name, value in zip(names, values, strict=True)
+            if value is not None
+        }
+        return [mark in found for mark in marks]
+
+    async def mark(self, marks: list[tuple[str, str]]) -> None:
+        """Make these (linkedid, mark); they last as long as the call's context."""
+        by_call = _by_call(marks)
+        if not by_call:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for linkedid, names in by_call.items():
+                seen = self._keys(linkedid)[2]
+                pipe.hset(seen, mapping=dict.fromkeys(names, 1))
+                pipe.expire(seen, self.ttl_s)
+            await pipe.execute()
 
     async def update(self, linkedid: str, **fields: str) -> None:
         """Set context fields (empty values are skipped: they never erase what is known)."""

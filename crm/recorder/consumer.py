@@ -148,9 +148,12 @@ class Recorder:
 
     async def apply(self, fact: CallFact) -> bool:
         """Write one fact; False when its key was recorded before (nothing changes)."""
+        read = await self.transfers.read([fact]) if self.transfers is not None else None
         for attempt in (1, 2):
             try:
                 async with self._sessions.begin() as session:
+                    if read is not None:
+                        read.attach(session)
                     key = fact_key(fact)
                     if await session.get(RecordedFact, key) is not None:
                         self.stats.duplicates += 1
@@ -185,7 +188,10 @@ class Recorder:
 
     async def _apply_batch(self, facts: Sequence[CallFact]) -> tuple[int, int]:
         keys = [fact_key(fact) for fact in facts]
+        read = await self.transfers.read(facts) if self.transfers is not None else None
         async with self._sessions.begin() as session:
+            if read is not None:
+                read.attach(session)
             seen = await _recorded(session, set(keys))
             new: list[tuple[CallFact, str]] = []
             for fact, key in zip(facts, keys, strict=True):

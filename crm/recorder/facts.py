@@ -2,8 +2,9 @@
 
 A handler is given the transaction's session, the call's row (locked) and the fact; the
 recorder has already checked that the fact is new. `transfers` (the recorder's
-`TransferLedger`, None without Redis) keeps the Redis call context and the screen pops
-in step with the facts."""
+`TransferLedger`, None without Redis) writes the transfer records and the CRM's copy of
+the call context from what it read in Redis before the transaction (the live context and
+the screen pops are `crm.transfers.screenpops`')."""
 
 from __future__ import annotations
 
@@ -69,15 +70,12 @@ async def on_answered(
         call.answered_at, call.wait_s = fact.at, fact.wait_s
     call.agent = fact.agent
     call.outcome = CallOutcome.answered
-    if transfers is not None:
-        await transfers.on_answered(fact)
 
 
 async def on_ringing(
     session: AsyncSession, call: Call, fact: CallRinging, transfers: TransferLedger | None
 ) -> None:
-    if transfers is not None:
-        await transfers.on_ringing(fact)
+    """Nothing to record: the screen pop is `crm.transfers.screenpops`'."""
 
 
 async def on_abandoned(

@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from core.context.notifier import agent_channel
 from crm.deps import Principal, require
 from crm.transfers.errors import (
-    CallNotFound,
     NotOnCall,
     TransferError,
     TransferLimitReached,
@@ -116,13 +115,12 @@ async def agent_events(agent: str, request: Request, who: AgentOrSupervisor) -> 
 
 
 def install_transfer_error_handlers(app: FastAPI) -> None:
-    """Map transfer errors to statuses (404, 403, 409, 422, 502) with a clear `detail`."""
+    """Map transfer errors to statuses (403, 409, 422, 502) with a clear `detail`; an
+    unknown call is the CRM's `CallNotFound` (404, `crm.api`)."""
 
     @app.exception_handler(TransferError)
     async def _transfer_error(_request: Request, exc: TransferError) -> JSONResponse:
-        if isinstance(exc, CallNotFound):
-            code = status.HTTP_404_NOT_FOUND
-        elif isinstance(exc, NotOnCall):
+        if isinstance(exc, NotOnCall):
             code = status.HTTP_403_FORBIDDEN
         elif isinstance(exc, TransferLimitReached):
             code = status.HTTP_409_CONFLICT

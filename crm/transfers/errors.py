@@ -1,15 +1,12 @@
-"""Domain errors of transfers; `crm.transfers.api` maps them to HTTP statuses."""
+"""Domain errors of transfers; `crm.transfers.api` maps them to HTTP statuses.
+
+A call that is not there is `crm.errors.CallNotFound`, the CRM's one (404)."""
 
 from __future__ import annotations
 
 
 class TransferError(Exception):
     """Base of the transfer errors."""
-
-
-class CallNotFound(TransferError):
-    def __init__(self, linkedid: str) -> None:
-        super().__init__(f"no call {linkedid}")
 
 
 class NotOnCall(TransferError):

@@ -1,159 +1,129 @@
-"""The recorder's side of transfers: counting Asterisk's transfers once, the transfer
-records, the CRM's copy of the call context, and screen pops when a target rings."""
+"""The recorder's side of transfers: the transfer records and the CRM's copy of the call
+context, in SQL only. What they need from Redis is read before the transaction opens
+(`TransferLedger.read`); the live context and the screen pops are `screenpops`'."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.context.model import context_of, is_missing, screen_pop
-from core.context.notifier import AgentNotifier
-from core.context.store import CallContextStore
-from core.facts import CallAnswered, CallRinging, CallTicketed, CallTransferred
-from core.settings import TransferSettings, parse_targets
-from crm.models import Call, CallContext, Transfer, utcnow
+from core.context.model import CallContext, is_missing
+from core.context.store import EventCount
+from core.facts import CallFact, CallTicketed, CallTransferred
+from core.settings import TransferSettings
+from crm.models import Call, Transfer, utcnow
+from crm.models import CallContext as ContextCopy
+from crm.transfers.counting import TransferCounter, record_key
 
 log = logging.getLogger(__name__)
 
-
-def record_key(fact: CallTransferred) -> str:
-    """The identity of a transfer fact: the tracker's `n` restarts from 1 after the
-    tracker itself restarts, so its moment and kind say which transfer it is."""
-    return f"{fact.key}:{fact.how}:{fact.at.timestamp():.6f}"
-
+__all__ = ["TransferLedger", "copy_context", "prefetch_contexts", "record_key"]
 
 CONTEXTS = "ledger.call_contexts"  # session.info: linkedid -> its CallContext, None: none
+READ = "ledger.redis_read"  # session.info: the batch's `RedisRead`
+
+
+@dataclass
+class RedisRead:
+    """What a batch's facts need from Redis, asked before its transaction."""
+
+    counted: dict[str, EventCount] = field(default_factory=dict)  # record_key -> its count
+    contexts: dict[str, CallContext | None] = field(default_factory=dict)  # by linkedid
+
+    def context(self, linkedid: str) -> CallContext:
+        return self.contexts.get(linkedid) or CallContext()
+
+    def attach(self, session: AsyncSession) -> None:
+        """Hand it to the transaction the ledger's handlers run in."""
+        session.info[READ] = self
 
 
 async def prefetch_contexts(session: AsyncSession, linkedids: list[str]) -> None:
     """Load the CRM copies of these calls' contexts in one statement per 500, and remember
     which have none, so that `copy_context` looks up nothing for them in this session."""
-    known: dict[str, CallContext | None] = session.info.setdefault(CONTEXTS, {})
+    known: dict[str, ContextCopy | None] = session.info.setdefault(CONTEXTS, {})
     for start in range(0, len(linkedids), 500):
         chunk = linkedids[start : start + 500]
         known.update(dict.fromkeys(chunk))
-        rows = await session.scalars(select(CallContext).where(CallContext.linkedid.in_(chunk)))
+        rows = await session.scalars(select(ContextCopy).where(ContextCopy.linkedid.in_(chunk)))
         known.update((row.linkedid, row) for row in rows)
 
 
-async def copy_context(session: AsyncSession, linkedid: str, ctx: dict[str, Any]) -> None:
-    """Write the CRM's copy of the Redis context (called on every change).
-
-    `transfers_refused` is Redis's figure as of this copy: a phone try the route refuses
-    after its BlindTransfer event was recorded reaches the copy with the next change only
-    (Redis holds the live count for a day)."""
-    known: dict[str, CallContext | None] = session.info.setdefault(CONTEXTS, {})
-    row = known[linkedid] if linkedid in known else await session.get(CallContext, linkedid)
+async def copy_context(session: AsyncSession, linkedid: str, ctx: CallContext) -> None:
+    """Write the CRM's copy of the context (called on every change)."""
+    known: dict[str, ContextCopy | None] = session.info.setdefault(CONTEXTS, {})
+    row = known[linkedid] if linkedid in known else await session.get(ContextCopy, linkedid)
     if row is None:
-        row = CallContext(linkedid=linkedid, transfer_count=0, transfers_refused=0)
+        row = ContextCopy(linkedid=linkedid, transfer_count=0, transfers_refused=0)
         session.add(row)
     known[linkedid] = row
-    ticket = str(ctx.get("ticket_id") or "")
-    row.uin = ctx.get("uin") or row.uin
-    row.ticket_id = int(ticket) if ticket.isdigit() else row.ticket_id
-    row.caller_full_name = ctx.get("caller_full_name") or row.caller_full_name
-    row.org_inn = ctx.get("org_inn") or row.org_inn
-    row.summary = ctx.get("summary") or row.summary
-    row.transfer_count = max(row.transfer_count or 0, int(ctx.get("count") or 0))
-    row.transfers_refused = max(row.transfers_refused or 0, int(ctx.get("refused") or 0))
-    row.chain = list(ctx.get("chain") or [])
+    ctx.copy_onto(row)
     row.updated_at = utcnow()
 
 
-def context_of_copy(row: CallContext) -> dict[str, Any]:
-    """The CRM's copy read back in the shape of the Redis context (`copy_context` reversed),
-    for when the live one has expired."""
-    return {
-        "uin": row.uin or "",
-        "ticket_id": "" if row.ticket_id is None else str(row.ticket_id),
-        "caller_full_name": row.caller_full_name or "",
-        "org_inn": row.org_inn or "",
-        "summary": row.summary or "",
-        "count": row.transfer_count,
-        "refused": row.transfers_refused,
-        "chain": row.chain or [],
-    }
-
-
 class TransferLedger:
-    """Called by the recorder inside each fact's transaction."""
+    """Called by the recorder: `read` before each transaction (its result attached to
+    the session), the `on_*` handlers inside it."""
 
-    def __init__(
-        self,
-        store: CallContextStore,
-        notifier: AgentNotifier,
-        limit: int,
-        targets: str,
-        phone_context: str = "hotline-transfer",
-    ):
-        self.store = store
-        self.notifier = notifier
-        self.limit = limit
-        self.targets = parse_targets(targets)
-        self.phone_context = phone_context
+    def __init__(self, counter: TransferCounter) -> None:
+        self.counter = counter
 
     @classmethod
     def build(cls, redis: Redis, settings: TransferSettings | None = None) -> TransferLedger:
-        settings = settings or TransferSettings.model_construct()
-        store = CallContextStore(
-            redis, limit=settings.limit, reservation_ttl_s=settings.reservation_s
-        )
-        return cls(
-            store, AgentNotifier(redis), settings.limit, settings.targets, settings.phone_context
-        )
+        return cls(TransferCounter.build(redis, settings))
 
-    def target_agent(self, to: str) -> str:
-        kind, name = self.targets.get(to, ("", ""))
-        return name if kind == "agent" else ""
+    async def read(self, facts: Sequence[CallFact]) -> RedisRead:
+        """Count the facts' transfers (the counter answers a fact it counted already
+        with the same n), then read the contexts their copies are made of."""
+        read = RedisRead()
+        for fact in facts:
+            if isinstance(fact, CallTransferred):
+                read.counted[record_key(fact)] = await self.counter.count(fact)
+        linkedids = sorted(
+            {f.linkedid for f in facts if isinstance(f, CallTicketed | CallTransferred)}
+        )
+        read.contexts = await self.counter.store.get_many(linkedids)
+        return read
 
     async def on_ticketed(self, session: AsyncSession, fact: CallTicketed) -> None:
-        await self.store.update(fact.linkedid, uin=fact.uin, ticket_id=str(fact.ticket_id or ""))
-        ctx = await self.store.get(fact.linkedid)
-        if ctx is not None:
-            await copy_context(session, fact.linkedid, ctx)
-
-    async def on_answered(self, fact: CallAnswered) -> None:
-        await self.store.update(fact.linkedid, agent=fact.agent)
-
-    async def on_ringing(self, fact: CallRinging) -> None:
-        """AgentCalled: the ringing agent sees the ticket and what earlier agents filed."""
-        ctx = await self.store.get(fact.linkedid)
-        if ctx is not None:
-            await self.notifier.screen_pop(
-                fact.agent, screen_pop(fact.linkedid, ctx, self.limit, queue=fact.queue)
-            )
+        """The copy learns the call's UIN and ticket (the screen pops write them to Redis
+        on their own schedule: the fact says them here)."""
+        read: RedisRead = session.info[READ]
+        known = read.contexts.get(fact.linkedid)
+        if known is None and not (fact.uin or fact.ticket_id):
+            return  # nothing known of this call's context yet
+        ctx = (known or CallContext()).with_known(uin=fact.uin, ticket_id=str(fact.ticket_id or ""))
+        await copy_context(session, fact.linkedid, ctx)
 
     async def on_transferred(self, session: AsyncSession, call: Call, fact: CallTransferred) -> int:
-        """Count the transfer once (a reservation it matches was the API's or the AGI
-        route's), write its record, copy the context; returns its n, 0 for a phone
-        transfer's try the AGI route refused at the limit (no record: the caller stayed)."""
-        counted = await self.store.on_event(
-            fact.linkedid,
-            record_key(fact),
-            fact.from_agent,
-            fact.how,
-            fact.to,
-            self.target_agent(fact.to),
-            phone=bool(self.phone_context) and fact.dialplan_context == self.phone_context,
-        )
+        """Write the transfer's record (a reservation it matched was the API's or the AGI
+        route's), copy the context; returns its n, 0 for a phone transfer's try the AGI
+        route refused at the limit (no record: the caller stayed)."""
+        read: RedisRead = session.info[READ]
+        counted = read.counted[record_key(fact)]
+        ctx = read.context(fact.linkedid)
+        if not ctx.uin:
+            # Redis learns the UIN from the screen pops' reading of `ticketed`, which may
+            # not have got there yet: the call's own record says it too.
+            ctx = ctx.with_known(uin=call.announced_uin or "")
         res, n = counted.reservation, counted.n
         if n == 0:
             # A phone transfer the route refused at the limit: no transfer, but the CRM's
             # copy of the context learns of the refused try.
-            await copy_context(session, fact.linkedid, await self.store.get(fact.linkedid) or {})
+            await copy_context(session, fact.linkedid, read.context(fact.linkedid))
             return 0
-        ctx = await self.store.get(fact.linkedid) or {}
         row = (
             await session.execute(
                 select(Transfer).where(Transfer.call_id == call.id, Transfer.n == n)
             )
         ).scalar_one_or_none()
         if row is None:
-            context = dict(res.context) if res is not None else context_of(ctx)
+            context = dict(res.context) if res is not None else ctx.memo()
             row = Transfer(
                 call_id=call.id,
                 n=n,
@@ -171,13 +141,4 @@ class TransferLedger:
             row.outcome = "completed"
         call.transfer_count = max(call.transfer_count or 0, n)
         await copy_context(session, fact.linkedid, ctx)
-        agent = (res.to_agent if res else "") or self.target_agent(fact.to)
-        if agent and fact.how != "attended":  # an attended target rang before, at the Atxfer
-            await self.store.update(fact.linkedid, agent=agent)
-            await self.notifier.screen_pop(
-                agent,
-                screen_pop(fact.linkedid, ctx, self.limit, n=n, from_agent=row.from_agent or ""),
-            )
-        elif agent:
-            await self.store.update(fact.linkedid, agent=agent)
         return n

@@ -5,37 +5,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from crm.validation import validate_inn
+from core.context.model import CallContext, ContextFields
 
-
-class ContextFields(BaseModel):
-    """The memo's context of a call: what the next specialist must be told."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    summary: str = Field(min_length=1, max_length=2000)
-    caller_full_name: str = Field(min_length=1, max_length=200)
-    org_inn: str
-
-    @field_validator("org_inn")
-    @classmethod
-    def _inn(cls, value: str) -> str:
-        return validate_inn(value)
+__all__ = [
+    "CallContextPublic",
+    "ContextFields",
+    "TransferAccepted",
+    "TransferCreate",
+    "TransferPublic",
+]
 
 
-class CallContextPublic(BaseModel):
+class CallContextPublic(CallContext):
+    """The call's context as the API answers it: which call, and how many transfers remain."""
+
     linkedid: str
-    uin: str = ""
-    ticket_id: str = ""
-    caller_full_name: str = ""
-    org_inn: str = ""
-    summary: str = ""
-    agent: str = ""
-    count: int = 0
     remaining: int = 0
-    refused: int = 0  # tries turned down at the limit
-    chain: list[dict[str, Any]] = []
+
+    @classmethod
+    def of(cls, linkedid: str, ctx: CallContext, limit: int) -> CallContextPublic:
+        return cls(linkedid=linkedid, remaining=ctx.transfers_left(limit), **ctx.model_dump())
 
 
 class TransferCreate(ContextFields):

@@ -13,20 +13,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.ami import actions as ami
 from core.ami.manager import AmiError
-from core.context.model import screen_pop
+from core.context.model import CallContext
 from core.context.notifier import AgentNotifier
 from core.context.store import CallContextStore, Reservation
 from core.keys import live_agent
 from core.settings import TransferSettings, parse_targets
-from crm.models import Call, CallContext, CallOutcome, Ticket, Transfer
+from crm.errors import CallNotFound
+from crm.models import Call, CallOutcome, Ticket, Transfer
+from crm.models import CallContext as ContextCopy
 from crm.transfers.errors import (
-    CallNotFound,
     NotOnCall,
     TransferLimitReached,
     TransferNotMade,
     UnknownTarget,
 )
-from crm.transfers.ledger import context_of_copy, copy_context
+from crm.transfers.ledger import copy_context
 from crm.transfers.schemas import (
     CallContextPublic,
     ContextFields,
@@ -69,10 +70,12 @@ class TransferService:
                 return exten, kind, name
         raise UnknownTarget(to)
 
-    async def _agent_on_call(self, linkedid: str, ctx: dict | None, call: Call | None) -> str:
+    async def _agent_on_call(
+        self, linkedid: str, ctx: CallContext | None, call: Call | None
+    ) -> str:
         """Who has the caller now: the Redis context, else the CRM's call record."""
-        if ctx and ctx.get("agent"):
-            return str(ctx["agent"])
+        if ctx and ctx.agent:
+            return ctx.agent
         return (call.agent or "") if call is not None else ""
 
     async def _is_on_call(self, agent: str, linkedid: str, current: str) -> bool:
@@ -92,7 +95,7 @@ class TransferService:
             ).scalar_one_or_none()
         ended = call is not None and call.ended_at is not None
         if (ctx is None and call is None) or ended:
-            raise CallNotFound(linkedid)
+            raise CallNotFound(linkedid, f"no call {linkedid}")
         current = await self._agent_on_call(linkedid, ctx, call)
         if role == "agent":
             if not await self._is_on_call(agent, linkedid, current):
@@ -105,8 +108,8 @@ class TransferService:
     ) -> CallContextPublic:
         """File (or correct) the call's context; copied to the CRM at once."""
         await self._checked(linkedid, role, agent)
-        await self.store.update(linkedid, **body.model_dump())
-        ctx = await self.store.get(linkedid) or {}
+        await self.store.update(linkedid, **body.memo())
+        ctx = await self.store.get(linkedid) or CallContext()
         async with self._sessions.begin() as session:
             await copy_context(session, linkedid, ctx)
         return self.public(linkedid, ctx)
@@ -116,16 +119,14 @@ class TransferService:
         ctx = await self.store.get(linkedid)
         if ctx is None:
             async with self._sessions() as session:
-                copy = await session.get(CallContext, linkedid)
+                copy = await session.get(ContextCopy, linkedid)
             if copy is None:
-                raise CallNotFound(linkedid)
-            ctx = context_of_copy(copy)
+                raise CallNotFound(linkedid, f"no call {linkedid}")
+            ctx = CallContext.from_row(copy)
         return self.public(linkedid, ctx)
 
-    def public(self, linkedid: str, ctx: dict) -> CallContextPublic:
-        fields = {k: v for k, v in ctx.items() if k in CallContextPublic.model_fields}
-        remaining = max(self.settings.limit - int(ctx.get("count") or 0), 0)
-        return CallContextPublic(linkedid=linkedid, remaining=remaining, **fields)
+    def public(self, linkedid: str, ctx: CallContext) -> CallContextPublic:
+        return CallContextPublic.of(linkedid, ctx, self.settings.limit)
 
     async def transfer(
         self, linkedid: str, role: str, agent: str, body: TransferCreate
@@ -134,21 +135,11 @@ class TransferService:
         if not current:
             raise TransferNotMade(f"no agent is on call {linkedid} to transfer from")
         exten, kind, name = self.resolve(body.to)
-        await self.store.update(
-            linkedid,
-            summary=body.summary,
-            caller_full_name=body.caller_full_name,
-            org_inn=body.org_inn,
-        )
-        ctx = await self.store.get(linkedid) or {}
+        await self.store.update(linkedid, **body.memo())
+        ctx = await self.store.get(linkedid) or CallContext()
         async with self._sessions.begin() as session:
             await copy_context(session, linkedid, ctx)
-        context = {
-            "summary": body.summary,
-            "caller_full_name": body.caller_full_name,
-            "org_inn": body.org_inn,
-            "uin": str(ctx.get("uin", "")),
-        }
+        context = {**body.memo(), "uin": ctx.uin}
         reservation = Reservation(
             token=f"api-{secrets.token_hex(8)}",
             agent=current,
@@ -161,7 +152,7 @@ class TransferService:
         )
         n, _count = await self.store.claim(linkedid, reservation)
         if n < 0:
-            ctx = await self.store.get(linkedid) or {}
+            ctx = await self.store.get(linkedid) or CallContext()
             async with self._sessions.begin() as session:
                 await copy_context(session, linkedid, ctx)  # the refused try, in the CRM too
             raise TransferLimitReached(self.settings.limit)
@@ -179,7 +170,7 @@ class TransferService:
         elif kind == "agent":
             # Atxfer dials the target now: it rings with the context on the screen.
             await self.notifier.screen_pop(
-                name, screen_pop(linkedid, ctx, self.settings.limit, n=n, from_agent=current)
+                name, ctx.screen_pop(linkedid, self.settings.limit, n=n, from_agent=current)
             )
         return TransferAccepted(
             n=n,
@@ -219,7 +210,7 @@ class TransferService:
 
     async def _record(self, linkedid: str, n: int, reservation: Reservation) -> None:
         """The API's own record of a counted transfer (the recorder completes it)."""
-        ctx = await self.store.get(linkedid) or {}
+        ctx = await self.store.get(linkedid) or CallContext()
         async with self._sessions.begin() as session:
             call = (
                 await session.execute(select(Call).where(Call.linkedid == linkedid))
@@ -258,7 +249,7 @@ class TransferService:
                 await session.execute(select(Ticket.id).where(Ticket.uin == uin))
             ).scalar_one_or_none()
             if ticket_id is None:
-                raise CallNotFound(f"on ticket {uin}")
+                raise CallNotFound("", f"no call on ticket {uin}")
             rows = (
                 await session.execute(
                     select(Transfer, Call.linkedid)

@@ -1,15 +1,18 @@
-"""`hotline tracker`: the tracker service and, by default, the recorder in one process.
+"""`hotline tracker`: the tracker service and, by default, the recorder and the screen
+pops in one process.
 
 The recorder sits with the tracker by default because both are single, long-lived
 consumers of the same Redis and one process is one thing to deploy and watch; it is a
 consumer group, so `hotline tracker --no-recorder` plus recorders elsewhere (several
-consumers of the group) works as well.
+consumers of the group) works as well. The screen pops go wherever the recorder goes, as
+a consumer group of their own, so they never wait for the recorder's database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -38,6 +41,7 @@ async def run_tracker(settings: Settings, stop: asyncio.Event, *, with_recorder:
         from crm.recorder import Recorder
         from crm.service import TicketService
         from crm.transfers.ledger import TransferLedger
+        from crm.transfers.screenpops import ScreenPops
 
         engine = make_engine(settings.db.url)
         sessions = make_sessionmaker(engine)
@@ -50,12 +54,14 @@ async def run_tracker(settings: Settings, stop: asyncio.Event, *, with_recorder:
         recorder = Recorder(
             redis, sessions, tickets, transfers=TransferLedger.build(redis, settings.transfers)
         )
-        tasks.append(asyncio.create_task(_record(recorder, stop), name="recorder"))
+        screen_pops = ScreenPops.build(redis, settings.transfers).consumer()
+        tasks.append(asyncio.create_task(_consume(recorder, stop), name="recorder"))
+        tasks.append(asyncio.create_task(_consume(screen_pops, stop), name="screen-pops"))
     log.info(
         "tracker on AMI %s:%s%s",
         settings.ami.host,
         settings.ami.port,
-        " with the recorder" if with_recorder else "",
+        " with the recorder and the screen pops" if with_recorder else "",
     )
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
@@ -73,11 +79,23 @@ async def run_tracker(settings: Settings, stop: asyncio.Event, *, with_recorder:
         await redis.aclose()
 
 
-async def _record(recorder: object, stop: asyncio.Event, retry_s: float = 2.0) -> None:
-    """Run the recorder; a Redis outage pauses it (facts wait on the stream), not kills it."""
+class _FactReader(Protocol):
+    group: str
+
+    async def run(self, stop: asyncio.Event, block_ms: int = ...) -> None: ...
+
+
+async def _consume(reader: _FactReader, stop: asyncio.Event, retry_s: float = 2.0) -> None:
+    """Run a reader of the fact stream (the recorder, the screen pops); an outage of what
+    it writes to pauses it (facts wait on the stream), not kills it."""
     while not stop.is_set():
         try:
-            await recorder.run(stop, block_ms=1000)  # type: ignore[attr-defined]
+            await reader.run(stop, block_ms=1000)
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            log.warning("recorder: Redis unreachable, retrying in %.0f s: %s", retry_s, exc)
+            log.warning(
+                "%s: Redis or the database unreachable, retrying in %.0f s: %s",
+                reader.group,
+                retry_s,
+                exc,
+            )
             await wait_any(stop, timeout_s=retry_s)

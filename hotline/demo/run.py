@@ -41,6 +41,9 @@ ORPHAN_AFTER_S = 24 * 3600.0
 SHM = "/dev/shm"
 SWITCH_INTERVAL_S = 0.0002
 RECORDER_LINGER_S = 0.1  # the recorder is on no caller's path: fuller reads, less work per fact
+# The demo's screen pops reach no phone: fuller reads too (they came with the recorder's
+# reads before, so no later than that); `hotline tracker` reads them without lingering.
+SCREEN_POPS_LINGER_S = 0.1
 
 
 @dataclass
@@ -106,6 +109,7 @@ async def _run_demo(
     from crm.db import make_sessionmaker
     from crm.recorder import Recorder
     from crm.service import TicketService
+    from crm.transfers.screenpops import ScreenPops
     from hotline.bootstrap import create_app
     from hotline.bootstrap.agi import AgiService
     from ivr.catalogue import all_sound_files
@@ -171,12 +175,18 @@ async def _run_demo(
                     # stream. Anything left without a ticket is settled at the end.
                     orphan_after_s=ORPHAN_AFTER_S,
                 )
+                # The recorder's own transfer settings (its default ledger), for the same counts.
+                screen_pops = ScreenPops.build(redis).consumer()
                 stop = asyncio.Event()
                 tasks = [
                     asyncio.create_task(tracker.run(stop), name="tracker"),
                     asyncio.create_task(
                         recorder.run(stop, block_ms=200, linger_s=RECORDER_LINGER_S),
                         name="recorder",
+                    ),
+                    asyncio.create_task(
+                        screen_pops.run(stop, block_ms=200, linger_s=SCREEN_POPS_LINGER_S),
+                        name="screen-pops",
                     ),
                 ]
                 try:

@@ -1,5 +1,6 @@
-"""Fixtures: the simulated Asterisk, the tracker service, the recorder and the CRM app,
-all on a Redis database of their own, with agent tokens that name their agents."""
+"""Fixtures: the simulated Asterisk, the tracker service, the recorder, the screen pops
+and the CRM app, all on a Redis database of their own, with agent tokens that name their
+agents."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from asterisksim import SimConfig, SimulatedAsterisk
 from asterisksim.calls import Call as SimCall
 from callqueue.service import TrackerService
 from core.ami.manager import AmiManager
+from core.consumer import FactConsumer
 from core.context.notifier import agent_channel
 from core.context.store import CallContextStore
 from core.facts import CallTicketed
@@ -27,6 +29,7 @@ from crm.db import make_engine, make_sessionmaker
 from crm.recorder import Recorder
 from crm.service import TicketService
 from crm.transfers.ledger import TransferLedger
+from crm.transfers.screenpops import ScreenPops
 from hotline.bootstrap import create_app
 from tests.conftest import REDIS_TEST_URL, TOKENS
 
@@ -54,7 +57,7 @@ def supervisor_auth() -> dict[str, str]:
 
 @dataclass
 class Rig:
-    """One test's Hotline: simulator, tracker, recorder, CRM over HTTP, Redis."""
+    """One test's Hotline: simulator, tracker, recorder, screen pops, CRM over HTTP, Redis."""
 
     pbx: SimulatedAsterisk
     redis: Redis
@@ -63,6 +66,8 @@ class Rig:
     recorder: Recorder
     store: CallContextStore
     ami: AmiManager
+    screen_pops: ScreenPops
+    screen_pop_reader: FactConsumer
     tracker: TrackerService | None = None
     _stop: asyncio.Event | None = None
     _task: asyncio.Task[None] | None = None
@@ -81,13 +86,16 @@ class Rig:
         self.tracker = None
 
     async def settle(self, run_s: float = 0.0) -> None:
-        """Let `run_s` of simulated time pass, then let the tracker read everything and
-        the recorder write every fact (a Ping answered means the events before it are read)."""
+        """Let `run_s` of simulated time pass, then let the tracker read everything, the
+        screen pops handle and the recorder write every fact (a Ping answered means the
+        events before it are read)."""
         if run_s:
             await self.pbx.run_for(run_s)
         if self.tracker is not None:
             await asyncio.wait_for(self.tracker.manager.send_action({"Action": "Ping"}), 5)
             await self.tracker.outbox.drained(5)
+        while await self.screen_pop_reader.process(block_ms=None):
+            pass
         while await self.recorder.process(block_ms=None):
             pass
 
@@ -97,7 +105,9 @@ class Rig:
         await self.settle(5)
         assert call.state == "bridged"
         if uin:
-            await self.recorder.apply(CallTicketed(linkedid=call.two.linkedid, uin=uin))
+            ticketed = CallTicketed(linkedid=call.two.linkedid, uin=uin)
+            await self.screen_pops.on_fact(ticketed)
+            await self.recorder.apply(ticketed)
         return call
 
     async def agent_channel(self, call: SimCall) -> str:
@@ -161,10 +171,24 @@ async def rig(transfer_settings: Settings) -> AsyncIterator[Rig]:
         ledger = TransferLedger.build(redis, settings.transfers)
         recorder = Recorder(redis, sessions, TicketService(sessions), transfers=ledger)
         await recorder.ensure_group()
+        screen_pops = ScreenPops.build(redis, settings.transfers)
+        reader = screen_pops.consumer()
+        await reader.ensure_group()
         async with LifespanManager(app) as manager:
             transport = httpx.ASGITransport(app=manager.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://crm") as crm:
-                rig = Rig(pbx, redis, crm, settings, recorder, ledger.store, ami, now=rig_now)
+                rig = Rig(
+                    pbx,
+                    redis,
+                    crm,
+                    settings,
+                    recorder,
+                    screen_pops.store,
+                    ami,
+                    screen_pops,
+                    reader,
+                    now=rig_now,
+                )
                 await rig.start_tracker()
                 try:
                     yield rig

@@ -79,7 +79,7 @@ async def test_two_transfers_go_with_the_context_and_the_third_is_refused(rig: R
     ]
     assert all(r["outcome"] == "completed" and not r["context_missing"] for r in rows)
     ctx = await rig.store.get(linkedid)
-    assert ctx is not None and ctx["count"] == 2
+    assert ctx is not None and ctx.count == 2
     async with rig.recorder._sessions() as session:
         stored = await session.get(CallContext, linkedid)
         assert stored is not None and stored.transfer_count == 2 and stored.uin == uin
@@ -105,7 +105,7 @@ async def test_a_cancelled_attended_transfer_does_not_count(rig: Rig) -> None:
     assert answer.success
     await rig.settle(5)
     ctx = await rig.store.get(linkedid)
-    assert ctx is not None and ctx["count"] == 0
+    assert ctx is not None and ctx.count == 0
 
     # Its slot comes back once the reservation lapses: two more transfers still fit.
     rig.now[0] = rig.now[0].replace(hour=8)
@@ -135,7 +135,7 @@ async def test_a_cancelled_attended_transfer_does_not_count(rig: Rig) -> None:
     await rig.settle(2)
     assert [t.kind for t in call.truth.transfers] == ["attended"]
     ctx = await rig.store.get(linkedid)
-    assert ctx is not None and ctx["count"] == 1
+    assert ctx is not None and ctx.count == 1
     async with rig.recorder._sessions() as session:
         rows = (await session.execute(select(Transfer))).scalars().all()
     assert [(t.n, t.how, t.mode, t.from_agent) for t in rows] == [(1, "api", "attended", "agent1")]
@@ -172,7 +172,8 @@ async def test_refusals_name_what_is_wrong(rig: Rig) -> None:
         url, json=body, headers={"Authorization": "Bearer agent-token-0123456789abcdef"}
     )
     assert nobody.status_code == 403
-    assert (await rig.store.get(call.two.linkedid) or {}).get("count", 0) == 0
+    live = await rig.store.get(call.two.linkedid)
+    assert live is None or live.count == 0
     assert call.truth.transfers == []
     # A supervisor may move anyone's caller.
     boss = await rig.crm.post(url, json=body, headers=supervisor_auth())

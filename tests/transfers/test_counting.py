@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from core.context.model import CallContext
 from core.context.store import Reservation
 from core.facts import CallTransferred
 from crm.models import QueueEntry, Transfer
@@ -35,7 +36,7 @@ async def test_a_redirect_through_the_simulator_is_counted(rig: Rig) -> None:
     await rig.settle(35)
     assert call.leg is not None and call.leg.agent == "agent2"
     ctx = await rig.store.get(call.two.linkedid)
-    assert ctx is not None and ctx["count"] == 1
+    assert ctx is not None and ctx.count == 1
 
 
 async def test_a_redirect_based_transfer_counts_once(rig: Rig) -> None:
@@ -58,8 +59,8 @@ async def test_a_redirect_based_transfer_counts_once(rig: Rig) -> None:
     assert await rig.recorder.apply(moved)
     assert not await rig.recorder.apply(moved)  # a second delivery changes nothing
     ctx = await rig.store.get(linkedid)
-    assert ctx is not None and ctx["count"] == 2
-    assert [(link["how"], link["to"]) for link in ctx["chain"]] == [
+    assert ctx is not None and ctx.count == 2
+    assert [(link["how"], link["to"]) for link in ctx.chain] == [
         ("api", "200"),
         ("redirect", "300"),
     ]
@@ -85,7 +86,7 @@ async def test_a_tracker_restart_between_transfers_keeps_the_count(rig: Rig) -> 
     assert reply.success
     await rig.settle(5)
     assert call.leg is not None and call.leg.agent == "agent4"
-    assert (await rig.store.get(linkedid) or {})["count"] == 1
+    assert (await rig.store.get(linkedid) or CallContext()).count == 1
     async with rig.recorder._sessions() as session:
         entries = (await session.execute(select(QueueEntry).order_by(QueueEntry.entry))).scalars()
         assert [(e.entry, e.queue, e.outcome.value) for e in entries] == [
@@ -110,8 +111,8 @@ async def test_a_tracker_restart_between_transfers_keeps_the_count(rig: Rig) -> 
     await rig.settle(5)
     assert call.leg is not None and call.leg.agent == "agent3"
     ctx = await rig.store.get(linkedid)
-    assert ctx is not None and ctx["count"] == 2
-    assert [(link["to"], link["to_agent"]) for link in ctx["chain"]] == [
+    assert ctx is not None and ctx.count == 2
+    assert [(link["to"], link["to_agent"]) for link in ctx.chain] == [
         ("300", ""),
         ("201", "agent3"),
     ]
@@ -152,7 +153,7 @@ async def test_concurrent_paths_cannot_both_take_the_last_slot(rig: Rig) -> None
     extra = await rig.store.on_event(linkedid, "e3", "agent5", "redirect", "300")
     assert extra.n == 3 and extra.reservation is None
     ctx = await rig.store.get(linkedid)
-    assert ctx is not None and ctx["count"] == 3
+    assert ctx is not None and ctx.count == 3
 
 
 async def test_an_adopted_blind_transfer_over_the_limit_is_still_refused(rig: Rig) -> None:
@@ -181,7 +182,7 @@ async def test_a_phone_transfer_reported_at_the_limit_is_a_refused_try(rig: Rig)
     third = await rig.store.on_event(linkedid, "e2", "agent1", "blind", "300", phone=True)
     assert third.n == 0 and third.reservation is None
     ctx = await rig.store.get(linkedid)
-    assert ctx is not None and (ctx["count"], ctx["refused"]) == (2, 0)
+    assert ctx is not None and (ctx.count, ctx.refused) == (2, 0)
     late = Reservation("r3", "agent1", "300", "blind", "blind", time.time(), {})
     for token in ("r1", "r2"):  # the routes of the first two adopt what their events counted
         n, _ = await rig.store.claim(linkedid, replace(late, token=token), adopt=True)
@@ -189,5 +190,5 @@ async def test_a_phone_transfer_reported_at_the_limit_is_a_refused_try(rig: Rig)
     n, count = await rig.store.claim(linkedid, late, adopt=True)
     assert (n, count) == (-1, 2)
     ctx = await rig.store.get(linkedid)
-    assert ctx is not None and (ctx["count"], ctx["refused"]) == (2, 1)
+    assert ctx is not None and (ctx.count, ctx.refused) == (2, 1)
     assert await rig.store.refused_total() == 1

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from agi.server import AgiServer
 from agi.transfer_route import TransferRoute
+from core.context.model import CallContext
 from core.context.notifier import AgentNotifier
 from core.settings import AgiSettings
 from crm.models import Call, Transfer
@@ -82,7 +83,7 @@ async def test_softphone_transfers_count_with_the_api_and_the_third_is_refused(
     assert any(c.startswith('STREAM FILE "hotline/transfer-limit"') for c in commands)
     assert not any("__TRANSFER_COUNT" in c for c in commands)
     ctx = await rig.store.get(linkedid)
-    assert ctx is not None and ctx["count"] == 2
+    assert ctx is not None and ctx.count == 2
 
     async with rig.recorder._sessions() as session:
         rows = (await session.execute(select(Transfer).order_by(Transfer.n))).scalars().all()
@@ -103,7 +104,8 @@ async def test_an_attended_softphone_transfer_counts_only_when_completed(
     env = environment("transfer", channel=agent_channel, agi_arg_1="200")
     commands = await run_script(agi_port, env, replies({"CHANNEL(linkedid)": linkedid}))
     assert 'SET VARIABLE "TRANSFER_ALLOWED" "1"' in commands
-    assert (await rig.store.get(linkedid) or {})["count"] == 0  # not yet: it may be cancelled
+    # not yet: it may be cancelled
+    assert (await rig.store.get(linkedid) or CallContext()).count == 0
     await rig.ami.send_action(
         {
             "Action": "Atxfer",
@@ -116,8 +118,8 @@ async def test_an_attended_softphone_transfer_counts_only_when_completed(
     await rig.ami.send_action({"Action": "Hangup", "Channel": agent_channel})
     await rig.settle(2)
     ctx = await rig.store.get(linkedid)
-    assert ctx is not None and ctx["count"] == 1
-    assert [link["how"] for link in ctx["chain"]] == ["attended"]
+    assert ctx is not None and ctx.count == 1
+    assert [link["how"] for link in ctx.chain] == ["attended"]
 
 
 async def test_a_blind_transfer_reported_before_its_route_runs_counts_once(
@@ -137,12 +139,12 @@ async def test_a_blind_transfer_reported_before_its_route_runs_counts_once(
         }
     )
     await rig.settle(1)
-    assert (await rig.store.get(linkedid) or {})["count"] == 1
+    assert (await rig.store.get(linkedid) or CallContext()).count == 1
     commands = await _softphone_blind(rig, agi_port, channel, linkedid, "200")
     assert 'SET VARIABLE "__TRANSFER_COUNT" "1"' in commands
     assert 'SET VARIABLE "TRANSFER_ALLOWED" "1"' in commands
     ctx = await rig.store.get(linkedid)
-    assert ctx is not None and ctx["count"] == 1
+    assert ctx is not None and ctx.count == 1
 
 
 async def test_context_filed_before_a_softphone_transfer_travels_with_it(
@@ -208,7 +210,7 @@ async def test_a_third_phone_transfer_is_refused_and_the_caller_stays_with_the_a
     assert call.entry is None  # not queued anew: nobody else took the caller
 
     ctx = await rig.store.get(linkedid)
-    assert ctx is not None and (ctx["count"], ctx["refused"]) == (2, 1)
+    assert ctx is not None and (ctx.count, ctx.refused) == (2, 1)
     async with rig.recorder._sessions() as session:
         rows = (await session.execute(select(Transfer).order_by(Transfer.n))).scalars().all()
         recorded = (

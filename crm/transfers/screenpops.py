@@ -1,0 +1,101 @@
+"""Screen pops: a consumer group of their own on the fact stream, with no SQL on the way.
+
+On `ticketed` and `answered` it keeps the Redis call context (the UIN and ticket, who
+has the caller); on `ringing` the ringing agent gets a screen pop; on `transferred` the
+transfer is counted (once, with the recorder: `crm.transfers.counting`) and the agent the
+caller went to gets one. The recorder writes the SQL side of the same facts on its own
+schedule, so a slow or unreachable database never holds up an agent's screen.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from redis.asyncio import Redis
+
+from core.consumer import FactConsumer
+from core.context.model import CallContext
+from core.context.notifier import AgentNotifier
+from core.facts import CallAnswered, CallFact, CallRinging, CallTicketed, CallTransferred
+from core.settings import TransferSettings
+from crm.transfers.counting import TransferCounter, fact_key
+
+log = logging.getLogger(__name__)
+
+GROUP = "screen-pops"
+MARK = "pop:"  # in the call's `:seen` hash: this fact was handled here
+HANDLED = (CallTicketed, CallAnswered, CallRinging, CallTransferred)
+
+
+class ScreenPops:
+    """Keeps the live call context and sends screen pops, fact by fact, in stream order."""
+
+    def __init__(self, counter: TransferCounter, notifier: AgentNotifier) -> None:
+        self.counter = counter
+        self.store = counter.store
+        self.notifier = notifier
+
+    @classmethod
+    def build(cls, redis: Redis, settings: TransferSettings | None = None) -> ScreenPops:
+        return cls(TransferCounter.build(redis, settings), AgentNotifier(redis))
+
+    def consumer(self, name: str = f"{GROUP}-1") -> FactConsumer:
+        """Its reader of the fact stream: a group of its own, acknowledged once handled."""
+        kinds = frozenset(kind.model_fields["kind"].default for kind in HANDLED)
+        return FactConsumer(self.store.redis, self.handle, group=GROUP, consumer=name, kinds=kinds)
+
+    async def handle(self, facts: list[CallFact]) -> None:
+        """Handle a read's facts in order; one handled before (its key marked) changes
+        nothing, as it changes nothing in the recorder (a restarted tracker tells again
+        what it finds). Marked once all are handled: a crash re-delivers the read."""
+        mine = [f for f in facts if isinstance(f, HANDLED)]
+        marks = [(f.linkedid, f"{MARK}{fact_key(f)}") for f in mine]
+        handled: set[tuple[str, str]] = set()
+        for fact, mark, seen in zip(mine, marks, await self.store.marked(marks), strict=True):
+            if seen or mark in handled:
+                continue
+            handled.add(mark)
+            await self.on_fact(fact)
+        await self.store.mark(sorted(handled))
+
+    async def on_fact(self, fact: CallFact) -> None:
+        if isinstance(fact, CallTicketed):
+            await self.on_ticketed(fact)
+        elif isinstance(fact, CallAnswered):
+            await self.on_answered(fact)
+        elif isinstance(fact, CallRinging):
+            await self.on_ringing(fact)
+        elif isinstance(fact, CallTransferred):
+            await self.on_transferred(fact)
+
+    async def on_ticketed(self, fact: CallTicketed) -> None:
+        await self.store.update(fact.linkedid, uin=fact.uin, ticket_id=str(fact.ticket_id or ""))
+
+    async def on_answered(self, fact: CallAnswered) -> None:
+        await self.store.update(fact.linkedid, agent=fact.agent)
+
+    async def on_ringing(self, fact: CallRinging) -> None:
+        """AgentCalled: the ringing agent sees the ticket and what earlier agents filed."""
+        ctx = await self.store.get(fact.linkedid)
+        if ctx is not None:
+            pop = ctx.screen_pop(fact.linkedid, self.counter.limit, queue=fact.queue)
+            await self.notifier.screen_pop(fact.agent, pop)
+
+    async def on_transferred(self, fact: CallTransferred) -> None:
+        """The agent the caller went to has them now, and sees the context (an attended
+        target saw it already: it rang at the Atxfer)."""
+        counted = await self.counter.count(fact)
+        if counted.n == 0:
+            return  # a phone transfer's try refused at the limit: the caller stayed
+        agent = self.counter.target_of(fact, counted)
+        if not agent:
+            return
+        ctx = await self.store.get(fact.linkedid) or CallContext()
+        await self.store.update(fact.linkedid, agent=agent)
+        if fact.how != "attended":
+            res = counted.reservation
+            from_agent = (res.agent if res else fact.from_agent) or ""
+            pop = ctx.screen_pop(
+                fact.linkedid, self.counter.limit, n=counted.n, from_agent=from_agent
+            )
+            await self.notifier.screen_pop(agent, pop)
