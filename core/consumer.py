@@ -33,7 +33,7 @@ FactHandler = Callable[[list[CallFact]], Awaitable[object]]
 @dataclass
 class ConsumerStats:
     entries: int = 0  # entries read and acknowledged
-    unreadable: int = 0
+    unreadable: int = 0  # entries that held no readable fact (moved to the dead letters)
 
 
 class FactConsumer:
@@ -50,6 +50,7 @@ class FactConsumer:
         count: int = READ_COUNT,
         dead_letters: str | None = None,
         kinds: frozenset[str] | None = None,
+        stats: ConsumerStats | None = None,
     ) -> None:
         self._redis = redis
         self._handle = handle
@@ -57,7 +58,7 @@ class FactConsumer:
         self.count = count
         self.dead_letters = dead_letters
         self._kinds = {kind.encode() for kind in kinds} if kinds is not None else None
-        self.stats = ConsumerStats()
+        self.stats = stats if stats is not None else ConsumerStats()
 
     async def ensure_group(self) -> None:
         try:
@@ -80,13 +81,16 @@ class FactConsumer:
             if linger_s and 0 < handled < self.count:
                 await wait_any(stop, timeout_s=linger_s)
 
-    async def process(self, *, pending: bool = False, block_ms: int | None = None) -> int:
-        """Read one batch, hand its facts over, acknowledge it; how many entries it had."""
+    async def process(
+        self, *, pending: bool = False, block_ms: int | None = None, count: int | None = None
+    ) -> int:
+        """Read one batch (`count` entries at most, the consumer's own by default), hand its
+        facts over, acknowledge it; how many entries it had."""
         reply = await self._redis.xreadgroup(
             self.group,
             self.consumer,
             {self.stream: "0" if pending else ">"},
-            count=self.count,
+            count=count or self.count,
             block=None if pending else block_ms,
         )
         entry_ids: list[bytes] = []

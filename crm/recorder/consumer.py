@@ -19,16 +19,15 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from pydantic import ValidationError
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.aio import wait_any
 from core.bus import FACT_STREAM
-from core.facts import CallFact, CallTransferred, load_fact
+from core.consumer import READ_COUNT, FactConsumer
+from core.facts import CallFact
 from core.keys import DEAD_LETTERS
 from crm.models import Call, RecordedFact, utcnow
 from crm.recorder.calls import lock_call, new_call
@@ -38,11 +37,11 @@ from crm.recorder.orphans import settle_orphans
 from crm.recorder.prefetch import prefetch
 from crm.recorder.stats import RecorderStats
 from crm.service import TicketService
-from crm.transfers.ledger import TransferLedger, record_key
+from crm.transfers.counting import fact_key
+from crm.transfers.ledger import TransferLedger
 
 log = logging.getLogger(__name__)
 
-READ_COUNT = 200  # facts per read, recorded in one transaction
 SETTLE_EVERY_S = 1.0  # how often the loop looks for orphan calls (they wait 120 s anyway)
 
 
@@ -71,13 +70,21 @@ class Recorder:
         self._orphan_after = timedelta(seconds=orphan_after_s)
         self._clock = clock
         self.stats = RecorderStats()
+        # The stream's reading and acking is core's one pattern; an unreadable entry goes
+        # to the dead letters (this group only: each fact goes there once).
+        self._reader = FactConsumer(
+            redis,
+            self.apply_many,
+            group=group,
+            consumer=consumer,
+            stream=stream,
+            count=READ_COUNT,
+            dead_letters=DEAD_LETTERS,
+            stats=self.stats,
+        )
 
     async def ensure_group(self) -> None:
-        try:
-            await self._redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        await self._reader.ensure_group()
 
     async def run(
         self,
@@ -107,44 +114,7 @@ class Recorder:
         self, *, pending: bool = False, block_ms: int | None = None, count: int = READ_COUNT
     ) -> int:
         """Read and record one batch; returns how many entries were handled."""
-        reply = await self._redis.xreadgroup(
-            self.group,
-            self.consumer,
-            {self.stream: "0" if pending else ">"},
-            count=count,
-            block=None if pending else block_ms,
-        )
-        entry_ids: list[bytes] = []
-        facts: list[CallFact] = []
-        for _stream, entries in reply or []:
-            for entry_id, fields in entries:
-                entry_ids.append(entry_id)
-                fact = await self._read(entry_id, fields)
-                if fact is not None:
-                    facts.append(fact)
-        if not entry_ids:
-            return 0
-        await self.apply_many(facts)
-        # Only after the commit: a crash before this line re-delivers the whole read.
-        await self._redis.xack(self.stream, self.group, *entry_ids)
-        return len(entry_ids)
-
-    async def _read(self, entry_id: bytes, fields: dict[bytes, bytes] | None) -> CallFact | None:
-        """The fact of one stream entry, or None after moving an unreadable one aside."""
-        raw = (fields or {}).get(b"fact", b"")  # a pending entry trimmed away has no fields
-        try:
-            return load_fact(raw)
-        except ValidationError as exc:
-            # A fact we cannot read must not block the ones behind it, nor vanish.
-            log.error(
-                "recorder: unreadable fact %s moved to %s: %s",
-                entry_id,
-                DEAD_LETTERS,
-                exc.errors()[0]["msg"] if exc.errors() else exc,
-            )
-            await self._redis.xadd(DEAD_LETTERS, {"fact": raw, "from": entry_id})
-            self.stats.dead += 1
-            return None
+        return await self._reader.process(pending=pending, block_ms=block_ms, count=count)
 
     async def apply(self, fact: CallFact) -> bool:
         """Write one fact; False when its key was recorded before (nothing changes)."""
@@ -238,11 +208,6 @@ class Recorder:
             cutoff=self._clock() - self._orphan_after,
             stats=self.stats,
         )
-
-
-def fact_key(fact: CallFact) -> str:
-    """The key under which a fact is recorded once."""
-    return record_key(fact) if isinstance(fact, CallTransferred) else fact.key
 
 
 async def _recorded(session: AsyncSession, keys: set[str]) -> set[str]:
