@@ -216,7 +216,7 @@ def tracker(
         bool,
         typer.Option(
             "--recorder/--no-recorder",
-            help="also run the recorder (facts -> SQL) in this process",
+            help="also run the recorder (facts -> SQL) here; the screen pops always run",
         ),
     ] = True,
     upgrade_db: Annotated[
@@ -226,7 +226,8 @@ def tracker(
     """Run the call tracker against the AMI of HOTLINE_AMI_HOST:HOTLINE_AMI_PORT.
 
     Facts go onto the Redis stream `hotline:facts`, live queue and agent state into
-    Redis; with --recorder (the default) the same process records the facts in SQL.
+    Redis, screen pops to the agents; with --recorder (the default) the same process
+    records the facts in SQL.
     """
     import asyncio
     import signal

@@ -1,11 +1,12 @@
-"""`hotline tracker`: the tracker service and, by default, the recorder and the screen
-pops in one process.
+"""`hotline tracker`: the tracker service, the screen pops and, by default, the recorder
+in one process.
 
 The recorder sits with the tracker by default because both are single, long-lived
 consumers of the same Redis and one process is one thing to deploy and watch; it is a
 consumer group, so `hotline tracker --no-recorder` plus recorders elsewhere (several
-consumers of the group) works as well. The screen pops go wherever the recorder goes, as
-a consumer group of their own, so they never wait for the recorder's database.
+consumers of the group) works as well. The screen pops always run beside the tracker: a
+consumer group of their own that needs Redis only, so an agent's screen pop never waits
+for the recorder or its database.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from callqueue.service import TrackerService
 from core.aio import wait_any
 from core.settings import Settings
+from crm.transfers.screenpops import ScreenPops
 
 log = logging.getLogger(__name__)
 REDIS_TIMEOUT_S = 5.0
@@ -34,14 +36,17 @@ async def run_tracker(settings: Settings, stop: asyncio.Event, *, with_recorder:
         socket_connect_timeout=REDIS_TIMEOUT_S,
     )
     service = TrackerService(settings, redis)
-    tasks = [asyncio.create_task(service.run(stop), name="tracker")]
+    screen_pops = ScreenPops.build(redis, settings.transfers).consumer()
+    tasks = [
+        asyncio.create_task(service.run(stop), name="tracker"),
+        asyncio.create_task(_consume(screen_pops, stop), name="screen-pops"),
+    ]
     engine = None
     if with_recorder:
         from crm.db import make_engine, make_sessionmaker
         from crm.recorder import Recorder
         from crm.service import TicketService
         from crm.transfers.ledger import TransferLedger
-        from crm.transfers.screenpops import ScreenPops
 
         engine = make_engine(settings.db.url)
         sessions = make_sessionmaker(engine)
@@ -54,14 +59,12 @@ async def run_tracker(settings: Settings, stop: asyncio.Event, *, with_recorder:
         recorder = Recorder(
             redis, sessions, tickets, transfers=TransferLedger.build(redis, settings.transfers)
         )
-        screen_pops = ScreenPops.build(redis, settings.transfers).consumer()
         tasks.append(asyncio.create_task(_consume(recorder, stop), name="recorder"))
-        tasks.append(asyncio.create_task(_consume(screen_pops, stop), name="screen-pops"))
     log.info(
-        "tracker on AMI %s:%s%s",
+        "tracker and screen pops on AMI %s:%s%s",
         settings.ami.host,
         settings.ami.port,
-        " with the recorder and the screen pops" if with_recorder else "",
+        " with the recorder" if with_recorder else "",
     )
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
