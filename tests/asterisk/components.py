@@ -8,7 +8,6 @@ and always stopped (SIGTERM, then SIGKILL).
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+
+from tests.asterisk.instance import terminate
 
 
 class Component:
@@ -50,13 +51,7 @@ class Component:
         return "\n" + "\n".join(text.splitlines()[-lines:])
 
     def stop(self, timeout_s: float = 15.0) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        terminate(self.process, timeout_s)
 
 
 def answers_http(url: str) -> Callable[[], bool]:
