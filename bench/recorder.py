@@ -50,6 +50,7 @@ from core.facts import (  # noqa: E402
     CallStarted,
     CallTicketed,
     CallTransferred,
+    load_fact,
 )
 from crm.db import make_engine, make_sessionmaker  # noqa: E402
 from crm.migrate import upgrade  # noqa: E402
@@ -159,7 +160,7 @@ async def run(url: str, facts: list[CallFact], batched: bool, count: int) -> dic
             ):
                 for _stream, entries in reply:
                     for entry_id, fields in entries:
-                        await recorder.apply(await recorder._read(entry_id, fields))  # type: ignore[arg-type]
+                        await recorder.apply(load_fact(fields[b"fact"]))
                         await redis.xack(STREAM, recorder.group, entry_id)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         async with engine.connect() as conn:
