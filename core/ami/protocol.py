@@ -75,7 +75,10 @@ def make_action(
 ) -> actions.Action:
     """An `Action` (or `Command`) whose keys and values cannot start a new header or action.
 
-    >>> action = make_action({"Action": "Setvar", "Value": "x\\r\\nAction: Hangup"})
+    >>> import asyncio  # panoramisk's Action makes a Future: it needs a loop
+    >>> async def build(data):
+    ...     return make_action(data)
+    >>> action = asyncio.run(build({"Action": "Setvar", "Value": "x\\r\\nAction: Hangup"}))
     >>> sum(line.startswith("Action: ") for line in str(action).splitlines())
     1
     >>> action["Value"]
