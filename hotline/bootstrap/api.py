@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.ami.manager import AmiManager
 from core.settings import Settings
@@ -57,66 +58,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.db.url)
-        redis = (
-            redis_factory()
-            if redis_factory is not None
-            else Redis.from_url(
-                settings.redis.url,
-                socket_timeout=HEALTH_TIMEOUT_S,
-                socket_connect_timeout=HEALTH_TIMEOUT_S,
-            )
-        )
-        app.state.settings = settings
-        app.state.engine = engine
-        app.state.redis = redis
-        sessions = make_sessionmaker(engine)
-        app.state.clock = clock
-        app.state.tickets = TicketService(
-            sessions,
-            uin_digits=settings.tickets.uin_digits,
-            phone_region=settings.tickets.phone_region,
-            clock=clock,
-        )
-        app.state.calendars = CalendarStore(sessions, settings.calendar)
-        app.state.lifecycle = LifecycleService(
-            sessions,
-            settings.lifecycle,
-            app.state.calendars,
-            confirmation_tokens(settings),
-            clock,
-        )
-
+        redis = redis_factory() if redis_factory is not None else _redis(settings)
         own_ami = ami is None and bool(settings.ami.secret)
         manager = AmiManager(settings.ami, event_mask="off") if own_ami else ami
         if own_ami and manager is not None:
             manager.connect()
-        app.state.transfers = TransferService(
-            sessions,
-            redis,
-            settings.transfers,
-            manager.send_action if manager is not None else None,
-            clock,
-        )
-
-        async def health() -> dict[str, bool]:
-            async def db_ok() -> bool:
-                async with engine.connect() as conn:
-                    await conn.execute(text("SELECT 1"))
-                return True
-
-            async def redis_ok() -> bool:
-                return bool(await redis.ping())
-
-            results = {}
-            for name, check in (("database", db_ok), ("redis", redis_ok)):
-                try:
-                    results[name] = await asyncio.wait_for(check(), HEALTH_TIMEOUT_S)
-                except Exception as exc:  # any failure of the check means "down"
-                    log.warning("health: %s is down: %s", name, exc)
-                    results[name] = False
-            return results
-
-        app.state.health = health
+        _install_services(app, settings, engine, redis, manager, clock)
+        app.state.health = _health_check(engine, redis)
         try:
             yield
         finally:
@@ -139,6 +87,75 @@ def create_app(
     install_transfer_error_handlers(app)
     install_lifecycle_error_handlers(app)
     return app
+
+
+def _redis(settings: Settings) -> Redis:
+    return Redis.from_url(
+        settings.redis.url,
+        socket_timeout=HEALTH_TIMEOUT_S,
+        socket_connect_timeout=HEALTH_TIMEOUT_S,
+    )
+
+
+def _install_services(
+    app: FastAPI,
+    settings: Settings,
+    engine: AsyncEngine,
+    redis: Redis,
+    manager: AmiManager | None,
+    clock: Clock,
+) -> None:
+    """The services the routes use, on `app.state` for the lifespan's duration."""
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.redis = redis
+    app.state.clock = clock
+    sessions = make_sessionmaker(engine)
+    app.state.tickets = TicketService(
+        sessions,
+        uin_digits=settings.tickets.uin_digits,
+        phone_region=settings.tickets.phone_region,
+        clock=clock,
+    )
+    app.state.calendars = CalendarStore(sessions, settings.calendar)
+    app.state.lifecycle = LifecycleService(
+        sessions,
+        settings.lifecycle,
+        app.state.calendars,
+        confirmation_tokens(settings),
+        clock,
+    )
+    app.state.transfers = TransferService(
+        sessions,
+        redis,
+        settings.transfers,
+        manager.send_action if manager is not None else None,
+        clock,
+    )
+
+
+def _health_check(engine: AsyncEngine, redis: Redis) -> Callable[[], Awaitable[dict[str, bool]]]:
+    """`GET /api/health`'s check: the database and Redis, each within HEALTH_TIMEOUT_S."""
+
+    async def db_ok() -> bool:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
+
+    async def redis_ok() -> bool:
+        return bool(await redis.ping())
+
+    async def health() -> dict[str, bool]:
+        results = {}
+        for name, check in (("database", db_ok), ("redis", redis_ok)):
+            try:
+                results[name] = await asyncio.wait_for(check(), HEALTH_TIMEOUT_S)
+            except Exception as exc:  # any failure of the check means "down"
+                log.warning("health: %s is down: %s", name, exc)
+                results[name] = False
+        return results
+
+    return health
 
 
 def app_from_environment() -> FastAPI:

@@ -13,19 +13,58 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from typing import Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callqueue.service import TrackerService
 from core.aio import wait_any
+from core.consumer import FactConsumer
 from core.settings import Settings
+from crm.db import make_engine, make_sessionmaker
+from crm.models import utcnow
+from crm.recorder import Recorder
+from crm.service import TicketService
+from crm.transfers.ledger import TransferLedger
 from crm.transfers.screenpops import ScreenPops
 
 log = logging.getLogger(__name__)
 REDIS_TIMEOUT_S = 5.0
+ORPHAN_AFTER_S = 120.0  # a call whose `ticketed` fact has not come by then gets a ticket
+
+
+def build_recorder(
+    settings: Settings,
+    redis: Redis,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    orphan_after_s: float = ORPHAN_AFTER_S,
+) -> Recorder:
+    """The recorder of `hotline tracker` (and of the demo, on its virtual clock)."""
+    tickets = TicketService(
+        sessions,
+        uin_digits=settings.tickets.uin_digits,
+        phone_region=settings.tickets.phone_region,
+    )
+    return Recorder(
+        redis,
+        sessions,
+        tickets,
+        transfers=TransferLedger.build(redis, settings.transfers),
+        clock=clock,
+        orphan_after_s=orphan_after_s,
+    )
+
+
+def build_screen_pops(settings: Settings, redis: Redis) -> FactConsumer:
+    """The screen pops' consumer group: Redis only, beside every tracker."""
+    return ScreenPops.build(redis, settings.transfers).consumer()
 
 
 async def run_tracker(settings: Settings, stop: asyncio.Event, *, with_recorder: bool) -> None:
@@ -36,29 +75,16 @@ async def run_tracker(settings: Settings, stop: asyncio.Event, *, with_recorder:
         socket_connect_timeout=REDIS_TIMEOUT_S,
     )
     service = TrackerService(settings, redis)
-    screen_pops = ScreenPops.build(redis, settings.transfers).consumer()
+    screen_pops = build_screen_pops(settings, redis)
     tasks = [
         asyncio.create_task(service.run(stop), name="tracker"),
         asyncio.create_task(_consume(screen_pops, stop), name="screen-pops"),
     ]
     engine = None
     if with_recorder:
-        from crm.db import make_engine, make_sessionmaker
-        from crm.recorder import Recorder
-        from crm.service import TicketService
-        from crm.transfers.ledger import TransferLedger
-
         engine = make_engine(settings.db.url)
-        sessions = make_sessionmaker(engine)
-        tickets = TicketService(
-            sessions,
-            uin_digits=settings.tickets.uin_digits,
-            phone_region=settings.tickets.phone_region,
-        )
         # The recorder blocks on the stream for up to block_ms: keep it under the timeout.
-        recorder = Recorder(
-            redis, sessions, tickets, transfers=TransferLedger.build(redis, settings.transfers)
-        )
+        recorder = build_recorder(settings, redis, make_sessionmaker(engine))
         tasks.append(asyncio.create_task(_consume(recorder, stop), name="recorder"))
     log.info(
         "tracker and screen pops on AMI %s:%s%s",

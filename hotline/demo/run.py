@@ -107,11 +107,9 @@ async def _run_demo(
     from core.ami.manager import AmiManager
     from core.context.store import CallContextStore
     from crm.db import make_sessionmaker
-    from crm.recorder import Recorder
-    from crm.service import TicketService
-    from crm.transfers.screenpops import ScreenPops
     from hotline.bootstrap import create_app
     from hotline.bootstrap.agi import AgiService
+    from hotline.bootstrap.tracker import build_recorder, build_screen_pops
     from ivr.catalogue import all_sound_files
 
     started = time.perf_counter()
@@ -161,22 +159,17 @@ async def _run_demo(
                 engine = app.state.engine
                 sessions = make_sessionmaker(engine)
                 settle_late = [0.0]  # moved on at the end, when every fact is recorded
-                recorder = Recorder(
+                recorder = build_recorder(
+                    settings,
                     redis,
                     sessions,
-                    TicketService(
-                        sessions,
-                        uin_digits=settings.tickets.uin_digits,
-                        phone_region=settings.tickets.phone_region,
-                    ),
                     clock=lambda: datetime.fromtimestamp(sim.now() + settle_late[0], UTC),
                     # The virtual clock runs far ahead of the recorder's reading: a call
                     # is not orphaned while its `ticketed` fact is still further down the
                     # stream. Anything left without a ticket is settled at the end.
                     orphan_after_s=ORPHAN_AFTER_S,
                 )
-                # The recorder's own transfer settings (its default ledger), for the same counts.
-                screen_pops = ScreenPops.build(redis).consumer()
+                screen_pops = build_screen_pops(settings, redis)
                 stop = asyncio.Event()
                 tasks = [
                     asyncio.create_task(tracker.run(stop), name="tracker"),
