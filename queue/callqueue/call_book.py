@@ -7,7 +7,7 @@ from collections.abc import Callable
 from callqueue.calls import CallState, QueueEntry
 from callqueue.event_values import utc
 from core.ami.parser import AmiMessage
-from core.facts import CallEnded
+from core.facts import CallEnded, CallStarted
 
 
 class CallBook:
@@ -78,6 +78,18 @@ class CallBook:
         if not linkedid:
             raise KeyError(f"{message.name} without {key}")
         return self.open(linkedid, at)
+
+    def started(self, call: CallState) -> CallStarted:
+        """The call's `started` fact as of what is known of it now (told again when the
+        caller's number or name comes later)."""
+        return CallStarted(
+            linkedid=call.linkedid,
+            channel=call.channel,
+            at=utc(call.started_at),
+            caller_num=call.caller_num,
+            caller_name=call.caller_name,
+            dialled=call.dialled,
+        )
 
     def add_entry(self, call: CallState, entry: QueueEntry) -> None:
         call.entries.append(entry)

@@ -34,7 +34,7 @@ from callqueue.call_book import CallBook
 from callqueue.calls import CallState, QueueEntry
 from callqueue.event_values import as_int, utc
 from core.ami.parser import AmiMessage
-from core.facts import CallAbandoned, CallFact, CallQueued, CallStarted
+from core.facts import CallAbandoned, CallFact, CallQueued
 
 log = logging.getLogger(__name__)
 
@@ -196,17 +196,8 @@ class Resync:
         if call is None:
             call = self._book.open(linkedid, joined_at)
             call.channel = channel
-            call.caller_num = message.get("CallerIDNum")
-            call.caller_name = message.get("CallerIDName")
-            facts.append(
-                CallStarted(
-                    linkedid=linkedid,
-                    channel=channel,
-                    at=utc(joined_at),
-                    caller_num=call.caller_num,
-                    caller_name=call.caller_name,
-                )
-            )
+            call.learn_caller(message.get("CallerIDNum"), message.get("CallerIDName"))
+            facts.append(self._book.started(call))
         call.channels |= _channels_of(linkedid, by_channel)
         call.caller_channels.add(channel)
         entry = QueueEntry(
