@@ -1,10 +1,11 @@
 """Screen pops: a consumer group of their own on the fact stream, with no SQL on the way.
 
-On `ticketed` and `answered` it keeps the Redis call context (the UIN and ticket, who
-has the caller); on `ringing` the ringing agent gets a screen pop; on `transferred` the
-transfer is counted (once, with the recorder: `crm.transfers.counting`) and the agent the
-caller went to gets one. The recorder writes the SQL side of the same facts on its own
-schedule, so a slow or unreachable database never holds up an agent's screen.
+On `started`, `ticketed` and `answered` it keeps the Redis call context (the caller's
+number and name, the UIN and ticket, who has the caller); on `ringing` the ringing agent
+gets a screen pop; on `transferred` the transfer is counted (once, with the recorder:
+`crm.transfers.counting`) and the agent the caller went to gets one. The recorder writes
+the SQL side of the same facts on its own schedule, so a slow or unreachable database
+never holds up an agent's screen.
 """
 
 from __future__ import annotations
@@ -13,10 +14,18 @@ import logging
 
 from redis.asyncio import Redis
 
+from core.caller_id import known
 from core.consumer import FactConsumer
 from core.context.model import CallContext
 from core.context.notifier import AgentNotifier
-from core.facts import CallAnswered, CallFact, CallRinging, CallTicketed, CallTransferred
+from core.facts import (
+    CallAnswered,
+    CallFact,
+    CallRinging,
+    CallStarted,
+    CallTicketed,
+    CallTransferred,
+)
 from core.settings import TransferSettings
 from crm.transfers.counting import TransferCounter, fact_key
 
@@ -24,7 +33,7 @@ log = logging.getLogger(__name__)
 
 GROUP = "screen-pops"
 MARK = "pop:"  # in the call's `:seen` hash: this fact was handled here
-HANDLED = (CallTicketed, CallAnswered, CallRinging, CallTransferred)
+HANDLED = (CallStarted, CallTicketed, CallAnswered, CallRinging, CallTransferred)
 
 
 class ScreenPops:
@@ -59,7 +68,9 @@ class ScreenPops:
         await self.store.mark(sorted(handled))
 
     async def on_fact(self, fact: CallFact) -> None:
-        if isinstance(fact, CallTicketed):
+        if isinstance(fact, CallStarted):
+            await self.on_started(fact)
+        elif isinstance(fact, CallTicketed):
             await self.on_ticketed(fact)
         elif isinstance(fact, CallAnswered):
             await self.on_answered(fact)
@@ -67,6 +78,13 @@ class ScreenPops:
             await self.on_ringing(fact)
         elif isinstance(fact, CallTransferred):
             await self.on_transferred(fact)
+
+    async def on_started(self, fact: CallStarted) -> None:
+        """The caller's number and name; a later telling with known values replaces them,
+        `<unknown>` never does (the store skips empty values)."""
+        await self.store.update(
+            fact.linkedid, caller_num=known(fact.caller_num), caller_name=known(fact.caller_name)
+        )
 
     async def on_ticketed(self, fact: CallTicketed) -> None:
         await self.store.update(fact.linkedid, uin=fact.uin, ticket_id=str(fact.ticket_id or ""))
