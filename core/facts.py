@@ -54,6 +54,10 @@ class CallTicketed(_Fact):
     uin: str
     ticket_id: int | None = None
     attached: bool = False  # True when the caller named an existing ticket
+    # The caller ID of the AGI environment (`agi_callerid`, `agi_calleridname`), when the
+    # AGI route tells it: one more source, read as `started`'s are (`core.caller_id`).
+    caller_num: str = ""
+    caller_name: str = ""
 
 
 class CallQueued(_Fact):

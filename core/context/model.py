@@ -60,8 +60,9 @@ class CallContext(BaseModel):
     org_inn: str = ""
     summary: str = ""
     agent: str = ""  # who has the caller now
-    # The caller's number and name as Asterisk gives them (`started`, the later known
-    # value: `core.caller_id`), for the screen pop; the memo's name is `caller_full_name`.
+    # The caller's number and name as Asterisk gives them (`started`, `ticketed`: the
+    # later known value, `core.caller_id`), for the screen pop; the memo's is
+    # `caller_full_name`.
     caller_num: str = ""
     caller_name: str = ""
     count: int = 0  # transfers counted

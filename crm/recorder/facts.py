@@ -56,6 +56,7 @@ async def on_ticketed(
     session: AsyncSession, call: Call, fact: CallTicketed, transfers: TransferLedger | None
 ) -> None:
     call.announced_uin = fact.uin
+    learn_caller(call, fact.caller_num, fact.caller_name)
     await link_ticket(session, call)
     if transfers is not None:
         await transfers.on_ticketed(session, fact)

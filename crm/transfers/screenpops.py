@@ -87,7 +87,13 @@ class ScreenPops:
         )
 
     async def on_ticketed(self, fact: CallTicketed) -> None:
-        await self.store.update(fact.linkedid, uin=fact.uin, ticket_id=str(fact.ticket_id or ""))
+        await self.store.update(
+            fact.linkedid,
+            uin=fact.uin,
+            ticket_id=str(fact.ticket_id or ""),
+            caller_num=known(fact.caller_num),
+            caller_name=known(fact.caller_name),
+        )
 
     async def on_answered(self, fact: CallAnswered) -> None:
         await self.store.update(fact.linkedid, agent=fact.agent)

@@ -402,3 +402,28 @@ async def test_the_callers_number_told_later_wins_over_unknown(h: Harness) -> No
     assert await h.recorder.process(block_ms=100) == 1
     call = await h.call(linkedid)
     assert (call.caller_number, call.caller_name) == ("+79000000001", "Алиса Петрова")
+
+
+async def test_the_agi_environments_caller_id_fills_an_unknown_one(h: Harness) -> None:
+    """No caller ID from AMI (`<unknown>` only): the AGI route's `ticketed` names the caller;
+    a later `<unknown>` does not erase it."""
+    linkedid = "1795311765.78"
+    channel = "Local/100@hotline-in-00000000;1"
+    await h.bus.publish(
+        CallStarted(
+            linkedid=linkedid,
+            channel=channel,
+            caller_num="<unknown>",
+            caller_name="<unknown>",
+            at=at(0),
+        )
+    )
+    await h.bus.publish(
+        CallTicketed(
+            linkedid=linkedid, uin="00000042", caller_num="79000000001", caller_name="Алиса"
+        )
+    )
+    await h.bus.publish(CallStarted(linkedid=linkedid, channel=channel, at=at(0)))
+    assert await h.recorder.process(block_ms=100) == 3
+    call = await h.call(linkedid)
+    assert (call.caller_number, call.caller_name) == ("79000000001", "Алиса")
