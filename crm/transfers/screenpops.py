@@ -36,6 +36,11 @@ MARK = "pop:"  # in the call's `:seen` hash: this fact was handled here
 HANDLED = (CallStarted, CallTicketed, CallAnswered, CallRinging, CallTransferred)
 
 
+def _names_nobody(fact: CallFact) -> bool:
+    """A `started` with no caller ID yet (the channel made `<unknown>`): nothing to keep."""
+    return isinstance(fact, CallStarted) and not (known(fact.caller_num) or known(fact.caller_name))
+
+
 class ScreenPops:
     """Keeps the live call context and sends screen pops, fact by fact, in stream order."""
 
@@ -57,7 +62,7 @@ class ScreenPops:
         """Handle a read's facts in order; one handled before (its key marked) changes
         nothing, as it changes nothing in the recorder (a restarted tracker tells again
         what it finds). Marked once all are handled: a crash re-delivers the read."""
-        mine = [f for f in facts if isinstance(f, HANDLED)]
+        mine = [f for f in facts if isinstance(f, HANDLED) and not _names_nobody(f)]
         marks = [(f.linkedid, f"{MARK}{fact_key(f)}") for f in mine]
         handled: set[tuple[str, str]] = set()
         for fact, mark, seen in zip(mine, marks, await self.store.marked(marks), strict=True):
