@@ -55,9 +55,7 @@ class ChannelEvents:
         call = self._book.calls.get(message.get("Linkedid"))
         if call is None or message.get("Channel") not in call.caller_channels:
             return []
-        if not call.learn_caller(message.get("CallerIDNum"), message.get("CallerIDName")):
-            return []
-        return [self._book.started(call)]
+        return self._book.caller_seen(call, message)
 
     def on_ami_Hangup(self, message: AmiMessage, at: float) -> list[CallFact]:
         facts = self._transfers.check(message, at)

@@ -37,13 +37,7 @@ class QueueEvents:
         facts = self._transfers.check(message, at)
         call = self._book.call(message, at)
         channel = message.get("Channel")
-        # The caller's own channel names the caller; another one (the Local channel of an
-        # agent's attended transfer into a queue) names the agent, unless nothing better
-        # is known (a call first seen here).
-        if channel in call.caller_channels or not (call.caller_num or call.caller_name):
-            if call.learn_caller(message.get("CallerIDNum"), message.get("CallerIDName")):
-                call.channel = call.channel or channel
-                facts.append(self._book.started(call))
+        facts += self._book.caller_seen(call, message)
         entry = QueueEntry(
             linkedid=call.linkedid,
             entry=len(call.entries) + 1,

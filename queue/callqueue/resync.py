@@ -187,10 +187,12 @@ class Resync:
         call = self._book.calls.get(linkedid)
         facts: list[CallFact] = []
         if call is not None:
+            # A NewCallerid may have come while we were away: the entry shows the caller ID.
+            facts += self._book.caller_seen(call, message)
             entry = call.open_entry(queue)
             if entry is not None and entry.outcome == "waiting":
                 entry.position = as_int(message.get("Position")) or entry.position
-                return []
+                return facts
         joined_at = at - (as_int(message.get("Wait")) or 0)
         self.unseen["joined"] += 1
         if call is None:

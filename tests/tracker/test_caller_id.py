@@ -7,7 +7,7 @@ import pytest
 
 from callqueue.replay import replay_sessions
 from callqueue.tracker import CallTracker
-from core.ami.parser import AmiParser
+from core.ami.parser import AmiMessage, AmiParser
 from core.facts import CallFact, CallStarted
 
 from .conftest import SESSIONS, frame, transcript
@@ -152,3 +152,28 @@ def test_newcallerid_is_asked_for_in_the_call_class() -> None:
         if m.name == "NewCallerid"
     ]
     assert privilege and all(p.split(",")[0] == "call" for p in privilege)
+
+
+def test_a_resync_learns_a_number_told_while_the_tracker_was_away() -> None:
+    """Newchannel seen, then an AMI outage that hid the NewCallerid and the join: the
+    QueueStatus entry names the caller, and `started` is told again with the number."""
+    pbx = Pbx()
+    pbx.channel_event("Newchannel", HANDSET, "<unknown>", "<unknown>")
+    pbx.channel_event("Newchannel", DIALPLAN, "<unknown>", "<unknown>")
+    show = (
+        f"Event: CoreShowChannel\nChannel: {DIALPLAN}\nLinkedid: {LINKEDID}\n"
+        f"Uniqueid: 1795400000.2\nCallerIDNum: 79000000001\nCallerIDName: Алиса\n"
+        "Application: Queue\nApplicationData: hotline\nDuration: 00:00:09\n"
+    )
+    entry = (
+        f"Event: QueueEntry\nQueue: hotline\nPosition: 1\nChannel: {DIALPLAN}\n"
+        "CallerIDNum: 79000000001\nCallerIDName: Алиса\nWait: 4\n"
+    )
+    pbx.tracker.begin_resync()
+    facts = pbx.tracker.apply_resync(
+        [AmiMessage(show, 1010.0)], [AmiMessage(entry, 1010.0)], 1010.0
+    )
+    told = _started(facts)
+    assert [(f.caller_num, f.caller_name) for f in told] == [("79000000001", "Алиса")]
+    call = pbx.tracker.calls[LINKEDID]
+    assert [(e.caller_num, e.outcome) for e in call.entries] == [("79000000001", "waiting")]
