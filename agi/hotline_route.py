@@ -175,11 +175,14 @@ class HotlineDesk(Desk):
             )
         )
         if self._linkedid:
+            phone, name = caller_of(self._request)
             self.deps.publish(
                 CallTicketed(
                     linkedid=self._linkedid,
                     uin=ticket.uin,
                     ticket_id=ticket.ticket_id,
                     attached=attached,
+                    caller_num=phone or "",
+                    caller_name=name or "",
                 )
             )

@@ -7,6 +7,7 @@ header) as an aware UTC datetime.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -26,6 +27,12 @@ class _Fact(BaseModel):
 
 
 class CallStarted(_Fact):
+    """The call began (`at`: its first channel). Told again whenever Asterisk brings the
+    caller's number or name later (`NewCallerid` after a `Newchannel` that said
+    `<unknown>`): each telling is keyed by the caller ID it carries, so a re-told one is
+    new to every reader and the same one twice is not; readers keep the later known value
+    (`core.caller_id`)."""
+
     kind: Literal["started"] = "started"
     channel: str
     caller_num: str = ""
@@ -33,12 +40,24 @@ class CallStarted(_Fact):
     dialled: str = ""
     at: datetime
 
+    @property
+    def key(self) -> str:
+        if not (self.caller_num or self.caller_name):
+            return f"{self.linkedid}:started"
+        # A digest keeps the key short whatever the name's length (keys are 200 chars).
+        caller_id = f"{self.caller_num}\x1f{self.caller_name}".encode()
+        return f"{self.linkedid}:started:{hashlib.blake2b(caller_id, digest_size=6).hexdigest()}"
+
 
 class CallTicketed(_Fact):
     kind: Literal["ticketed"] = "ticketed"
     uin: str
     ticket_id: int | None = None
     attached: bool = False  # True when the caller named an existing ticket
+    # The caller ID of the AGI environment (`agi_callerid`, `agi_calleridname`), when the
+    # AGI route tells it: one more source, read as `started`'s are (`core.caller_id`).
+    caller_num: str = ""
+    caller_name: str = ""
 
 
 class CallQueued(_Fact):

@@ -60,6 +60,11 @@ class CallContext(BaseModel):
     org_inn: str = ""
     summary: str = ""
     agent: str = ""  # who has the caller now
+    # The caller's number and name as Asterisk gives them (`started`, `ticketed`: the
+    # later known value, `core.caller_id`), for the screen pop; the memo's is
+    # `caller_full_name`.
+    caller_num: str = ""
+    caller_name: str = ""
     count: int = 0  # transfers counted
     refused: int = 0  # tries turned down at the limit
     chain: list[dict[str, Any]] = Field(default_factory=list)  # {n, from, to, to_agent, how}
@@ -84,6 +89,8 @@ class CallContext(BaseModel):
             "linkedid": linkedid,
             "uin": self.uin,
             "ticket_id": self.ticket_id,
+            "caller_num": self.caller_num,
+            "caller_name": self.caller_name,
             "caller_full_name": self.caller_full_name,
             "org_inn": self.org_inn,
             "summary": self.summary,

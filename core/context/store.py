@@ -2,8 +2,9 @@
 
 Keys (`hotline:call:<linkedid>` prefix), all with a TTL of `CONTEXT_TTL_S` refreshed on
 every change, so the context outlives any Hotline process but not the day:
-- `` (hash): uin, ticket_id, caller_full_name, org_inn, summary, agent (who has the
-  caller now), count (transfers counted), chain (JSON list of {n, from, to, how});
+- `` (hash): uin, ticket_id, caller_num, caller_name (Asterisk's caller ID),
+  caller_full_name, org_inn, summary, agent (who has the caller now), count (transfers
+  counted), chain (JSON list of {n, from, to, how});
 - `:res` (hash): token -> JSON reservation {token, agent, to, mode, how, at, context, n?}.
   A reservation takes a slot before the transfer is made (API, AGI route); it is counted
   (`n` set) when the transfer is known to have happened, and matched once by the AMI

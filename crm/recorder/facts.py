@@ -13,6 +13,7 @@ from typing import Any, get_args
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.caller_id import later_wins
 from core.facts import (
     CallAbandoned,
     CallAnswered,
@@ -34,18 +35,28 @@ from crm.transfers.ledger import TransferLedger
 Handler = Callable[[AsyncSession, Call, Any, TransferLedger | None], Awaitable[None]]
 
 
+def learn_caller(call: Call, num: str, name: str) -> None:
+    """The caller's number and name a fact reports: a later known value wins, and
+    `<unknown>` (a `Newchannel` before its `NewCallerid`) never does."""
+    # Cut to the columns' lengths (PostgreSQL refuses longer values, SQLite keeps them).
+    call.caller_number = later_wins(call.caller_number, num)[:40] or None
+    call.caller_name = later_wins(call.caller_name, name)[:200] or None
+
+
 async def on_started(
     session: AsyncSession, call: Call, fact: CallStarted, transfers: TransferLedger | None
 ) -> None:
-    call.caller_number = call.caller_number or fact.caller_num or None
-    call.caller_name = call.caller_name or fact.caller_name or None
-    call.started_at = fact.at
+    learn_caller(call, fact.caller_num, fact.caller_name)
+    # A re-told `started` (the caller's ID came later) carries the same moment; keep the
+    # earliest whatever the order the tellings come in.
+    call.started_at = min(call.started_at or fact.at, fact.at)
 
 
 async def on_ticketed(
     session: AsyncSession, call: Call, fact: CallTicketed, transfers: TransferLedger | None
 ) -> None:
     call.announced_uin = fact.uin
+    learn_caller(call, fact.caller_num, fact.caller_name)
     await link_ticket(session, call)
     if transfers is not None:
         await transfers.on_ticketed(session, fact)
@@ -112,8 +123,7 @@ async def on_ended(
 async def on_out_of_hours(
     session: AsyncSession, call: Call, fact: CallOutOfHours, transfers: TransferLedger | None
 ) -> None:
-    call.caller_number = call.caller_number or fact.caller_num or None
-    call.caller_name = call.caller_name or fact.caller_name or None
+    learn_caller(call, fact.caller_num, fact.caller_name)
     call.started_at = call.started_at or fact.at
     call.outcome = CallOutcome.out_of_hours
 

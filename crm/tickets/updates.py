@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.caller_id import later_wins
 from crm.errors import CallOnAnotherTicket
 from crm.models import Call, CallTicket, Status, Ticket, TicketEvent
 from crm.rules import LIFECYCLE_ENDPOINTS, check_classification, check_transition
@@ -17,6 +18,8 @@ from crm.tickets.audit import call_attached_row, change_row
 from crm.tickets.checks import InvalidField, check_agreed_deadline
 from crm.tickets.queries import Sessions, get_call, load_ticket
 
+# A call's caller ID as the API is given it: `<unknown>` never replaces a real one.
+CALLER_ID = ("caller_number", "caller_name")
 # Fields a PATCH cannot empty: a null there means "leave it".
 _REQUIRED = ("category", "priority", "status")
 
@@ -96,6 +99,8 @@ async def attach_call(
                 await session.flush()  # the call needs its id for the link row
                 session.add(CallTicket(call_id=call.id, ticket_id=ticket.id, linked_at=now))
             for field, value in data.model_dump(exclude_unset=True).items():
+                if field in CALLER_ID:
+                    value = later_wins(getattr(call, field), value) or None  # never <unknown>
                 if field != "linkedid" and value is not None:
                     setattr(call, field, value)
             if newly_attached:

@@ -1,10 +1,11 @@
 """Screen pops: a consumer group of their own on the fact stream, with no SQL on the way.
 
-On `ticketed` and `answered` it keeps the Redis call context (the UIN and ticket, who
-has the caller); on `ringing` the ringing agent gets a screen pop; on `transferred` the
-transfer is counted (once, with the recorder: `crm.transfers.counting`) and the agent the
-caller went to gets one. The recorder writes the SQL side of the same facts on its own
-schedule, so a slow or unreachable database never holds up an agent's screen.
+On `started`, `ticketed` and `answered` it keeps the Redis call context (the caller's
+number and name, the UIN and ticket, who has the caller); on `ringing` the ringing agent
+gets a screen pop; on `transferred` the transfer is counted (once, with the recorder:
+`crm.transfers.counting`) and the agent the caller went to gets one. The recorder writes
+the SQL side of the same facts on its own schedule, so a slow or unreachable database
+never holds up an agent's screen.
 """
 
 from __future__ import annotations
@@ -13,10 +14,18 @@ import logging
 
 from redis.asyncio import Redis
 
+from core.caller_id import known
 from core.consumer import FactConsumer
 from core.context.model import CallContext
 from core.context.notifier import AgentNotifier
-from core.facts import CallAnswered, CallFact, CallRinging, CallTicketed, CallTransferred
+from core.facts import (
+    CallAnswered,
+    CallFact,
+    CallRinging,
+    CallStarted,
+    CallTicketed,
+    CallTransferred,
+)
 from core.settings import TransferSettings
 from crm.transfers.counting import TransferCounter, fact_key
 
@@ -24,7 +33,12 @@ log = logging.getLogger(__name__)
 
 GROUP = "screen-pops"
 MARK = "pop:"  # in the call's `:seen` hash: this fact was handled here
-HANDLED = (CallTicketed, CallAnswered, CallRinging, CallTransferred)
+HANDLED = (CallStarted, CallTicketed, CallAnswered, CallRinging, CallTransferred)
+
+
+def _names_nobody(fact: CallFact) -> bool:
+    """A `started` with no caller ID yet (the channel made `<unknown>`): nothing to keep."""
+    return isinstance(fact, CallStarted) and not (known(fact.caller_num) or known(fact.caller_name))
 
 
 class ScreenPops:
@@ -48,7 +62,7 @@ class ScreenPops:
         """Handle a read's facts in order; one handled before (its key marked) changes
         nothing, as it changes nothing in the recorder (a restarted tracker tells again
         what it finds). Marked once all are handled: a crash re-delivers the read."""
-        mine = [f for f in facts if isinstance(f, HANDLED)]
+        mine = [f for f in facts if isinstance(f, HANDLED) and not _names_nobody(f)]
         marks = [(f.linkedid, f"{MARK}{fact_key(f)}") for f in mine]
         handled: set[tuple[str, str]] = set()
         for fact, mark, seen in zip(mine, marks, await self.store.marked(marks), strict=True):
@@ -59,7 +73,9 @@ class ScreenPops:
         await self.store.mark(sorted(handled))
 
     async def on_fact(self, fact: CallFact) -> None:
-        if isinstance(fact, CallTicketed):
+        if isinstance(fact, CallStarted):
+            await self.on_started(fact)
+        elif isinstance(fact, CallTicketed):
             await self.on_ticketed(fact)
         elif isinstance(fact, CallAnswered):
             await self.on_answered(fact)
@@ -68,8 +84,21 @@ class ScreenPops:
         elif isinstance(fact, CallTransferred):
             await self.on_transferred(fact)
 
+    async def on_started(self, fact: CallStarted) -> None:
+        """The caller's number and name; a later telling with known values replaces them,
+        `<unknown>` never does (the store skips empty values)."""
+        await self.store.update(
+            fact.linkedid, caller_num=known(fact.caller_num), caller_name=known(fact.caller_name)
+        )
+
     async def on_ticketed(self, fact: CallTicketed) -> None:
-        await self.store.update(fact.linkedid, uin=fact.uin, ticket_id=str(fact.ticket_id or ""))
+        await self.store.update(
+            fact.linkedid,
+            uin=fact.uin,
+            ticket_id=str(fact.ticket_id or ""),
+            caller_num=known(fact.caller_num),
+            caller_name=known(fact.caller_name),
+        )
 
     async def on_answered(self, fact: CallAnswered) -> None:
         await self.store.update(fact.linkedid, agent=fact.agent)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from callqueue.calls import CallState, QueueEntry
 from callqueue.event_values import utc
 from core.ami.parser import AmiMessage
-from core.facts import CallEnded
+from core.facts import CallEnded, CallFact, CallStarted
 
 
 class CallBook:
@@ -78,6 +78,32 @@ class CallBook:
         if not linkedid:
             raise KeyError(f"{message.name} without {key}")
         return self.open(linkedid, at)
+
+    def started(self, call: CallState) -> CallStarted:
+        """The call's `started` fact as of what is known of it now (told again when the
+        caller's number or name comes later)."""
+        return CallStarted(
+            linkedid=call.linkedid,
+            channel=call.channel,
+            at=utc(call.started_at),
+            caller_num=call.caller_num,
+            caller_name=call.caller_name,
+            dialled=call.dialled,
+        )
+
+    def caller_seen(self, call: CallState, message: AmiMessage) -> list[CallFact]:
+        """The caller ID an event's channel block shows: `started` told again when it
+        names the caller better. Only the caller's own channels count (an agent's channel,
+        or the Local channel of an agent's attended transfer into a queue, carries the
+        agent's on a SIP phone), unless nothing is known yet (a call first seen there)."""
+        if message.get("Channel") not in call.caller_channels and (
+            call.caller_num or call.caller_name
+        ):
+            return []
+        if not call.learn_caller(message.get("CallerIDNum"), message.get("CallerIDName")):
+            return []
+        call.channel = call.channel or message.get("Channel")
+        return [self.started(call)]
 
     def add_entry(self, call: CallState, entry: QueueEntry) -> None:
         call.entries.append(entry)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from core.caller_id import later_wins
 from core.service_level import EntryOutcome as Outcome
 
 EntryOutcome = Literal["waiting", "answered", "abandoned", "left"]
@@ -92,6 +93,18 @@ class CallState:
     transferring: bool = False  # between a transfer and the caller's next connection
     hung_up_by: str = ""
     ended_at: float | None = None
+
+    def learn_caller(self, num: str, name: str) -> bool:
+        """Take the caller's number and name that an event reports (a later known value
+        wins, `<unknown>` never does); True when they changed. The queue entries are the
+        same caller's, so they follow (the live state shows a waiting caller's number)."""
+        num, name = later_wins(self.caller_num, num), later_wins(self.caller_name, name)
+        if (num, name) == (self.caller_num, self.caller_name):
+            return False
+        self.caller_num, self.caller_name = num, name
+        for entry in self.entries:
+            entry.caller_num, entry.caller_name = num, name
+        return True
 
     def open_entry(self, queue: str) -> QueueEntry | None:
         """The latest entry of the call into `queue` (entries are per queue stay)."""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from callqueue.agents import AgentBoard
 from callqueue.call_book import CallBook
-from callqueue.event_values import as_int, utc
+from callqueue.event_values import as_int
 from callqueue.tickets import ticketed
 from callqueue.transfers import Transfers
 from core.ami.channels import local_half, local_partner
 from core.ami.parser import AmiMessage
-from core.facts import CallFact, CallStarted
+from core.facts import CallFact
 
 # How late a BlindTransfer event may follow the move it reports.
 LATE_TRANSFER_EVENT_S = 5.0
@@ -34,19 +34,9 @@ class ChannelEvents:
         call = self._book.open(linkedid, at)
         if not call.channel:
             call.channel = channel
-            call.caller_num = message.get("CallerIDNum")
-            call.caller_name = message.get("CallerIDName")
             call.dialled = message.get("Exten")
-            facts.append(
-                CallStarted(
-                    linkedid=linkedid,
-                    channel=channel,
-                    at=utc(at),
-                    caller_num=call.caller_num,
-                    caller_name=call.caller_name,
-                    dialled=call.dialled,
-                )
-            )
+            call.learn_caller(message.get("CallerIDNum"), message.get("CallerIDName"))
+            facts.append(self._book.started(call))
         call.channels.add(channel)
         if message.get("Uniqueid") == linkedid:
             call.caller_channels.add(channel)
@@ -54,6 +44,18 @@ class ChannelEvents:
                 # The caller's handset half; its `;2` partner runs the dialplan.
                 call.caller_channels.add(local_partner(channel))
         return facts
+
+    def on_ami_NewCallerid(self, message: AmiMessage, at: float) -> list[CallFact]:
+        """The caller's number and name, set after the channel was made (a `Newchannel`
+        that said `<unknown>`, or the dialplan's `CALLERID()`): `started` told again.
+
+        Only the caller's own channels count: the agents' channels of the same call carry
+        the caller's ID too, or, on a SIP phone, the agent's own. (`NewConnectedLine` is
+        not read: on the caller's channel it names whom the caller talks to, the agent.)"""
+        call = self._book.calls.get(message.get("Linkedid"))
+        if call is None or message.get("Channel") not in call.caller_channels:
+            return []
+        return self._book.caller_seen(call, message)
 
     def on_ami_Hangup(self, message: AmiMessage, at: float) -> list[CallFact]:
         facts = self._transfers.check(message, at)

@@ -95,6 +95,8 @@ class LiveState(AgentStateSink):
     def collect(self, facts: list[CallFact]) -> None:
         """Note what `facts` change: waiting lists, outcomes and counters."""
         for fact in facts:
+            if fact.kind == "started" and self._is_waiting(fact.linkedid):
+                self._queues_dirty = True  # the caller's number came: the waiting list shows it
             if fact.kind not in _QUEUE_FACTS:
                 continue
             self._queues_dirty = True
@@ -113,6 +115,10 @@ class LiveState(AgentStateSink):
             del self._done[:excess]
             self.dropped += excess
             log.error("live state: %d outcomes dropped while Redis was down", self.dropped)
+
+    def _is_waiting(self, linkedid: str) -> bool:
+        call = self.tracker.calls.get(linkedid) if self.tracker else None
+        return call is not None and any(e.outcome == "waiting" for e in call.entries)
 
     def _count(self, queue: str, field: str, n: int = 1) -> None:
         counters = self._counters.get(queue)

@@ -36,17 +36,13 @@ class QueueEvents:
     def on_ami_QueueCallerJoin(self, message: AmiMessage, at: float) -> list[CallFact]:
         facts = self._transfers.check(message, at)
         call = self._book.call(message, at)
-        caller_num = message.get("CallerIDNum")
-        caller_name = message.get("CallerIDName")
-        if caller_num and caller_num != "<unknown>":
-            call.caller_num = caller_num
-        if caller_name and caller_name != "<unknown>":
-            call.caller_name = caller_name
+        channel = message.get("Channel")
+        facts += self._book.caller_seen(call, message)
         entry = QueueEntry(
             linkedid=call.linkedid,
             entry=len(call.entries) + 1,
             queue=message.get("Queue"),
-            channel=message.get("Channel"),
+            channel=channel,
             caller_num=call.caller_num,
             caller_name=call.caller_name,
             position=as_int(message.get("Position")) or 0,

@@ -34,7 +34,7 @@ from callqueue.call_book import CallBook
 from callqueue.calls import CallState, QueueEntry
 from callqueue.event_values import as_int, utc
 from core.ami.parser import AmiMessage
-from core.facts import CallAbandoned, CallFact, CallQueued, CallStarted
+from core.facts import CallAbandoned, CallFact, CallQueued
 
 log = logging.getLogger(__name__)
 
@@ -187,26 +187,19 @@ class Resync:
         call = self._book.calls.get(linkedid)
         facts: list[CallFact] = []
         if call is not None:
+            # A NewCallerid may have come while we were away: the entry shows the caller ID.
+            facts += self._book.caller_seen(call, message)
             entry = call.open_entry(queue)
             if entry is not None and entry.outcome == "waiting":
                 entry.position = as_int(message.get("Position")) or entry.position
-                return []
+                return facts
         joined_at = at - (as_int(message.get("Wait")) or 0)
         self.unseen["joined"] += 1
         if call is None:
             call = self._book.open(linkedid, joined_at)
             call.channel = channel
-            call.caller_num = message.get("CallerIDNum")
-            call.caller_name = message.get("CallerIDName")
-            facts.append(
-                CallStarted(
-                    linkedid=linkedid,
-                    channel=channel,
-                    at=utc(joined_at),
-                    caller_num=call.caller_num,
-                    caller_name=call.caller_name,
-                )
-            )
+            call.learn_caller(message.get("CallerIDNum"), message.get("CallerIDName"))
+            facts.append(self._book.started(call))
         call.channels |= _channels_of(linkedid, by_channel)
         call.caller_channels.add(channel)
         entry = QueueEntry(

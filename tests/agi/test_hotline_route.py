@@ -64,6 +64,8 @@ async def test_new_caller_hears_the_uin_of_a_new_ticket(hotline: Hotline) -> Non
     [ticketed] = [f for f in facts if f.kind == "ticketed"]
     assert ticketed.linkedid == truth.linkedid and ticketed.uin == uin
     assert ticketed.attached is False
+    # The AGI environment's caller ID travels with it (one more source for the call).
+    assert (ticketed.caller_num, ticketed.caller_name) == ("79000000001", "Алиса Петрова")
 
 
 async def test_agent_channel_inherits_uin(hotline: Hotline) -> None:

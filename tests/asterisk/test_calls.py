@@ -59,12 +59,6 @@ async def test_answered_call_has_its_ticket_and_asterisks_wait(line: Line) -> No
     assert call["wait_s"] == pytest.approx(hold_time_s, abs=WAIT_TOLERANCE_S)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 12/13: the caller's number arrives in NewCallerid after Newchannel "
-    "(<unknown>); the tracker keeps the first value, so the CRM records '<unknown>'",
-)
 async def test_answered_call_records_the_callers_number(line: Line) -> None:
     _, call, _ = await _answered(line)
     # Recorded as Asterisk gives it, or in E.164 like a ticket's phone: either is the caller.

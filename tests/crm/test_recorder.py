@@ -375,3 +375,55 @@ async def test_acks_follow_the_commit_and_a_redelivery_records_nothing_twice(h: 
     call = await h.call(linkedid)
     assert call.wait_s == 31.5 and call.ended_at == at(163.5)
     assert len(await h.entries(linkedid)) == 1
+
+
+async def test_the_callers_number_told_later_wins_over_unknown(h: Harness) -> None:
+    """`started` told with `<unknown>` (Newchannel), again with the number (NewCallerid),
+    then an older tracker's `<unknown>` once more: the number stays, the start is the first."""
+    linkedid = "1795311765.77"
+
+    def started(num: str, name: str, seconds: float = 0) -> CallStarted:
+        channel = "Local/100@hotline-in-00000000;1"
+        return CallStarted(
+            linkedid=linkedid, channel=channel, caller_num=num, caller_name=name, at=at(seconds)
+        )
+
+    await h.bus.publish(started("", ""))
+    await h.bus.publish(started("79000000001", "Алиса"))
+    await h.bus.publish(started("<unknown>", "<unknown>", seconds=5))
+    assert await h.recorder.process(block_ms=100) == 3
+    call = await h.call(linkedid)
+    assert (call.caller_number, call.caller_name, call.started_at) == (
+        "79000000001",
+        "Алиса",
+        at(0),
+    )
+    await h.bus.publish(started("+79000000001", "Алиса Петрова"))  # the dialplan set it again
+    assert await h.recorder.process(block_ms=100) == 1
+    call = await h.call(linkedid)
+    assert (call.caller_number, call.caller_name) == ("+79000000001", "Алиса Петрова")
+
+
+async def test_the_agi_environments_caller_id_fills_an_unknown_one(h: Harness) -> None:
+    """No caller ID from AMI (`<unknown>` only): the AGI route's `ticketed` names the caller;
+    a later `<unknown>` does not erase it."""
+    linkedid = "1795311765.78"
+    channel = "Local/100@hotline-in-00000000;1"
+    await h.bus.publish(
+        CallStarted(
+            linkedid=linkedid,
+            channel=channel,
+            caller_num="<unknown>",
+            caller_name="<unknown>",
+            at=at(0),
+        )
+    )
+    await h.bus.publish(
+        CallTicketed(
+            linkedid=linkedid, uin="00000042", caller_num="79000000001", caller_name="Алиса"
+        )
+    )
+    await h.bus.publish(CallStarted(linkedid=linkedid, channel=channel, at=at(0)))
+    assert await h.recorder.process(block_ms=100) == 3
+    call = await h.call(linkedid)
+    assert (call.caller_number, call.caller_name) == ("79000000001", "Алиса")

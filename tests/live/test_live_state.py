@@ -142,3 +142,32 @@ async def test_the_counter_and_the_figures_share_one_answered_within_rule(redis)
     figures = service_level(EntryOutcome("hotline", "answered", wait) for wait in waits)
     counters = (await read_counters(redis))["hotline"]
     assert counters["answered_within"] == figures["hotline"]["answered_within"] == 2
+
+
+async def test_a_waiting_callers_number_told_later_reaches_the_waiting_list(redis) -> None:
+    """The caller joins with no caller ID; a NewCallerid names them while they wait (the
+    dialplan's CALLERID()): the waiting list shows the number at the next flush."""
+    from callqueue.tracker import CallTracker
+    from core.ami.parser import AmiParser
+    from tests.tracker.conftest import frame
+
+    tracker = CallTracker()
+    live = LiveState(redis, ttl_s=30)
+    live.attach(tracker)
+    parser = AmiParser(clock=lambda: 1000.0)
+    channel, linkedid = "PJSIP/trunk-00000001", "1795400000.1"
+
+    async def send(event: str, num: str, **more: str) -> None:
+        headers = {"Event": event, "Channel": channel, "Uniqueid": linkedid, "Linkedid": linkedid}
+        text = frame(**headers, CallerIDNum=num, CallerIDName="<unknown>", **more)
+        for message in parser.feed(text):
+            live.collect(tracker.handle(message))
+        await live.flush(1000.0)
+
+    await send("Newchannel", "<unknown>", Exten="100")
+    await send("QueueCallerJoin", "<unknown>", Queue="hotline", Position="1", Count="1")
+    (hotline,) = (await read_queues(redis, 1000.0, UTC))["queues"]
+    assert [w["caller_num"] for w in hotline["waiting"]] == [""]
+    await send("NewCallerid", "79000000001")
+    (hotline,) = (await read_queues(redis, 1000.0, UTC))["queues"]
+    assert [w["caller_num"] for w in hotline["waiting"]] == ["79000000001"]

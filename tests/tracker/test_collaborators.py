@@ -25,6 +25,7 @@ EVENTS = {
     "DialBegin",
     "DialEnd",
     "Hangup",
+    "NewCallerid",
     "Newchannel",
     "QueueCallerAbandon",
     "QueueCallerJoin",

@@ -8,7 +8,15 @@ from collections import Counter
 import pytest
 
 from callqueue.replay import replay_report, replay_sessions
-from core.facts import CallEnded, CallFact, CallTicketed, CallTransferred, dump_fact, load_fact
+from core.facts import (
+    CallEnded,
+    CallFact,
+    CallStarted,
+    CallTicketed,
+    CallTransferred,
+    dump_fact,
+    load_fact,
+)
 
 from .conftest import transcript
 
@@ -87,7 +95,9 @@ def test_service_level_agrees_with_queueparams(report: dict, truth: dict) -> Non
 
 def test_facts_tell_the_story(facts: list[CallFact], truth: dict) -> None:
     kinds = Counter(f.kind for f in facts)
-    assert kinds["started"] == kinds["ended"] == 6
+    started = {f.linkedid for f in facts if isinstance(f, CallStarted)}
+    assert len(started) == kinds["ended"] == 6
+    assert kinds["started"] == 12  # each call told again by its NewCallerid, with the number
     assert kinds["queued"] == kinds["answered"] == 7
     assert kinds["transferred"] == 2
     assert len({f.key for f in facts}) == len(facts)  # stable keys, none repeated

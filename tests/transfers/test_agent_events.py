@@ -64,6 +64,8 @@ async def test_the_target_agent_gets_a_screen_pop_with_the_context(rig: Rig, bas
         pop = await asyncio.wait_for(_next_event(lines), 5)
     assert pop["uin"] == "00008888" and pop["linkedid"] == call.two.linkedid
     assert (pop["summary"], pop["org_inn"], pop["n"]) == (CONTEXT["summary"], "7707083893", 1)
+    # The simulator names the caller in NewCallerid, after a Newchannel's `<unknown>`.
+    assert (pop["caller_num"], pop["caller_name"]) == ("79000000001", "Мария")
 
 
 async def test_only_the_agent_or_a_supervisor_may_listen(rig: Rig, base_url: str) -> None:
