@@ -88,7 +88,7 @@ def values_from(env: Mapping[str, str], settings: Settings) -> dict[str, str]:
     values.update({k: v for k, v in env.items() if k.startswith("HOTLINE_") and v})
     # Computed from the settings alone (their own checks ran when they were read).
     asterisk = settings.asterisk
-    values["AMI_PERMITS"] = permit_lines(env.get("HOTLINE_AMI_PERMIT") or settings.ami.permit)
+    values["AMI_PERMITS"] = permit_lines(settings.ami.permit)
     values["AGENT_DIAL"] = asterisk.agent_dial("agent${EXTEN:1}")
     values["WHISPER_GOSUB"] = WHISPER_CONTEXT if asterisk.whisper == "on" else ""
     values["AGENT_LANGUAGE"] = asterisk.agent_language
