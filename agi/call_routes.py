@@ -7,25 +7,28 @@ from collections.abc import Callable
 from agi import commands
 from agi.server import AgiRequest
 from core.facts import CallFact, CallRated
-from ivr.catalogue import prompt_file
-from ivr.readout import group_digits
+from ivr.catalogue import DEFAULT_LANGUAGE, LANGUAGES, prompt_file
 
 SURVEY_TIMEOUT_MS = 5000
-WHISPER_PROMPTS = ("whisper-uin", "whisper-transfer-1", "whisper-transfer-2")
+WHISPER_PROMPTS = ("whisper-hotline", "whisper-transfer-1", "whisper-transfer-2")
 SURVEY_PROMPTS = ("survey-solved", "survey-rate", "survey-invalid", "survey-thanks")
 
 
 async def on_agi_whisper(request: AgiRequest) -> None:
-    """Tell the agent the UIN and, on a transferred call, "transfer n of 2"."""
-    uin = await request.get_variable("UIN")
-    if uin and uin.isdigit():
-        await request.send_command(commands.stream_file(prompt_file("whisper-uin")))
-        for group in group_digits(uin):
-            await request.send_command(commands.say_digits(group))
+    """One short prompt to the agent before the bridge: "hotline", or "transfer n of 2".
+
+    It runs inside the caller's wait (Queue()'s pre-bridge Gosub), so it is a single file of
+    at most ~2 s; the UIN is not read (four digits alone would take ~3 s): the screen pop
+    showed it while the phone rang. It plays in the agent's language (`?lang=`), set on the
+    agent's channel only.
+    """
+    language = request.query.get("lang", DEFAULT_LANGUAGE)
+    if language not in LANGUAGES:
+        language = DEFAULT_LANGUAGE
+    await request.send_command(commands.set_variable("CHANNEL(language)", language))
     transfers = await request.get_variable("TRANSFER_COUNT")
-    if transfers in ("1", "2"):
-        prompt = prompt_file(f"whisper-transfer-{transfers}")
-        await request.send_command(commands.stream_file(prompt))
+    name = f"whisper-transfer-{transfers}" if transfers in ("1", "2") else "whisper-hotline"
+    await request.send_command(commands.stream_file(prompt_file(name)))
 
 
 class SurveyRoute:

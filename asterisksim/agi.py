@@ -13,6 +13,7 @@ from asterisksim.frames import CLASSES
 
 if TYPE_CHECKING:
     from asterisksim.calls import Call
+    from asterisksim.channels import Channel
     from asterisksim.pbx import PBX
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,8 @@ class AgiEnded(Exception):
         self.status = status
 
 
-def environment(pbx: PBX, call: Call, url: str) -> bytes:
-    two = call.two
+def environment(pbx: PBX, call: Call, url: str, chan: Channel | None = None) -> bytes:
+    two = chan or call.two
     parts = urlsplit(url)
     # res_agi sends everything after the host's "/" as the script, query string included.
     script = parts.path.lstrip("/") + (f"?{parts.query}" if parts.query else "")
@@ -65,13 +66,24 @@ def environment(pbx: PBX, call: Call, url: str) -> bytes:
 
 
 async def run_agi(
-    pbx: PBX, call: Call, url: str, done: Callable[[Call, str], None] | None = None
+    pbx: PBX,
+    call: Call,
+    url: str,
+    done: Callable[[Call, str], None] | None = None,
+    chan: Channel | None = None,
 ) -> None:
     """Run `AGI(url)` for the caller; the dialplan goes on with AGISTATUS set either way:
     at `done(call, status)`, by default [hotline-in]'s next step (`pbx.after_agi`).
 
-    Started by `PBX.start_agi`, which holds the clock: this takes that hold over."""
+    On `chan` (a member's channel, Queue()'s pre-bridge Gosub) it runs until that channel
+    hangs up or the script ends, whatever the caller does meanwhile (app_queue keeps the
+    caller in autoservice). Started by `PBX.start_agi`, which holds the clock: this takes
+    that hold over."""
     status = "FAILURE"
+    if chan is None:
+        running = lambda: call.state == "agi"  # noqa: E731
+    else:
+        running = lambda: not chan.hung_up  # noqa: E731
     clock = pbx.clock
     parts = urlsplit(url)
     writer: asyncio.StreamWriter | None = None
@@ -81,10 +93,10 @@ async def run_agi(
             asyncio.open_connection(parts.hostname or "127.0.0.1", parts.port or 4573),
             CONNECT_TIMEOUT_S,
         )
-        writer.write(environment(pbx, call, url))
+        writer.write(environment(pbx, call, url, chan))
         await writer.drain()
         status = "SUCCESS"
-        while call.state == "agi":
+        while running():
             line = await asyncio.wait_for(reader.readline(), 30)
             clock.release()
             held = False
@@ -95,7 +107,7 @@ async def run_agi(
                 clock.hold()
                 held = True
                 continue
-            reply, ended = await execute(pbx, call, command)
+            reply, ended = await execute(pbx, call, command, chan)
             # Held from the reply on: the AGI server's next command comes at this moment.
             clock.hold()
             held = True
@@ -105,7 +117,7 @@ async def run_agi(
                 status = ended
                 break
     except (OSError, TimeoutError) as exc:
-        log.info("AGI %s for %s: %s", url, call.two.name, exc)
+        log.info("AGI %s for %s: %s", url, (chan or call.two).name, exc)
     finally:
         if held:
             clock.release()
@@ -114,11 +126,14 @@ async def run_agi(
     (done or pbx.after_agi)(call, status)
 
 
-async def execute(pbx: PBX, call: Call, command: str) -> tuple[str, str | None]:
+async def execute(
+    pbx: PBX, call: Call, command: str, chan: Channel | None = None
+) -> tuple[str, str | None]:
     """One AGI command: AGIExecStart, the effect, AGIExecEnd; returns (reply, end status)."""
     call.truth.agi_commands.append(command)
     command_id = pbx.rng.randrange(10**8, 10**9)
-    block = pbx.blk(call.two)
+    two = chan or call.two
+    block = pbx.blk(two)
     pbx.emit(AGI, "AGIExecStart", block + f"CommandId: {command_id}\r\nCommand: {command}\r\n")
     try:
         words = shlex.split(command)
@@ -126,20 +141,22 @@ async def execute(pbx: PBX, call: Call, command: str) -> tuple[str, str | None]:
         words = command.split()
     verb = " ".join(words[:2]).upper() if words else ""
     ended: str | None = None
-    two, clock = call.two, pbx.clock
+    clock = pbx.clock
     if verb == "SET VARIABLE" and len(words) >= 4:
         two.set_var(words[2], words[3])
-        call.truth.variables[words[2].lstrip("_")] = words[3]
+        if chan is None:  # the caller's own variables (a member's are not the call's)
+            call.truth.variables[words[2].lstrip("_")] = words[3]
         reply = "200 result=1"
     elif verb == "GET VARIABLE" and len(words) >= 3:
         value = two.get_var(words[2])
         reply = f"200 result=1 ({value})" if value is not None else "200 result=0"
     elif verb == "SAY DIGITS" and len(words) >= 3:
-        await clock.sleep(SAY_DIGIT_S * len(words[2]))
+        digits = [f"digits/{d}" for d in words[2] if d.isdigit()]
+        await clock.sleep(sum(sound_s(pbx, two, name, SAY_DIGIT_S) for name in digits))
         reply = "200 result=0"
     elif verb == "STREAM FILE" and len(words) >= 2:
         if len(words) >= 3 and words[2] in pbx.config.prompts:
-            await clock.sleep(PROMPT_S)
+            await clock.sleep(sound_s(pbx, two, words[2], PROMPT_S))
             reply = "200 result=0 endpos=8000"
         else:
             reply, ended = "200 result=-1 endpos=0", "FAILURE"
@@ -175,6 +192,15 @@ async def execute(pbx: PBX, call: Call, command: str) -> tuple[str, str | None]:
         f"ResultCode: {code}\r\nResult: {'Success' if code == '200' else 'Failure'}\r\n",
     )
     return reply, ended
+
+
+def sound_s(pbx: PBX, chan: Channel, name: str, fixed_s: float) -> float:
+    """How long `name` plays on `chan`: its file's duration in the channel's language when
+    the config has the rendered files' durations, else the model's fixed time."""
+    durations = pbx.config.sound_durations_s
+    if not durations:
+        return fixed_s
+    return durations.get(f"{chan.language}/{name}", fixed_s)
 
 
 async def collect_digits(pbx: PBX, call: Call, timeout_s: float, max_digits: int) -> str:

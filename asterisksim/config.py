@@ -43,6 +43,13 @@ class SimConfig:
     entry_context: str = "hotline-in"
     entry_queue: str = "hotline"
     agi_url: str | None = None
+    # Queue()'s 7th argument, the pre-bridge Gosub on the member's channel, as the AGI URL
+    # it runs (asterisksim.dialplan reads it from a rendered extensions.conf); None: none.
+    member_gosub_url: str | None = None
+    # Seconds each sound file plays, by "<lang>/<name>" ("ru/hotline/welcome",
+    # "ru/digits/4"): the rendered files' durations (asterisksim.dialplan). Empty: the
+    # fixed PROMPT_S and SAY_DIGIT_S of asterisksim.agi.
+    sound_durations_s: dict[str, float] = field(default_factory=dict)
     # [hotline-in] Set(__TRANSFER_CONTEXT=...): the context the agents' softphone transfers
     # (features' blindxfer, SIP REFER) go to; "" leaves it unset, as in the transcripts.
     transfer_context: str = ""

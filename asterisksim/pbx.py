@@ -200,14 +200,21 @@ class PBX(QueueEngine, TransferEngine, ChannelNoise):
             self.enter_queue(call)
 
     def start_agi(
-        self, call: Call, url: str, done: Callable[[Call, str], None] | None = None
+        self,
+        call: Call,
+        url: str,
+        done: Callable[[Call, str], None] | None = None,
+        channel: Channel | None = None,
     ) -> None:
         """`AGI(url)` from the dialplan: no simulated time passes before the exchange starts
-        (the clock is held here, in the same step, and `run_agi` carries the hold on)."""
+        (the clock is held here, in the same step, and `run_agi` carries the hold on).
+
+        It runs on the caller's `;2` unless `channel` names another (a member's channel,
+        for Queue()'s pre-bridge Gosub)."""
         from asterisksim.agi import run_agi
 
         self.clock.hold()
-        task = asyncio.get_running_loop().create_task(run_agi(self, call, url, done))
+        task = asyncio.get_running_loop().create_task(run_agi(self, call, url, done, channel))
         self.tasks.add(task)
         task.add_done_callback(self._task_done)
 

@@ -195,10 +195,35 @@ class QueueEngine:
             f"Position: {position}\r\nCount: {len(queue.entries)}\r\n",
         )
         # app_queue works on whole clock seconds (DESIGN.md): differences of truncated times.
+        # "Within the service level" and the queue's Holdtime average are decided here, at
+        # the member's answer, before any pre-bridge Gosub (app_queue.c, try_calling).
+        hold_at_answer_s = int(now) - int(entry.join_s)
+        leg.in_sl = hold_at_answer_s <= queue.config.servicelevel_s
+        queue.record_connect(hold_at_answer_s)
+        call.entry = None
+        url = self.config.member_gosub_url
+        if url:
+            # Queue()'s 7th argument: the Gosub runs on the member's channel while the
+            # caller waits (no music: it was stopped above); AgentConnect comes after it.
+            call.state = "connecting"
+
+            def connected(done: Call, _status: str) -> None:
+                self.connect_member(done, leg, entry)
+
+            self.start_agi(call, url, connected, leg.one)
+            return
+        self.connect_member(call, leg, entry)
+
+    def connect_member(self: PBX, call: Call, leg: Leg, entry: Entry) -> None:
+        """AgentConnect (HoldTime up to now, after any pre-bridge Gosub) and the bridge."""
+        member, queue, now = leg.member, entry.queue, self.clock.now()
+        assert member is not None
+        # The caller's patience runs until the bridge: they wait through the Gosub too.
+        if call.patience_timer is not None:
+            call.patience_timer.cancel()
+            call.patience_timer = None
         leg.hold_s = int(now) - int(entry.join_s)
         ring_s = int(now) - int(leg.ring_start_s)
-        leg.in_sl = leg.hold_s <= queue.config.servicelevel_s
-        queue.record_connect(leg.hold_s)
         self.emit(
             AGENT,
             "AgentConnect",
@@ -207,16 +232,20 @@ class QueueEngine:
             + f"Queue: {queue.name}\r\nInterface: {member.interface}\r\n"
             f"MemberName: {member.name}\r\nHoldTime: {leg.hold_s}\r\nRingTime: {ring_s}\r\n",
         )
-        self.device_state(agent_device, "INUSE")
-        self.bridge(call, leg)
         visit = call.truth.visits[-1]
         visit.answered_at, visit.agent, visit.hold_time_field = now, member.name, leg.hold_s
         visit.wait_s = now - entry.join_s
         call.truth.outcome = "answered"
-        if call.patience_timer is not None:
-            call.patience_timer.cancel()
-            call.patience_timer = None
-        call.entry = None
+        if call.state == "gone":
+            # The caller hung up during the Gosub: the bridge ends as soon as it is made.
+            leg.answered_s = now
+            self.agent_complete(call, leg, "caller", caller_block=False)
+            self.hangup_event(leg.one, 16)
+            self.hangup_event(leg.two, 16)
+            self.member_done(leg)
+            return
+        self.device_state(f"Local/{member.name}@agents", "INUSE")
+        self.bridge(call, leg)
 
     def bridge(self: PBX, call: Call, leg: Leg) -> None:
         call.bridge_id = self.new_bridge_id()

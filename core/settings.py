@@ -89,11 +89,17 @@ class CrmClientSettings(BaseSettings):
 
 
 class AmiSettings(BaseSettings):
-    """`HOTLINE_AMI_HOST`, `_PORT`, `_USER`, `_SECRET`, and the timings below (`HOTLINE_AMI_*`)."""
+    """`HOTLINE_AMI_HOST`, `_PORT`, `_USER`, `_SECRET`, `_BIND`, `_PERMIT`, and the timings
+    below (`HOTLINE_AMI_*`)."""
 
     model_config = _group("HOTLINE_AMI_")
     host: str = "127.0.0.1"
     port: int = 5038
+    # Asterisk's side (rendered into manager.conf): the address AMI listens on, and the
+    # networks (comma-separated CIDRs) Hotline's AMI user may log in from. Loopback by
+    # default; compose sets its internal network.
+    bind: str = "127.0.0.1"
+    permit: str = "127.0.0.1/32"
     user: str = "hotline"
     secret: str = ""
     # A Ping unanswered within ping_timeout_s means a dead (half-open) socket.
@@ -139,6 +145,40 @@ class AgiSettings(BaseSettings):
     command_timeout_s: float = Field(default=60.0, gt=0)
     # How often the IVR re-reads the supervisor's calendar overrides from the CRM.
     calendar_refresh_s: float = Field(default=60.0, gt=0)
+
+
+class AsteriskSettings(BaseSettings):
+    """`HOTLINE_WHISPER`, `HOTLINE_AGENT_CHANNEL`, `HOTLINE_AGENT_LANGUAGE`: the dialplan's
+    choices that `hotline asterisk-config render` writes into `extensions.conf`.
+
+    The whisper (Queue()'s pre-bridge Gosub) runs after the agent answers and before the
+    caller is bridged, inside the caller's wait: off by default, since the screen pop gives
+    the agent the UIN and context while the phone rings. `agent_channel` is how the
+    dialplan dials agent NN, `{agent}` standing for `agentNN`; a bare technology
+    (`PJSIP`) means `PJSIP/{agent}`.
+    """
+
+    model_config = _group("HOTLINE_")
+    whisper: Literal["off", "on"] = "off"
+    agent_channel: str = "PJSIP/{agent}"
+    agent_language: Literal["ru", "en"] = "ru"
+
+    @field_validator("agent_channel")
+    @classmethod
+    def _check_agent_channel(cls, value: str) -> str:
+        value = value.strip()
+        if "{agent}" not in value:
+            value = f"{value}/{{agent}}"
+        technology = value.split("/", 1)[0]
+        if not technology.isalnum() or any(c in value for c in ",()\n"):
+            raise ValueError(
+                f"HOTLINE_AGENT_CHANNEL: {value!r} is not a dial string like PJSIP/{{agent}}"
+            )
+        return value
+
+    def agent_dial(self, agent: str) -> str:
+        """The dial string of `agent` (a dialplan expression such as `agent${EXTEN:1}`)."""
+        return self.agent_channel.replace("{agent}", agent)
 
 
 class MailSettings(BaseSettings):
@@ -255,6 +295,7 @@ class Settings(BaseSettings):
     sl: ServiceLevelSettings = Field(default_factory=ServiceLevelSettings)
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
     agi: AgiSettings = Field(default_factory=AgiSettings)
+    asterisk: AsteriskSettings = Field(default_factory=AsteriskSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
     transfers: TransferSettings = Field(default_factory=TransferSettings)

@@ -2,7 +2,10 @@
 
 The files under `asterisk-config/` hold `{{NAME}}` placeholders for every number, address,
 count and secret; nothing site-specific is committed. Asterisk's own `${...}` syntax is
-left alone (the dialplan reads `${ENV(HOTLINE_AGI_HOST)}` at run time).
+left alone. Addresses Asterisk dials or listens on (the FastAGI server, AMI's bind address,
+port and permits) and the dialplan's choices (the whisper, the agents' channel) come from
+the settings, so the rendered files are the whole configuration: nothing is read from
+Asterisk's own environment.
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ MAX_AGENTS = 99  # extension 2NN dials agentNN (extensions.conf, _2XX)
 # Values with a default; every other placeholder must come from the environment.
 DEFAULTS = {
     "HOTLINE_WRAPUP_S": "10",
-    "HOTLINE_APP_NETWORK": "172.28.0.0/24",  # the compose network (docker-compose.yml)
     "HOTLINE_EXTERNAL_ADDRESS": "127.0.0.1",
     "HOTLINE_AGENTS": "10",
 }
@@ -61,14 +63,35 @@ def agent_sections(count: int, sip_secret: str) -> str:
     return "\n".join(blocks)
 
 
+WHISPER_CONTEXT = "hotline-whisper"  # extensions.conf: the pre-bridge Gosub
+
+
+def permit_lines(networks: str) -> str:
+    """manager.conf `permit =` lines, one per comma-separated network."""
+    items = [n.strip() for n in networks.split(",") if n.strip()]
+    if not items:
+        raise ConfigError("HOTLINE_AMI_PERMIT names no network")
+    return "\n".join(f"permit = {item}" for item in items)
+
+
 def values_from(env: Mapping[str, str], settings: Settings) -> dict[str, str]:
     """Every placeholder's value: the environment, then the settings, then DEFAULTS."""
     values = dict(DEFAULTS)
     values["HOTLINE_SL_THRESHOLD_S"] = str(settings.sl.threshold_s)
     values["HOTLINE_AMI_USER"] = settings.ami.user
+    values["HOTLINE_AMI_PORT"] = str(settings.ami.port)
+    values["HOTLINE_AMI_BIND"] = settings.ami.bind
+    values["HOTLINE_AGI_HOST"] = settings.agi.host
+    values["HOTLINE_AGI_PORT"] = str(settings.agi.port)
     if settings.ami.secret:
         values["HOTLINE_AMI_SECRET"] = settings.ami.secret
     values.update({k: v for k, v in env.items() if k.startswith("HOTLINE_") and v})
+    # Computed from the settings alone (their own checks ran when they were read).
+    asterisk = settings.asterisk
+    values["AMI_PERMITS"] = permit_lines(settings.ami.permit)
+    values["AGENT_DIAL"] = asterisk.agent_dial("agent${EXTEN:1}")
+    values["WHISPER_GOSUB"] = WHISPER_CONTEXT if asterisk.whisper == "on" else ""
+    values["AGENT_LANGUAGE"] = asterisk.agent_language
     return values
 
 

@@ -60,9 +60,11 @@ PROMPTS: dict[str, dict[str, str]] = {
         "ru": "Пожалуйста, оставайтесь на линии, вам ответит первый освободившийся оператор.",
         "en": "Please stay on the line: the next available agent will answer.",
     },
-    "whisper-uin": {
-        "ru": "Обращение номер",
-        "en": "Request number",
+    # The whisper (HOTLINE_WHISPER=on) is one file of at most ~2 s, in the agent's language:
+    # the caller waits through it. The UIN is on the agent's screen pop.
+    "whisper-hotline": {
+        "ru": "Горячая линия.",
+        "en": "Hotline call.",
     },
     "whisper-transfer-1": {
         "ru": "Перевод один из двух.",

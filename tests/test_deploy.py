@@ -83,7 +83,13 @@ def test_compose_runs_asterisk_and_every_hotline_component() -> None:
         services["asterisk"]["depends_on"]["asterisk-config"]["condition"]
         == "service_completed_successfully"
     )
-    assert services["asterisk"]["environment"]["HOTLINE_AGI_HOST"] == "agi"
+    # The dialplan dials the FastAGI server the render wrote in (issue 13 item 8), not one
+    # read from Asterisk's own environment; AMI listens on and admits the compose network.
+    render = services["asterisk-config"]["environment"]
+    assert render["HOTLINE_AGI_HOST"] == "agi"
+    assert "HOTLINE_AGI_HOST" not in services["asterisk"].get("environment", {})
+    assert render["HOTLINE_AMI_BIND"] == "0.0.0.0"
+    assert render["HOTLINE_AMI_PERMIT"] == "${HOTLINE_APP_NETWORK:-172.28.0.0/24}"
 
 
 def test_compose_publishes_only_sip_rtp_and_the_api() -> None:

@@ -3,33 +3,44 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from core.facts import load_fact
 from tests.agi.conftest import Hotline
 from tests.agi.scripted import environment, replies, run_script
 
 
-async def test_whisper_tells_uin_and_transfer_count(hotline: Hotline) -> None:
+async def test_whisper_is_one_short_prompt_in_the_agents_language(hotline: Hotline) -> None:
+    """The caller waits through the whisper: one file, no UIN digits (the screen pop has it)."""
     commands = await run_script(
         hotline.agi.port,
-        environment("whisper"),
+        environment("whisper?lang=en", agi_language="ru"),
         replies({"UIN": "00012345", "TRANSFER_COUNT": "2"}),
     )
     assert commands == [
-        'GET VARIABLE "UIN"',
-        'STREAM FILE "hotline/whisper-uin" ""',
-        'SAY DIGITS "0001" ""',
-        'SAY DIGITS "2345" ""',
+        'SET VARIABLE "CHANNEL(language)" "en"',
         'GET VARIABLE "TRANSFER_COUNT"',
         'STREAM FILE "hotline/whisper-transfer-2" ""',
     ]
 
 
-async def test_whisper_of_a_first_call_says_no_transfer(hotline: Hotline) -> None:
+async def test_whisper_of_a_first_call_says_hotline(hotline: Hotline) -> None:
     commands = await run_script(
         hotline.agi.port, environment("whisper"), replies({"UIN": "00012345"})
     )
-    assert not any("whisper-transfer" in c for c in commands)
+    assert not any("whisper-transfer" in c or "SAY DIGITS" in c for c in commands)
+    assert 'STREAM FILE "hotline/whisper-hotline" ""' in commands
+    assert 'SET VARIABLE "CHANNEL(language)" "ru"' in commands  # the default language
+
+
+def test_every_whisper_prompt_lasts_at_most_two_seconds() -> None:
+    from agi.call_routes import WHISPER_PROMPTS
+    from tests.conftest import ROOT
+
+    manifest = json.loads((ROOT / "asterisk-config/sounds/manifest.json").read_text())["files"]
+    for language in ("ru", "en"):
+        for name in WHISPER_PROMPTS:
+            assert manifest[f"{language}/hotline/{name}.wav"]["duration_s"] <= 2.0, name
 
 
 async def test_survey_records_the_answers(hotline: Hotline) -> None:

@@ -13,6 +13,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,15 +109,23 @@ def _database() -> tuple[str, str]:
 @pytest.fixture(scope="package")
 def services(asterisk: AsteriskInstance) -> Iterator[Services]:
     """`hotline crm` (fresh PostgreSQL database), `hotline agi`, `hotline tracker`."""
+    with running_services(asterisk, ASTERISK_REDIS_URL) as started:
+        yield started
+
+
+@contextmanager
+def running_services(asterisk: AsteriskInstance, redis_url: str) -> Iterator[Services]:
+    """Hotline's services against `asterisk`, on a Redis database of their own; always
+    stopped, their PostgreSQL database dropped."""
     from tests.asterisk.instance import free_port
 
-    Redis.from_url(ASTERISK_REDIS_URL).flushdb()
+    Redis.from_url(redis_url).flushdb()
     name, database_url = _database()
     crm_port = free_port()
     endpoints = asterisk.endpoints
     env = {
         "HOTLINE_DATABASE_URL": database_url,
-        "HOTLINE_REDIS_URL": ASTERISK_REDIS_URL,
+        "HOTLINE_REDIS_URL": redis_url,
         "HOTLINE_API_TOKENS": f"service:{TOKENS['service']},supervisor:{TOKENS['supervisor']}",
         "HOTLINE_CRM_URL": f"http://127.0.0.1:{crm_port}",
         "HOTLINE_CRM_TOKEN": TOKENS["service"],

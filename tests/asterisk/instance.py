@@ -70,8 +70,9 @@ class Endpoints:
 
 
 class AsteriskInstance:
-    def __init__(self, home: Path, prefix: Path | None = None) -> None:
+    def __init__(self, home: Path, prefix: Path | None = None, *, whisper: str = "off") -> None:
         self.home = home.resolve()
+        self.whisper = whisper  # HOTLINE_WHISPER of the render
         self.prefix = prefix or cache_dir()
         self.process: subprocess.Popen[bytes] | None = None
         self.applied: list[str] = []
@@ -98,7 +99,15 @@ class AsteriskInstance:
             "HOTLINE_NUMBER": HOTLINE_NUMBER,
             "HOTLINE_AMI_USER": AMI_USER,
             "HOTLINE_AMI_SECRET": self.endpoints.ami_secret,
-            "HOTLINE_APP_NETWORK": "127.0.0.1/32",
+            # Loopback only, on free ports: several runs share one machine.
+            "HOTLINE_AMI_BIND": "127.0.0.1",
+            "HOTLINE_AMI_PERMIT": "127.0.0.1/32",
+            "HOTLINE_AMI_PORT": str(self.endpoints.ami_port),
+            "HOTLINE_AGI_HOST": "127.0.0.1",
+            "HOTLINE_AGI_PORT": str(self.endpoints.agi_port),
+            # agents are Local channels (no SIP in the test build): harness/extensions.conf
+            "HOTLINE_AGENT_CHANNEL": "Local/{agent}@harness-agents/n",
+            "HOTLINE_WHISPER": self.whisper,
             "HOTLINE_EXTERNAL_ADDRESS": "127.0.0.1",
             "HOTLINE_AGENTS": "3",
             # pjsip.conf needs them; the test build has no SIP, so they are never used.
@@ -175,8 +184,6 @@ class AsteriskInstance:
             )
         self.write_config()
         env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
-        # The dialplan reads the FastAGI host from Asterisk's own environment at run time.
-        env["HOTLINE_AGI_HOST"] = "127.0.0.1"
         console = (self.home / "log" / "console.log").open("ab")
         self.process = subprocess.Popen(
             [str(self.binary), "-C", str(self.etc / "asterisk.conf"), "-f", "-n"],

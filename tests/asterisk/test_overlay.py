@@ -20,3 +20,10 @@ def test_every_change_applies_and_ami_listens_on_loopback_only(tmp_path: Path) -
     ports = overlay.Ports(ami=1, agi=2)
     assert len(instance.applied) == len(overlay.changes(ports))  # one line per change
     assert all(change.reason for change in overlay.changes(ports))
+    # Loopback, ports and the agents' channel are the render's settings, not overlay lines.
+    assert not any(
+        word in change.find
+        for change in overlay.changes(ports)
+        for word in ("bindaddr", "port", "PJSIP", "4573")
+    )
+    assert ",,,,,)" in dialplan and "hotline-whisper)" not in dialplan  # no whisper by default

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import AmiSettings, ServiceLevelSettings, Settings
-from hotline.asterisk_config import CONF_FILES, CONFIG_DIR, ConfigError, render
+from core.settings import AgiSettings, AmiSettings, AsteriskSettings, ServiceLevelSettings, Settings
+from hotline.asterisk_config import CONF_FILES, CONFIG_DIR, WHISPER_CONTEXT, ConfigError, render
 from hotline.bootstrap.agi import PLAYED, ROUTES
 from ivr.catalogue import prompt_file
 
@@ -25,7 +25,9 @@ ENV = {
 }
 SECTION = re.compile(r"^\[([A-Za-z0-9_.*+{}-]+)\](\((?:!|[A-Za-z0-9_,!-]+)\))?$")
 ASSIGN = re.compile(r"^([A-Za-z0-9_-]+)\s*=>?\s*(.*)$")
-AGI_URL = re.compile(r"AGI\(agi://\$\{ENV\(HOTLINE_AGI_HOST\)\}:4573/([a-z-]+)")
+AGI_URL = re.compile(r"AGI\(agi://\{\{HOTLINE_AGI_HOST\}\}:\{\{HOTLINE_AGI_PORT\}\}/([a-z-]+)")
+# A line that is one placeholder: the render step writes sections or lines there.
+GENERATED = re.compile(r"^\{\{[A-Z_]+\}\}$")
 
 
 def parse_conf(text: str) -> list[tuple[str, str, str]]:
@@ -34,7 +36,7 @@ def parse_conf(text: str) -> list[tuple[str, str, str]]:
     section = ""
     for n, raw in enumerate(text.splitlines(), 1):
         line = re.sub(r"(?<!\\);.*$", "", raw).strip()
-        if not line or line == "{{AGENTS}}":  # the render step's generated sections
+        if not line or GENERATED.match(line):  # the render step's generated lines
             continue
         found = SECTION.match(line)
         if found:
@@ -87,7 +89,7 @@ def test_the_caller_reaches_the_queue_when_the_agi_fails() -> None:
     queue = next(v for v in steps if "(queue),Queue(hotline," in v)
     options = queue.split("Queue(", 1)[1].split(",")
     assert "c" in options[1], "continue after the agent hangs up (into the survey)"
-    assert options[6].rstrip(")") == "hotline-whisper", "the 7th argument: pre-bridge Gosub"
+    assert options[6].rstrip(")") == "{{WHISPER_GOSUB}}", "the 7th argument: pre-bridge Gosub"
     assert any("HOTLINE_OPEN" in v for v in steps)
     transfer = [v for s, k, v in items if s == "hotline-transfer"]
     assert any('"${TRANSFER_ALLOWED}" = "0"]?refused' in v for v in transfer)
@@ -180,3 +182,104 @@ def test_render_names_what_is_missing(tmp_path: Path) -> None:
         render(tmp_path, {**ENV, "HOTLINE_SIP_SECRET": "short"}, Settings())
     with pytest.raises(ConfigError, match="HOTLINE_AGENTS"):
         render(tmp_path, {**ENV, "HOTLINE_AGENTS": "0"}, Settings())
+
+
+def _render(tmp_path: Path, env: dict[str, str] | None = None, **groups: object) -> dict[str, str]:
+    render(tmp_path, {**ENV, **(env or {})}, Settings(**groups))  # type: ignore[arg-type]
+    return {name: (tmp_path / name).read_text() for name in CONF_FILES}
+
+
+def _gosubs(dialplan: str) -> list[str]:
+    """The 7th argument (pre-bridge Gosub) of every Queue() in a rendered dialplan."""
+    steps = "\n".join(v for _s, _k, v in parse_conf(dialplan))  # comments left out
+    calls = re.findall(r"Queue\(([^)]*)\)", steps)
+    assert calls
+    return [(call.split(",") + [""] * 7)[6] for call in calls]
+
+
+def test_no_whisper_inside_the_callers_wait_by_default(tmp_path: Path) -> None:
+    """The caller waits through a pre-bridge Gosub: none unless HOTLINE_WHISPER=on."""
+    assert set(_gosubs(_render(tmp_path)["extensions.conf"])) == {""}
+    on = _render(tmp_path / "on", asterisk=AsteriskSettings(whisper="on"))["extensions.conf"]
+    assert set(_gosubs(on)) == {WHISPER_CONTEXT}
+    items = parse_conf(on)
+    whisper = [v for s, k, v in items if s == WHISPER_CONTEXT]
+    assert "/whisper?lang=ru" in whisper[0] and "Return()" in whisper[-1]
+    english = AsteriskSettings(whisper="on", agent_language="en")
+    assert "/whisper?lang=en" in _render(tmp_path / "en", asterisk=english)["extensions.conf"]
+    with pytest.raises(ValueError):
+        AsteriskSettings(whisper="sometimes")  # type: ignore[arg-type]
+
+
+def test_the_dialplan_dials_the_agi_server_of_the_settings(tmp_path: Path) -> None:
+    files = _render(tmp_path)
+    assert not any("${ENV(" in text for text in files.values()), "nothing from Asterisk's env"
+    urls = re.findall(r"AGI\(agi://([^/]+)/", files["extensions.conf"])
+    assert set(urls) == {"127.0.0.1:4573"}
+    site = _render(tmp_path / "site", agi=AgiSettings(host="agi", port=4600))
+    assert set(re.findall(r"AGI\(agi://([^/]+)/", site["extensions.conf"])) == {"agi:4600"}
+
+
+def test_manager_binds_and_permits_loopback_unless_a_setting_says(tmp_path: Path) -> None:
+    manager = parse_conf(_render(tmp_path)["manager.conf"])
+    assert values(manager, "general", "bindaddr") == ["127.0.0.1"]
+    assert values(manager, "general", "port") == ["5038"]
+    assert values(manager, AmiSettings().user, "permit") == ["127.0.0.1/32"]
+    ami = AmiSettings(bind="0.0.0.0", port=5039, permit="172.28.0.0/24, 10.0.0.0/8")
+    site = parse_conf(_render(tmp_path / "site", ami=ami)["manager.conf"])
+    assert values(site, "general", "bindaddr") == ["0.0.0.0"]
+    assert values(site, "general", "port") == ["5039"]
+    assert values(site, ami.user, "permit") == ["172.28.0.0/24", "10.0.0.0/8"]
+    assert values(site, ami.user, "deny") == ["0.0.0.0/0.0.0.0"]
+    with pytest.raises(ConfigError, match="HOTLINE_AMI_PERMIT"):
+        render(tmp_path / "none", ENV, Settings(ami=AmiSettings(permit=" , ")))
+
+
+def test_agents_are_dialled_through_the_channel_setting(tmp_path: Path) -> None:
+    dials = re.findall(r"Dial\((\w+/agent[^,]+),", _render(tmp_path)["extensions.conf"])
+    assert dials and set(dials) == {"PJSIP/agent${EXTEN:1}"}
+    local = AsteriskSettings(agent_channel="Local/{agent}@phones/n")
+    site = _render(tmp_path / "local", asterisk=local)["extensions.conf"]
+    assert set(re.findall(r"Dial\((\w+/agent[^,]+),", site)) == {"Local/agent${EXTEN:1}@phones/n"}
+    assert AsteriskSettings(agent_channel="SIP").agent_channel == "SIP/{agent}"
+    with pytest.raises(ValueError, match="HOTLINE_AGENT_CHANNEL"):
+        AsteriskSettings(agent_channel="PJSIP/{agent},30")
+
+
+# Asterisk's own defaults of the features.conf sound options the project leaves unset
+# (main/features_config.c): a blind transfer over DTMF plays them.
+FEATURES_DEFAULT_SOUNDS = ("pbx-transfer", "pbx-invalid", "privacy-incorrect")
+CORE_SOUNDS = CONFIG_DIR.parent / "tests" / "fixtures" / "asterisk-core-sounds"
+
+
+def _core_sounds(language: str) -> set[str]:
+    lines = (CORE_SOUNDS / f"{language}.txt").read_text().splitlines()
+    return {line for line in lines if line and not line.startswith("#")}
+
+
+def _rendered_prompts(language: str) -> set[str]:
+    manifest = json.loads((CONFIG_DIR / "sounds" / "manifest.json").read_text())["files"]
+    return {
+        name.removeprefix(f"{language}/").removesuffix(".wav")
+        for name in manifest
+        if name.startswith(f"{language}/")
+    }
+
+
+def test_every_sound_the_rendered_config_names_exists(tmp_path: Path) -> None:
+    """Each sound is in Debian's asterisk-core-sounds-{ru,en} or among the rendered prompts,
+    in both languages (callers hear ru or en; agents hear HOTLINE_AGENT_LANGUAGE)."""
+    files = _render(tmp_path, asterisk=AsteriskSettings(whisper="on"))
+    named = set(FEATURES_DEFAULT_SOUNDS)
+    for text in files.values():
+        for _section, key, value in parse_conf(text):
+            if key.endswith("sound") or key.endswith("tone"):
+                named.add(value)
+        named |= set(re.findall(r"(?:Playback|Background|Read)\(([^,)]+)", text))
+    source = "\n".join(p.read_text() for p in (CONFIG_DIR.parent / "agi").glob("*.py"))
+    assert "STREAM FILE" not in source or "prompt_file" in source  # AGI plays catalogue files
+    played = {prompt_file(name) for name in PLAYED} | {f"digits/{d}" for d in "0123456789"}
+    assert "beeperr" in named and "pbx-transfer" in named
+    for language in ("ru", "en"):
+        known = _core_sounds(language) | _rendered_prompts(language)
+        assert sorted((named | played) - known) == [], language
