@@ -128,6 +128,16 @@ async def next_pop(pubsub: Any, timeout_s: float = 2.0) -> dict[str, Any]:
 
 
 @pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    """A client of the transfer tests' Redis database, emptied before and after."""
+    client = Redis.from_url(TRANSFER_REDIS_URL)
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
+
+
+@pytest.fixture
 def transfer_settings(settings: Settings) -> Settings:
     tokens = [f"{r}:{t}" for r, t in TOKENS.items()]
     tokens += [f"agent/{agent}:{token}" for agent, token in AGENT_TOKENS.items()]

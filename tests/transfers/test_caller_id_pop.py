@@ -4,29 +4,17 @@ the call's `started` facts, never `<unknown>`."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import pytest
 from redis.asyncio import Redis
 
 from core.facts import CallRinging, CallStarted, CallTicketed
 from core.keys import agent_events
 from crm.transfers.screenpops import ScreenPops
-from tests.transfers.conftest import TRANSFER_REDIS_URL
 
 LINKEDID = "1795310000.77"
 AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 HANDSET = "Local/100@hotline-in-00000000;1"
-
-
-@pytest.fixture
-async def redis() -> AsyncIterator[Redis]:
-    client = Redis.from_url(TRANSFER_REDIS_URL)
-    await client.flushdb()
-    yield client
-    await client.flushdb()
-    await client.aclose()
 
 
 def _started(num: str, name: str) -> CallStarted:

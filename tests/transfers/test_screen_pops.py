@@ -40,15 +40,6 @@ def _closed_port() -> int:
 
 
 @pytest.fixture
-async def redis() -> AsyncIterator[Redis]:
-    client = Redis.from_url(TRANSFER_REDIS_URL)
-    await client.flushdb()
-    yield client
-    await client.flushdb()
-    await client.aclose()
-
-
-@pytest.fixture
 async def pbx() -> AsyncIterator[SimulatedAsterisk]:
     async with SimulatedAsterisk(SimConfig(timestampevents=True)) as sim:
         yield sim
