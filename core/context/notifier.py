@@ -9,8 +9,6 @@ from redis.asyncio import Redis
 
 from core.keys import agent_events
 
-agent_channel = agent_events
-
 
 class AgentNotifier:
     """Publishes to `hotline:agent-events:<agent>`; the SSE route relays them."""
@@ -21,4 +19,4 @@ class AgentNotifier:
     async def screen_pop(self, agent: str, pop: dict[str, Any]) -> int:
         """Send a screen pop to `agent`; returns how many listeners got it."""
         message = json.dumps({"event": "screen-pop", **pop}, ensure_ascii=False)
-        return int(await self._redis.publish(agent_channel(agent), message))
+        return int(await self._redis.publish(agent_events(agent), message))

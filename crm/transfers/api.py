@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from core.context.notifier import agent_channel
+from core import keys
 from crm.deps import Principal, require
 from crm.transfers.errors import (
     NotOnCall,
@@ -95,7 +95,7 @@ async def agent_events(agent: str, request: Request, who: AgentOrSupervisor) -> 
     if who.role == "agent" and who.agent != agent:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"this token is not {agent}'s")
     pubsub = request.app.state.redis.pubsub()
-    await pubsub.subscribe(agent_channel(agent))
+    await pubsub.subscribe(keys.agent_events(agent))
 
     async def stream() -> AsyncIterator[bytes]:
         try:

@@ -21,9 +21,9 @@ from asterisksim.calls import Call as SimCall
 from callqueue.service import TrackerService
 from core.ami.manager import AmiManager
 from core.consumer import FactConsumer
-from core.context.notifier import agent_channel
 from core.context.store import CallContextStore
 from core.facts import CallTicketed
+from core.keys import agent_events
 from core.settings import AmiSettings, ApiSettings, RedisSettings, Settings, TransferSettings
 from crm.db import make_engine, make_sessionmaker
 from crm.recorder import Recorder
@@ -116,7 +116,7 @@ class Rig:
 
     async def listen(self, agent: str) -> Any:
         pubsub = self.redis.pubsub()
-        await pubsub.subscribe(agent_channel(agent))
+        await pubsub.subscribe(agent_events(agent))
         await pubsub.get_message(timeout=1)  # the subscription's confirmation
         return pubsub
 
