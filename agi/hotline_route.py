@@ -9,7 +9,8 @@ request at once and is invited to write it down. Nothing here may drop a caller:
 comes from the stock reserved in advance, so a slow or down CRM only delays the ticket
 (owed, created with that UIN when the CRM answers); when the stock is out of reach too the
 CRM picks the UIN; with both down the caller hears an apology and still goes on to the
-queue.
+queue. A caller who then names an existing request joins it, and their new UIN is
+withdrawn (owed like a ticket when the CRM cannot take it now).
 """
 
 from __future__ import annotations
