@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from core.keys import LIVE_CHANGES_CHANNEL as CHANGES_CHANNEL
 from core.settings import Settings
 from crm.deps import Principal, require
+from crm.owed import read_owed
 from crm.supervisor.history import INTERVALS, history, load_entries
 from crm.supervisor.live import read_agents, read_counters, read_queues
 from crm.supervisor.metrics import MEDIA_TYPE, prometheus_text
@@ -164,4 +165,5 @@ async def metrics(request: Request, _: ScraperRole) -> Response:
     """Prometheus text format (counters since the tracker's live keys were created)."""
     counters = await read_counters(_redis(request))
     live = await _live_queues(request)
-    return Response(prometheus_text(counters, live), media_type=MEDIA_TYPE)
+    owed = await read_owed(_redis(request))
+    return Response(prometheus_text(counters, live, owed), media_type=MEDIA_TYPE)
