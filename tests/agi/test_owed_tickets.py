@@ -1,4 +1,5 @@
-"""Owed tickets are paid one by one: a poisoned or failing one never blocks the others.
+"""Owed tickets are paid one by one: a poisoned or failing one never blocks the others;
+and the caller text they carry is cleaned where it enters.
 
 A caller heard a UIN from the stock while the CRM was down; the ticket is owed. When the
 CRM is back, every owed ticket must be created, whatever one of them holds.
@@ -6,12 +7,14 @@ CRM is back, every owed ticket must be created, whatever one of them holds.
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
 import pytest
 
 from agi.crm_client import CrmClient
+from agi.server import read_env
 from agi.stock import PENDING_KEY, REFUSED_KEY, RETRY_FIRST_S, PendingTickets
 from core.settings import CrmClientSettings
 from tests.agi.conftest import Hotline
@@ -120,3 +123,10 @@ async def test_an_entry_the_crm_refuses_for_good_is_set_aside_and_shown(
     assert await hotline.redis.hlen(PENDING_KEY) == 0
     assert await hotline.redis.hkeys(REFUSED_KEY) == [uins[7].encode()]
     assert await _total(hotline) == 19
+
+
+async def test_the_agi_environment_is_cleaned_at_the_edge() -> None:
+    reader = asyncio.StreamReader()
+    reader.feed_data("agi_callerid: 7900\x000000001\nagi_calleridname: Ива\x00нов\x07\n\n".encode())
+    env = await read_env(reader)
+    assert env == {"agi_callerid": "79000000001", "agi_calleridname": "Иванов"}
