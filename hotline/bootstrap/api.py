@@ -25,6 +25,7 @@ from crm.lifecycle.service import LifecycleService
 from crm.lifecycle.tokens import ConfirmationTokens
 from crm.models import utcnow
 from crm.service import Clock, TicketService
+from crm.sse import install_stopping
 from crm.supervisor.api import router as supervisor_router
 from crm.transfers.api import install_transfer_error_handlers
 from crm.transfers.api import router as transfers_router
@@ -82,6 +83,7 @@ def create_app(
         dependencies=[Depends(plain_request_text)],
     )
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
+    install_stopping(app)
     app.include_router(router)
     app.include_router(lifecycle_router)
     app.include_router(supervisor_router)
