@@ -29,6 +29,9 @@ REFUSED_KEY = AGI_PENDING_REFUSED
 # An owed ticket the CRM answered with an error waits this long, doubling, up to the max.
 RETRY_FIRST_S = 2.0
 RETRY_MAX_S = 300.0
+# The CRM's answers about the request itself: the same body sent again gets the same no.
+# (A 404 or 429 may come from a proxy or a CRM starting up: those wait and retry.)
+REFUSED_FOR_GOOD = frozenset({400, 409, 413, 422})
 # Owed tickets sent to the CRM at once when it is back (a few connections' worth).
 FLUSH_CONCURRENCY = 8
 
@@ -84,10 +87,10 @@ class PendingTickets:
     """Tickets owed for UINs given from the stock, kept in Redis until the CRM has them.
 
     Each owed ticket is paid on its own: one the CRM answers with an error is retried
-    later with its own backoff while the others go on; one the CRM refuses for good (a
-    4xx: nothing a retry can change) is set aside in `REFUSED_KEY` for a person, logged,
-    and counted on `GET /api/health` and in the metrics. Only a CRM that does not answer
-    at all ends a round early (the next entries would only wait for the same timeout).
+    later with its own backoff while the others go on; one the CRM refuses for good
+    (`REFUSED_FOR_GOOD`: nothing a retry can change) is set aside in `REFUSED_KEY` for a
+    person, logged, and counted on `GET /api/health` and in the metrics. Only a CRM that
+    does not answer at all ends a round early (the next ones would wait as long).
     The caller's text is cleaned before it is sent (an entry written before the AGI
     server cleaned the AGI environment can hold a NUL)."""
 
@@ -142,7 +145,7 @@ class PendingTickets:
         try:
             await self._pay(uin, raw)
         except CrmRefused as exc:
-            if exc.status < 500:
+            if exc.status in REFUSED_FOR_GOOD:
                 await self._set_aside(uin, raw, str(exc))
             else:
                 self._back_off(uin, exc)

@@ -112,7 +112,7 @@ async def test_an_entry_the_crm_fails_on_waits_alone(hotline_not_started: Hotlin
     assert await _total(hotline) == 50
 
 
-@pytest.mark.parametrize("status", [400, 409, 422])
+@pytest.mark.parametrize("status", [400, 409, 422])  # REFUSED_FOR_GOOD
 async def test_an_entry_the_crm_refuses_for_good_is_set_aside_and_shown(
     hotline_not_started: Hotline, status: int
 ) -> None:
@@ -130,3 +130,15 @@ async def test_the_agi_environment_is_cleaned_at_the_edge() -> None:
     reader.feed_data("agi_callerid: 7900\x000000001\nagi_calleridname: Ива\x00нов\x07\n\n".encode())
     env = await read_env(reader)
     assert env == {"agi_callerid": "79000000001", "agi_calleridname": "Иванов"}
+
+
+@pytest.mark.parametrize("status", [404, 429])
+async def test_an_answer_a_proxy_could_give_is_retried_not_set_aside(
+    hotline_not_started: Hotline, status: int
+) -> None:
+    hotline = hotline_not_started
+    uins = await _owe(hotline, 5)
+    failing = FailingFor(hotline.crm_transport, uins[2], status)
+    assert await _pending(hotline, failing).flush() == 4
+    assert await hotline.redis.hkeys(PENDING_KEY) == [uins[2].encode()]
+    assert await hotline.redis.hlen(REFUSED_KEY) == 0
