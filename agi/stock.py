@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
+from collections.abc import Callable
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from agi.crm_client import (
     CrmClient,
+    CrmRefused,
     CrmUnavailable,
     TicketMissing,
     UinNotReserved,
@@ -30,6 +33,7 @@ from core.keys import (
     AGI_UIN_STOCK,
     AGI_WITHDRAWALS_REFUSED,
 )
+from core.text import clean_text
 
 log = logging.getLogger(__name__)
 STOCK_KEY = AGI_UIN_STOCK
@@ -37,6 +41,14 @@ PENDING_KEY = AGI_PENDING_TICKETS
 REFUSED_KEY = AGI_PENDING_REFUSED
 WITHDRAWALS_KEY = AGI_PENDING_WITHDRAWALS
 WITHDRAWALS_REFUSED_KEY = AGI_WITHDRAWALS_REFUSED
+# An owed ticket the CRM answered with an error waits this long, doubling, up to the max.
+RETRY_FIRST_S = 2.0
+RETRY_MAX_S = 300.0
+# The CRM's answers about the request itself: the same body sent again gets the same no.
+# (A 404 or 429 may come from a proxy or a CRM starting up: those wait and retry.)
+REFUSED_FOR_GOOD = frozenset({400, 409, 413, 422})
+# Owed tickets sent to the CRM at once when it is back (a few connections' worth).
+FLUSH_CONCURRENCY = 8
 
 
 class UinStock:
@@ -88,11 +100,28 @@ class UinStock:
 
 class PendingTickets:
     """Tickets owed for UINs given from the stock, kept in Redis until the CRM has them;
-    and withdrawals owed (a caller who named their existing request), paid after them."""
+    and withdrawals owed (a caller who named their existing request), paid after them.
 
-    def __init__(self, redis: Redis, crm: CrmClient) -> None:
-        self._redis, self._crm = redis, crm
+    Each owed ticket is paid on its own: one the CRM answers with an error is retried
+    later with its own backoff while the others go on; one the CRM refuses for good
+    (`REFUSED_FOR_GOOD`: nothing a retry can change) is set aside in `REFUSED_KEY` for a
+    person, logged, and counted on `GET /api/health` and in the metrics. Only a CRM that
+    does not answer at all ends a round early (the next ones would wait as long).
+    The caller's text is cleaned before it is sent (an entry written before the AGI
+    server cleaned the AGI environment can hold a NUL)."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        crm: CrmClient,
+        clock: Callable[[], float] = time.monotonic,
+        concurrency: int = FLUSH_CONCURRENCY,
+    ) -> None:
+        self._redis, self._crm, self._clock = redis, crm, clock
+        self._concurrency = concurrency
         self._added = asyncio.Event()
+        self._failures: dict[str, int] = {}  # uin -> errors in a row (this process)
+        self._next_try: dict[str, float] = {}  # uin -> not before this clock reading
 
     async def add(self, uin: str, caller_phone: str | None, caller_name: str | None) -> None:
         await self._redis.hset(
@@ -134,30 +163,77 @@ class PendingTickets:
             except WithdrawalRefused as exc:
                 log.error("withdrawal refused by the CRM: %s", exc)
                 await self._redis.hset(WITHDRAWALS_REFUSED_KEY, uin, into)
+            except CrmRefused as exc:  # a server error on this one: the next round again
+                log.warning("withdrawal of %s into %s not made yet: %s", uin, into, exc)
+                continue
             else:
                 log.warning("UIN %s withdrawn into %s (owed while the CRM was away)", uin, into)
             await self._redis.hdel(WITHDRAWALS_KEY, uin)
 
     async def _flush_tickets(self) -> int:
+        now = self._clock()
+        due = [
+            (uin.decode() if isinstance(uin, bytes) else uin, raw)
+            for uin, raw in (await self._redis.hgetall(PENDING_KEY)).items()
+        ]
+        due = [(uin, raw) for uin, raw in due if self._next_try.get(uin, 0.0) <= now]
         created = 0
-        for raw_uin, raw in (await self._redis.hgetall(PENDING_KEY)).items():
-            uin = raw_uin.decode() if isinstance(raw_uin, bytes) else raw_uin
-            caller = json.loads(raw)
-            try:
-                await self._crm.register_reserved(
-                    uin, caller["caller_phone"], caller["caller_name"]
-                )
-            except UinNotReserved:
-                # Never creatable with this UIN: set aside for a person, not retried forever
-                # in front of the others.
-                log.error(
-                    "owed ticket %s: the CRM does not know this UIN; kept in %s", uin, REFUSED_KEY
-                )
-                await self._redis.hset(REFUSED_KEY, uin, raw)
-            else:
-                created += 1
-            await self._redis.hdel(PENDING_KEY, uin)
+        for start in range(0, len(due), self._concurrency):
+            batch = due[start : start + self._concurrency]
+            results = await asyncio.gather(
+                *(self._settle(uin, raw) for uin, raw in batch), return_exceptions=True
+            )
+            created += sum(result is True for result in results)
+            for result in results:
+                if isinstance(result, Exception):
+                    raise result  # the CRM does not answer (or Redis fails): next round
         return created
+
+    async def _settle(self, uin: str, raw: str | bytes) -> bool:
+        """Pay one owed ticket: True when created; False when it waits or is set aside."""
+        try:
+            await self._pay(uin, raw)
+        except CrmRefused as exc:
+            if exc.status in REFUSED_FOR_GOOD:
+                await self._set_aside(uin, raw, str(exc))
+            else:
+                self._back_off(uin, exc)
+            return False
+        self._failures.pop(uin, None)
+        self._next_try.pop(uin, None)
+        await self._redis.hdel(PENDING_KEY, uin)
+        return True
+
+    async def _pay(self, uin: str, raw: str | bytes) -> None:
+        try:
+            caller = json.loads(raw)
+            phone, name = caller["caller_phone"], caller["caller_name"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CrmRefused(400, f"owed ticket {uin}: unreadable entry: {exc}") from exc
+        try:
+            await self._crm.register_reserved(
+                uin, phone and clean_text(phone), name and clean_text(name)
+            )
+        except UinNotReserved as exc:
+            raise CrmRefused(422, f"the CRM does not know UIN {uin} as reserved") from exc
+
+    def _back_off(self, uin: str, exc: Exception) -> None:
+        failures = self._failures[uin] = self._failures.get(uin, 0) + 1
+        delay_s = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (failures - 1))
+        self._next_try[uin] = self._clock() + delay_s
+        log.warning(
+            "owed ticket %s failed %d time(s), next try in %.0f s: %s", uin, failures, delay_s, exc
+        )
+
+    async def _set_aside(self, uin: str, raw: str | bytes, why: str) -> None:
+        # Never creatable as it is: kept for a person, not retried forever.
+        log.error("owed ticket %s set aside in %s: %s", uin, REFUSED_KEY, why)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(REFUSED_KEY, uin, raw)
+            pipe.hdel(PENDING_KEY, uin)
+            await pipe.execute()
+        self._failures.pop(uin, None)
+        self._next_try.pop(uin, None)
 
     async def run(self, stop: asyncio.Event, retry_s: float = 2.0) -> None:
         while not stop.is_set():

@@ -54,6 +54,8 @@ class ApiSettings(BaseSettings):
 
     model_config = _group("HOTLINE_API_")
     tokens: str = ""
+    # A request body longer than this is refused (413) before it is read in full or parsed.
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
 
     @field_validator("tokens")
     @classmethod

@@ -253,7 +253,10 @@ def tracker(
             loop.add_signal_handler(sig, stop.set)
         await run_tracker(settings, stop, with_recorder=recorder)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except Exception:  # logged with its traceback by run_tracker: exit for the supervisor
+        raise typer.Exit(1) from None
 
 
 @app.command()
