@@ -314,9 +314,7 @@ def staffing(
         float | None,
         typer.Option(help="percent answered within the threshold [HOTLINE_STAFFING_TARGET_PCT]"),
     ] = None,
-    threshold: Annotated[
-        int | None, typer.Option(help="seconds [HOTLINE_SL_THRESHOLD_S]")
-    ] = None,
+    threshold: Annotated[int | None, typer.Option(help="seconds [HOTLINE_SL_THRESHOLD_S]")] = None,
     shrinkage: Annotated[
         float | None,
         typer.Option(help="share of paid time off the phones [HOTLINE_STAFFING_SHRINKAGE]"),
