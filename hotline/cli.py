@@ -266,8 +266,20 @@ def demo(
         str | None, typer.Option(help="SQLAlchemy async URL (default: SQLite in a temp folder)")
     ] = None,
     port: Annotated[int, typer.Option(help="the CRM API's port (0: a free one)")] = 0,
+    rate: Annotated[
+        float | None,
+        typer.Option(help="steady traffic instead of the busy hour: Poisson calls per hour"),
+    ] = None,
+    aht: Annotated[
+        float | None, typer.Option(help="with --rate: mean talk time, s (exponential; 180)")
+    ] = None,
+    patience: Annotated[
+        float | None, typer.Option(help="with --rate: callers' mean patience, s (exponential; 75)")
+    ] = None,
+    hours: Annotated[float | None, typer.Option(help="with --rate: hours of traffic (1)")] = None,
 ) -> None:
-    """All of Hotline in one process against a simulated Asterisk: a busy hour, then a summary."""
+    """All of Hotline in one process against a simulated Asterisk: a busy hour (or --rate's
+    steady traffic, staffed by the planner unless --agents), then a summary."""
     import asyncio
     import json
 
@@ -281,6 +293,10 @@ def demo(
             speed=parse_speed(speed),
             database_url=database_url,
             port=port,
+            rate=rate,
+            aht_s=aht,
+            patience_s=patience,
+            hours=hours,
         )
     except ValueError as exc:
         typer.echo(f"hotline demo: {exc}", err=True)
