@@ -183,7 +183,7 @@ def _erlang_a_figures(
         agents=agents,
         model="erlang_a",
         wait_probability=float(waiting.sum()),
-        sl=(free + served_by_t) / counted if counted > 0 else 1.0,
+        sl=float((free + served_by_t) / counted) if counted > 0 else 1.0,
         asa_s=wait_served_sum / served if served > 0 else math.inf,
         abandon_rate=abandoned,
         occupancy=min(1.0, busy / agents),
@@ -214,7 +214,7 @@ def _absorbed_by(
             mass[:-1] += moved[1:]
         served_t += w * served
         abandoned_t += w * abandoned
-    return served_t, abandoned_t
+    return float(served_t), float(abandoned_t)
 
 
 def agents_needed(

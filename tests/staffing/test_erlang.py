@@ -197,3 +197,10 @@ def test_abandonment_needs_fewer_agents_than_erlang_c() -> None:
     assert figures(CLASSIC, 5, 20).sl == 0.0
     assert 0 < figures(impatient, 4, 20).abandon_rate < 1
     assert math.isinf(figures(CLASSIC, 4, 20).asa_s)
+
+
+def test_the_figures_are_plain_floats() -> None:
+    # numpy scalars in the figures would break json.dumps of any answer built from them
+    found = figures(Load(100 / 3600, 180, 90), 8, 40, 5)
+    assert all(type(v) in (int, float, str) for v in found.as_dict().values())
+    assert type(found.sl) is float and type(found.abandon_rate) is float
