@@ -57,6 +57,8 @@ async def staffing(
     callers give up), and the number to schedule after `shrinkage`; or, with `agents`, what
     that many give. With `rate` (and `aht`): one load, no history."""
     settings: Settings = request.app.state.settings
+    if target is not None and agents is not None:
+        raise StaffingError("give a target or a number of agents, not both")
     goal = Target(
         target_pct=None
         if agents is not None

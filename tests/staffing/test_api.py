@@ -183,6 +183,7 @@ async def test_one_rate_without_history(client) -> None:
         ({"rate": 1e9, "aht": 180, "target": 80}, "needs more than"),
         ({"rate": 100}, "aht"),
         ({"day": PLANNED, "interval": 20}, "15, 30 or 60"),
+        ({"rate": 100, "aht": 180, "target": 80, "agents": 8}, "not both"),
         ({"day": PLANNED}, "no answered call"),  # no history at all, and no aht given
         ({"day": PLANNED, "aht": 180, "model": "erlang_a"}, "patience"),
     ],
