@@ -26,6 +26,8 @@ from crm.lifecycle.tokens import ConfirmationTokens
 from crm.models import utcnow
 from crm.service import Clock, TicketService
 from crm.sse import install_stopping
+from crm.staffing.api import install_staffing_error_handlers
+from crm.staffing.api import router as staffing_router
 from crm.supervisor.api import router as supervisor_router
 from crm.transfers.api import install_transfer_error_handlers
 from crm.transfers.api import router as transfers_router
@@ -87,11 +89,13 @@ def create_app(
     app.include_router(router)
     app.include_router(lifecycle_router)
     app.include_router(supervisor_router)
+    app.include_router(staffing_router)
     app.include_router(transfers_router)
     install_error_handlers(app)
     install_edge_error_handlers(app)
     install_transfer_error_handlers(app)
     install_lifecycle_error_handlers(app)
+    install_staffing_error_handlers(app)
     return app
 
 
