@@ -9,9 +9,11 @@ ticket with that same UIN) as soon as the CRM answers again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 
 from redis.asyncio import Redis
@@ -41,6 +43,9 @@ PENDING_KEY = AGI_PENDING_TICKETS
 REFUSED_KEY = AGI_PENDING_REFUSED
 WITHDRAWALS_KEY = AGI_PENDING_WITHDRAWALS
 WITHDRAWALS_REFUSED_KEY = AGI_WITHDRAWALS_REFUSED
+# The stock holds at least the UINs callers took over this window (the observed peak).
+PEAK_WINDOW_S = 60.0
+RESERVE_MAX = 1000  # UINs per reservation request (the API's limit)
 # An owed ticket the CRM answered with an error waits this long, doubling, up to the max.
 RETRY_FIRST_S = 2.0
 RETRY_MAX_S = 300.0
@@ -52,20 +57,53 @@ FLUSH_CONCURRENCY = 8
 
 
 class UinStock:
-    def __init__(self, redis: Redis, crm: CrmClient, low_water: int = 50, block: int = 200) -> None:
-        self._redis, self._crm = redis, crm
+    """Reserved UINs in Redis, sized to the observed peak.
+
+    It holds at least `low_water` UINs, or as many as callers took in the last minute if
+    that is more, and tops up to twice that in blocks of at least `block` (one request per
+    1,000). A caller who finds it empty waits briefly for the refill already on its way
+    (`take(wait_s=...)`): one reservation serves a whole burst, where a registration per
+    caller would not.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        crm: CrmClient,
+        low_water: int = 50,
+        block: int = 200,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._redis, self._crm, self._clock = redis, crm, clock
         self.low_water, self.block = low_water, block
         self._wanted = asyncio.Event()
         self._refilling = asyncio.Lock()
+        self._refilled = asyncio.Condition()
+        self._taken: deque[float] = deque()  # when UINs were taken, over PEAK_WINDOW_S
 
-    async def take(self) -> str | None:
-        """One reserved UIN, or None when the stock is empty or Redis is unreachable."""
+    @property
+    def wanted_level(self) -> int:
+        """Below this many UINs the stock is refilled: the last minute's takes at least."""
+        horizon = self._clock() - PEAK_WINDOW_S
+        while self._taken and self._taken[0] < horizon:
+            self._taken.popleft()
+        return max(self.low_water, len(self._taken))
+
+    async def take(self, wait_s: float = 0.0) -> str | None:
+        """One reserved UIN, or None when the stock is empty (after waiting up to `wait_s`
+        for a refill) or Redis is unreachable."""
         try:
             uin = await self._redis.lpop(STOCK_KEY)
+            self._taken.append(self._clock())
+            self._wanted.set()
+            if uin is None and wait_s > 0:
+                async with self._refilled:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._refilled.wait(), wait_s)
+                uin = await self._redis.lpop(STOCK_KEY)
         except (RedisError, OSError) as exc:
             log.error("UIN stock unreachable in Redis: %s", exc)
             return None
-        self._wanted.set()
         return uin.decode() if isinstance(uin, bytes) else uin
 
     async def discard(self) -> None:
@@ -77,16 +115,24 @@ class UinStock:
         self._wanted.set()
 
     async def refill(self) -> int:
-        """Top the stock up to `low_water + block` when it is below `low_water`.
+        """Top the stock up to twice `wanted_level` when it is below it.
 
         One refill at a time: a second one waits, then finds the stock full."""
         async with self._refilling:
-            if await self._redis.llen(STOCK_KEY) >= self.low_water:
+            have = int(await self._redis.llen(STOCK_KEY))
+            wanted = self.wanted_level
+            if have >= wanted:
                 return 0
-            uins = await self._crm.reserve_uins(self.block)
-            await self._redis.rpush(STOCK_KEY, *uins)
-        log.info("UIN stock refilled with %d reserved UINs", len(uins))
-        return len(uins)
+            count = max(self.block, 2 * wanted - have)
+            reserved = 0
+            while reserved < count:
+                uins = await self._crm.reserve_uins(min(RESERVE_MAX, count - reserved))
+                await self._redis.rpush(STOCK_KEY, *uins)
+                reserved += len(uins)
+                async with self._refilled:
+                    self._refilled.notify_all()
+        log.info("UIN stock refilled with %d reserved UINs (level wanted %d)", reserved, wanted)
+        return reserved
 
     async def run(self, stop: asyncio.Event, every_s: float = 5.0) -> None:
         while not stop.is_set():
