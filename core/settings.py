@@ -256,6 +256,7 @@ class ImapSettings(BaseSettings):
     imap_password: str = ""
     imap_mailbox: str = "INBOX"
     imap_tls: bool = True
+    imap_ca_file: str = ""  # a CA bundle to check the server with; empty: the system's
     # IDLE is renewed this often (RFC 2177: servers may drop an idle client after 30 min).
     imap_idle_s: float = Field(default=600.0, gt=0)
     # Without IDLE (or while it is refused) the mailbox is searched this often.

@@ -87,7 +87,9 @@ class ImapReader:
     async def _connect(self) -> None:
         s = self._settings
         self._lost = asyncio.Event()
-        context = ssl.create_default_context() if s.imap_tls else None
+        context = None
+        if s.imap_tls:
+            context = ssl.create_default_context(cafile=s.imap_ca_file or None)
         client = aioimaplib.IMAP4(
             host=s.imap_host,
             port=s.port,

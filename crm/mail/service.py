@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import make_msgid
 
 from sqlalchemy import or_, select
@@ -361,7 +361,7 @@ class MailIntake:
         assert mail.from_addr is not None
         m = texts.acknowledgement_mail(uin, summary, at, refused, self._max_bytes)
         self._outbox(session, ticket, KIND_ACK, mail.from_addr, m, now, mail.message_id, at)
-        return MailOutcome(MailDecision.registered, mail.key, uin, registered_at=at)
+        return MailOutcome(MailDecision.registered, mail.key, uin, registered_at=at.astimezone(UTC))
 
 
 async def conversation(
