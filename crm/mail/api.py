@@ -41,10 +41,12 @@ async def inbound(request: Request, intake: IntakeDep, who: ServiceRole) -> Mail
         chunks.append(chunk)
     raw = b"".join(chunks)
     if not raw.strip():
-        raise HTTPException(422, "the body must be one raw RFC 822 message")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "the body must be one raw RFC 822 message"
+        )
     if b":" not in raw.split(b"\n", 1)[0]:
         raise HTTPException(
-            422,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             "the body does not start with a header line: not an RFC 822 message",
         )
     return await intake.take(raw, source="http")
