@@ -131,6 +131,10 @@ class ImapReader:
                 raise ImapError("the connection was lost")
             if result.failed:
                 await self._pause(stop, self._settings.imap_poll_s)  # not a hot loop
+            elif result.taken:
+                # Mail that arrived while we fetched was announced outside IDLE (and not
+                # again inside it): search until a pass finds nothing, then IDLE.
+                continue
             elif self._client is not None and self._client.has_capability("IDLE"):
                 await self._idle(stop)
             else:
