@@ -215,14 +215,23 @@ def html_to_text(html: str) -> str:
     return converter.handle(html).strip()
 
 
+def _quote_follows(lines: list[str], start: int) -> bool:
+    for line in lines[start:]:
+        if line.strip():
+            return line.lstrip().startswith(">")
+    return False
+
+
 def trim_history(text: str) -> tuple[str, str]:
     """(the new text, its signature): quoted lines and the answered message removed."""
     lines = text.split("\n")
     kept: list[str] = []
-    for line in lines:
+    for index, line in enumerate(lines):
         stripped = line.strip()
         if any(p.match(stripped) for p in _QUOTE_HEADS):
             break
+        if stripped.endswith(":") and _quote_follows(lines, index + 1):
+            break  # the attribution line of any client: "<date>, <who> <addr>:" then "> ..."
         if stripped.startswith(">"):
             continue
         kept.append(line.rstrip())
