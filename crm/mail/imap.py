@@ -2,9 +2,10 @@
 
 Each pass searches the mailbox for messages without our keyword (`HotlineTaken`), fetches
 them in batches (`BODY.PEEK[]`: reading does not mark them seen), hands each to the
-intake and only then flags it `HotlineTaken \\Seen`. A crash or a lost connection between
-the decision and the flag leaves the message unflagged: it is fetched again and the intake
-finds its key already decided, so nothing is lost and nothing doubled. Between passes the
+intake and only then flags the batch's decided messages `HotlineTaken \\Seen`. A crash or
+a lost connection between the decisions and the flag leaves them unflagged: they are
+fetched again and the intake finds their keys already decided, so nothing is lost and
+nothing doubled. Between passes the
 reader waits in IDLE (renewed every `HOTLINE_IMAP_IDLE_S`) when the server offers it, else
 `HOTLINE_IMAP_POLL_S`. A lost connection is retried with a back-off up to
 `HOTLINE_IMAP_RECONNECT_MAX_S`.
@@ -184,6 +185,7 @@ class ImapReader:
             batch = [u.decode() for u in uids[start : start + FETCH_BATCH]]
             fetched = await client.uid("fetch", ",".join(batch), "(UID BODY.PEEK[])")
             _ok(fetched, "UID FETCH")
+            decided = []
             for uid, raw in messages_of(fetched.lines):
                 try:
                     await self._take(raw)
@@ -191,10 +193,14 @@ class ImapReader:
                     log.exception("mail-intake: message UID %s could not be decided", uid)
                     result.failed += 1
                     continue
-                stored = await client.uid("store", uid, f"+FLAGS.SILENT ({TAKEN} \\Seen)")
-                _ok(stored, "UID STORE")
-                result.taken += 1
-                self.taken += 1
+                decided.append(uid)
+            if decided:
+                # One STORE for the batch: a crash before it only makes the batch's
+                # messages come again, and their keys make that a no-op.
+                flags = f"+FLAGS.SILENT ({TAKEN} \\Seen)"
+                _ok(await client.uid("store", ",".join(decided), flags), "UID STORE")
+                result.taken += len(decided)
+                self.taken += len(decided)
         return result
 
 

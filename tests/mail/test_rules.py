@@ -75,9 +75,9 @@ def test_charsets_and_transfer_encodings() -> None:
             assert parsed.text == QUESTION, (charset, cte)
             assert parsed.subject == "Не формируется отчёт"
     lying = (
-        "From: a@b.ru\r\nSubject: x\r\nContent-Type: text/plain; charset=x-unknown\r\n"
-        "Content-Transfer-Encoding: 8bit\r\n\r\n"
-    ).encode() + QUESTION.encode("cp1251")
+        b"From: a@b.ru\r\nSubject: x\r\nContent-Type: text/plain; charset=x-unknown\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n"
+    ) + QUESTION.encode("cp1251")
     assert parse_mail(lying).text == QUESTION
 
 
