@@ -229,6 +229,7 @@ def mail_intake(
     import asyncio
     import signal
 
+    from crm.mail.imap import ImapError
     from hotline.bootstrap.mail import mail_reader, run_mail_intake
 
     settings = _settings()
@@ -244,7 +245,12 @@ def mail_intake(
     async def main() -> None:
         if once:
             async with mail_reader(settings) as reader:
-                result = await reader.run_once()
+                try:
+                    result = await reader.run_once()
+                except (ImapError, OSError, TimeoutError) as exc:
+                    where = f"{settings.imap.imap_host}:{settings.imap.port}"
+                    typer.echo(f"hotline mail-intake: IMAP {where}: {exc!r}", err=True)
+                    raise typer.Exit(1) from None
             typer.echo(f"mail-intake: {result.taken} taken, {result.failed} failed")
             if result.failed:
                 raise typer.Exit(1)
