@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator
 
 import httpx
@@ -143,3 +144,28 @@ async def test_a_30_mb_attachment_is_refused_cleanly(
     await worker.run_once()
     (ack,) = smtp.to("ivan@romashka.ru")
     assert "archive.zip (30.0 МБ)" in ack.get_content()
+
+
+async def test_tls_checks_the_servers_certificate(
+    mail_settings: Settings, clock: FakeClock, database_url: str
+) -> None:
+    server = Dovecot(tls=True)
+    server.start()
+    try:
+        await server.append(mail())
+        imaps = mail_settings.imap.model_copy(
+            update={"imap_port": server.tls_port, "imap_tls": True}
+        )
+        untrusted = mail_settings.model_copy(update={"imap": imaps})
+        async with mail_reader(untrusted, clock) as reader:
+            with pytest.raises(ssl.SSLCertVerificationError):
+                await reader.run_once()
+        assert await count(database_url, Ticket) == 0
+        trusted = mail_settings.model_copy(
+            update={"imap": imaps.model_copy(update={"imap_ca_file": str(server.cert)})}
+        )
+        async with mail_reader(trusted, clock) as reader:
+            assert (await reader.run_once()).taken == 1
+        assert await count(database_url, Ticket) == 1
+    finally:
+        server.remove()
