@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -237,3 +238,15 @@ async def test_the_endpoint_is_for_the_service_role_and_wants_a_message(
     assert junk.status_code == 422 and "RFC 822" in junk.json()["detail"]
     missing = await api.get("/api/tickets/00000999/messages", headers=auth("agent"))
     assert missing.status_code == 404
+
+
+async def test_the_same_message_at_once_from_two_sources_is_one_ticket(
+    api: httpx.AsyncClient, database_url: str
+) -> None:
+    raw = mail()
+    both = await asyncio.gather(*(inbound(api, raw) for _ in range(4)))
+    assert sorted(d["duplicate"] for d in both) == [False, True, True, True]
+    assert len({d["uin"] for d in both}) == 1
+    assert await count(database_url, Ticket) == 1
+    assert await count(database_url, InboundMail) == 1
+    assert await count(database_url, Notification) == 1
