@@ -76,7 +76,7 @@ def free_port() -> int:
 class Dovecot:
     """One Dovecot process; `restart()` keeps its port and maildir (nothing in it is lost)."""
 
-    def __init__(self, tls: bool = False) -> None:
+    def __init__(self, tls: bool = False, extra: str = "") -> None:
         if not Path(DOVECOT).exists():
             raise RuntimeError("dovecot is not installed: run the tests with scripts/test")
         self.root = Path(tempfile.mkdtemp(prefix="hotline-test-dovecot-"))
@@ -106,7 +106,9 @@ class Dovecot:
             )  # fmt: skip
             ssl, ssl_files = "yes", f"ssl_cert = <{self.cert}\nssl_key = <{key}"
         (self.root / "dovecot.conf").write_text(
-            _CONF.format(
+            extra
+            + "\n"
+            + _CONF.format(
                 root=self.root,
                 ssl=ssl,
                 ssl_files=ssl_files,

@@ -169,3 +169,35 @@ async def test_tls_checks_the_servers_certificate(
         assert await count(database_url, Ticket) == 1
     finally:
         server.remove()
+
+
+async def test_without_idle_the_reader_polls(
+    mail_settings: Settings, clock: FakeClock, database_url: str
+) -> None:
+    server = Dovecot(extra="imap_capability = IMAP4rev1 LITERAL+ UIDPLUS")
+    server.start()
+    stop = asyncio.Event()
+    try:
+        imap = mail_settings.imap.model_copy(update={"imap_port": server.port, "imap_poll_s": 0.3})
+        settings = mail_settings.model_copy(update={"imap": imap})
+        async with mail_reader(settings, clock) as reader:
+            task = asyncio.create_task(reader.run(stop))
+            try:
+
+                async def one_ticket() -> bool:
+                    return await count(database_url, Ticket) == 1
+
+                async def passes(n: int) -> bool:
+                    return reader.passes >= n
+
+                await wait_until(lambda: passes(2))  # connected, found nothing, polled
+                await server.append(mail())
+                await wait_until(one_ticket, timeout_s=20)
+                assert reader._client is not None
+                assert not reader._client.has_capability("IDLE")
+                assert reader.passes >= 3  # it came in a later pass, not by a push
+            finally:
+                stop.set()
+                await asyncio.wait_for(task, 15)
+    finally:
+        server.remove()
