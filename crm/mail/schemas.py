@@ -41,3 +41,18 @@ class MessagePublic(BaseModel):
     message_id: str | None
     sent: bool  # out: the worker has sent it; in: always true
     attachments: list[AttachmentPublic]
+
+
+class MailLogEntry(BaseModel):
+    """One decided message: who sent it, when it came, what was decided and why."""
+
+    id: int
+    from_addr: str | None
+    from_name: str | None
+    subject: str | None
+    received_at: datetime
+    registered_at: datetime | None
+    source: str
+    decision: MailDecision
+    reasons: list[str]
+    uin: str | None

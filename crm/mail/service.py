@@ -144,6 +144,32 @@ class MailIntake:
         """Ticket `uin`'s mail in and out, oldest first; None if there is no such ticket."""
         return await conversation(self._sessions, uin)
 
+    async def attachment(self, uin: str, attachment_id: int) -> MailAttachment | None:
+        """One stored file of ticket `uin`'s mail (None: no such file on that ticket)."""
+        async with self._sessions() as session:
+            query = (
+                select(MailAttachment)
+                .join(InboundMail, InboundMail.id == MailAttachment.mail_id)
+                .join(Ticket, Ticket.id == InboundMail.ticket_id)
+                .where(Ticket.uin == uin, MailAttachment.id == attachment_id)
+            )
+            return (await session.execute(query)).scalar_one_or_none()
+
+    async def decisions(
+        self, decision: MailDecision | None, limit: int
+    ) -> list[tuple[InboundMail, str | None]]:
+        """The latest decisions (the log of returned and ignored mail: who, when, why)."""
+        async with self._sessions() as session:
+            query = (
+                select(InboundMail, Ticket.uin)
+                .outerjoin(Ticket, Ticket.id == InboundMail.ticket_id)
+                .order_by(InboundMail.id.desc())
+                .limit(limit)
+            )
+            if decision is not None:
+                query = query.where(InboundMail.decision == decision)
+            return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+
     async def _seen(self, session: AsyncSession, key: str) -> MailOutcome | None:
         row = (
             await session.execute(

@@ -131,6 +131,12 @@ async def test_without_enough_information_the_message_is_returned_with_reasons(
     (log,) = await rows(database_url, InboundMail, InboundMail.from_addr == "someone@example.ru")
     assert log.decision == "returned" and log.reasons == ["no_question", "no_name"]
     assert log.received_at is not None
+    listed = await api.get("/api/mail/inbound?decision=returned", headers=auth("supervisor"))
+    assert [(m["from_addr"], m["reasons"]) for m in listed.json()] == [
+        ("ivan@romashka.ru", ["bad_inn"]),
+        ("someone@example.ru", ["no_question", "no_name"]),
+    ]
+    assert (await api.get("/api/mail/inbound", headers=auth("agent"))).status_code == 403
 
 
 async def test_the_name_can_come_from_the_senders_earlier_ticket(
@@ -199,6 +205,13 @@ async def test_an_attachment_over_the_limit_is_refused_and_the_sender_told(
     files = {a["filename"]: a for a in conversation[0]["attachments"]}
     assert files["dump.bin"]["refused"] and files["dump.bin"]["size_bytes"] == len(big)
     assert files["ok.txt"]["refused"] is None
+    base = f"/api/tickets/{decided['uin']}/attachments"
+    kept = await api.get(f"{base}/{files['ok.txt']['id']}", headers=auth("agent"))
+    assert kept.status_code == 200 and kept.content == b"ok"
+    assert kept.headers["content-disposition"] == "attachment; filename*=UTF-8''ok.txt"
+    refused = await api.get(f"{base}/{files['dump.bin']['id']}", headers=auth("agent"))
+    assert refused.status_code == 410 and "dump.bin" in refused.json()["detail"]
+    assert (await api.get(f"{base}/999999", headers=auth("agent"))).status_code == 404
     assert await count(database_url, MailAttachment, MailAttachment.content.is_(None)) == 1
     await worker.run_once()
     (ack,) = smtp.to("ivan@romashka.ru")
