@@ -278,10 +278,15 @@ class MailIntake:
             size_bytes=len(mail.raw),
         )
         session.add(row)
-        await session.flush()
+        await session.flush()  # the key first: a concurrent repeat fails (or waits) here
+        refused = self._attach(session, row, mail) if ticket is not None else []
+        return row, refused
+
+    def _attach(
+        self, session: AsyncSession, row: InboundMail, mail: ParsedMail
+    ) -> list[tuple[str, int]]:
+        """Store a ticket's mail's files; those over the limit are listed, not kept."""
         refused: list[tuple[str, int]] = []
-        if ticket is None:
-            return row, refused  # only a ticket's mail keeps its files
         for item in mail.attachments:
             size = len(item.content)
             too_big = size > self._max_bytes
@@ -297,7 +302,7 @@ class MailIntake:
                     refused=f"larger than {self._max_bytes} bytes" if too_big else None,
                 )
             )
-        return row, refused
+        return refused
 
     def _outbox(
         self,
@@ -380,15 +385,19 @@ class MailIntake:
             caller_email=mail.from_addr,
         )
         fields = data.model_dump()
+        # The message's key before its UIN: a repeat decided at the same moment elsewhere
+        # fails here, before it draws a UIN that would then be lost.
+        mail_row, _ = await self._record(
+            session, mail, source, now, MailDecision.registered, registered_at=at
+        )
         uin = await allocate_uin(session, self._digits)
         ticket = Ticket(**fields, uin=uin, status=Status.registered, created_at=at, updated_at=at)
         session.add(ticket)
         await session.flush()
+        mail_row.ticket_id = ticket.id
         for row in creation_rows(fields, at, ACTOR):
             session.add(TicketEvent(ticket_id=ticket.id, **row))
-        mail_row, refused = await self._record(
-            session, mail, source, now, MailDecision.registered, ticket=ticket, registered_at=at
-        )
+        refused = self._attach(session, mail_row, mail)
         received = {"mail_id": mail_row.id, "from": mail.from_addr, "subject": mail.subject[:300]}
         session.add(event(ticket, at, ACTOR, MAIL_RECEIVED, data=received))
         assert mail.from_addr is not None

@@ -263,3 +263,6 @@ async def test_the_same_message_at_once_from_two_sources_is_one_ticket(
     assert await count(database_url, Ticket) == 1
     assert await count(database_url, InboundMail) == 1
     assert await count(database_url, Notification) == 1
+    # The key is claimed before a UIN is drawn: the repeats burnt none.
+    assert {d["uin"] for d in both} == {"00000001"}
+    assert (await inbound(api, mail(subject="Следующий вопрос про отчёт")))["uin"] == "00000002"
