@@ -266,3 +266,17 @@ async def test_the_same_message_at_once_from_two_sources_is_one_ticket(
     # The key is claimed before a UIN is drawn: the repeats burnt none.
     assert {d["uin"] for d in both} == {"00000001"}
     assert (await inbound(api, mail(subject="Следующий вопрос про отчёт")))["uin"] == "00000002"
+
+
+async def test_a_replys_attachment_over_the_limit_is_refused_with_a_note(
+    api: httpx.AsyncClient, worker: Worker, smtp: Inbox, clock: FakeClock
+) -> None:
+    uin = (await inbound(api, mail()))["uin"]
+    clock.set(msk(2026, 11, 25, 11, 0))
+    big = ("dump.bin", "application/octet-stream", b"\0" * (6 * 1024 * 1024))
+    decided = await inbound(api, mail(subject=f"Re: [#{uin}]", text="Дамп.", attachments=[big]))
+    assert decided["decision"] == "reply"
+    await worker.run_once()
+    note = [m for m in smtp.to("ivan@romashka.ru") if "Вложения не приняты" in m["Subject"]]
+    assert len(note) == 1 and note[0]["Subject"].startswith(f"[#{uin}]")
+    assert "dump.bin" in note[0].get_content()
