@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import make_msgid
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,7 +29,7 @@ from crm.lifecycle import audit
 from crm.lifecycle.calendar import CalendarStore
 from crm.lifecycle.mail import Mail
 from crm.lifecycle.service import event, move
-from crm.mail import rules, texts
+from crm.mail import queries, rules, texts
 from crm.mail.parse import ParsedMail, parse_mail
 from crm.models import (
     Channel,
@@ -142,33 +142,17 @@ class MailIntake:
 
     async def conversation(self, uin: str) -> list[dict[str, object]] | None:
         """Ticket `uin`'s mail in and out, oldest first; None if there is no such ticket."""
-        return await conversation(self._sessions, uin)
+        return await queries.conversation(self._sessions, uin)
 
     async def attachment(self, uin: str, attachment_id: int) -> MailAttachment | None:
         """One stored file of ticket `uin`'s mail (None: no such file on that ticket)."""
-        async with self._sessions() as session:
-            query = (
-                select(MailAttachment)
-                .join(InboundMail, InboundMail.id == MailAttachment.mail_id)
-                .join(Ticket, Ticket.id == InboundMail.ticket_id)
-                .where(Ticket.uin == uin, MailAttachment.id == attachment_id)
-            )
-            return (await session.execute(query)).scalar_one_or_none()
+        return await queries.attachment(self._sessions, uin, attachment_id)
 
     async def decisions(
         self, decision: MailDecision | None, limit: int
     ) -> list[tuple[InboundMail, str | None]]:
         """The latest decisions (the log of returned and ignored mail: who, when, why)."""
-        async with self._sessions() as session:
-            query = (
-                select(InboundMail, Ticket.uin)
-                .outerjoin(Ticket, Ticket.id == InboundMail.ticket_id)
-                .order_by(InboundMail.id.desc())
-                .limit(limit)
-            )
-            if decision is not None:
-                query = query.where(InboundMail.decision == decision)
-            return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+        return await queries.decisions(self._sessions, decision, limit)
 
     async def _seen(self, session: AsyncSession, key: str) -> MailOutcome | None:
         row = (
@@ -404,87 +388,3 @@ class MailIntake:
         m = texts.acknowledgement_mail(uin, summary, at, refused, self._max_bytes)
         self._outbox(session, ticket, KIND_ACK, mail.from_addr, m, now, mail.message_id, at)
         return MailOutcome(MailDecision.registered, mail.key, uin, registered_at=at.astimezone(UTC))
-
-
-async def conversation(
-    sessions: async_sessionmaker[AsyncSession], uin: str
-) -> list[dict[str, object]] | None:
-    """A ticket's mail in and out, oldest first; None if there is no such ticket."""
-    async with sessions() as session:
-        ticket_id = await session.scalar(select(Ticket.id).where(Ticket.uin == uin))
-        if ticket_id is None:
-            return None
-        inbound = (
-            (
-                await session.execute(
-                    select(InboundMail)
-                    .where(InboundMail.ticket_id == ticket_id)
-                    .order_by(InboundMail.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        files: dict[int, list[MailAttachment]] = {m.id: [] for m in inbound}
-        if files:
-            for item in (
-                await session.execute(
-                    select(MailAttachment)
-                    .where(MailAttachment.mail_id.in_(list(files)))
-                    .order_by(MailAttachment.id)
-                )
-            ).scalars():
-                files[item.mail_id].append(item)
-        outbound = (
-            (
-                await session.execute(
-                    select(Notification)
-                    .where(
-                        Notification.ticket_id == ticket_id,
-                        or_(Notification.to_addr.is_not(None)),
-                    )
-                    .order_by(Notification.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
-    items: list[dict[str, object]] = [
-        {
-            "direction": "in",
-            "at": m.received_at,
-            "from_addr": m.from_addr,
-            "to_addr": None,
-            "subject": m.subject or "",
-            "body": m.body or "",
-            "message_id": m.message_id,
-            "sent": True,
-            "attachments": [
-                {
-                    "id": a.id,
-                    "filename": a.filename,
-                    "content_type": a.content_type,
-                    "size_bytes": a.size_bytes,
-                    "refused": a.refused,
-                }
-                for a in files[m.id]
-            ],
-        }
-        for m in inbound
-    ]
-    items += [
-        {
-            "direction": "out",
-            "at": n.created_at,
-            "from_addr": None,
-            "to_addr": n.to_addr,
-            "subject": n.subject,
-            "body": n.body,
-            "message_id": n.message_id,
-            "sent": n.sent_at is not None,
-            "attachments": [],
-        }
-        for n in outbound
-    ]
-    items.sort(key=lambda item: (item["at"], 0 if item["direction"] == "in" else 1))  # type: ignore[arg-type,return-value]
-    return items
