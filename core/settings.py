@@ -56,6 +56,8 @@ class ApiSettings(BaseSettings):
     tokens: str = ""
     # A request body longer than this is refused (413) before it is read in full or parsed.
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # `POST /api/mail/inbound` takes whole e-mails, attachments included (base64: 4/3).
+    max_mail_bytes: int = Field(default=40_000_000, ge=1024)
 
     @field_validator("tokens")
     @classmethod
@@ -255,6 +257,36 @@ class StaffingSettings(BaseSettings):
     staffing_weeks: int = Field(default=4, ge=1, le=52)
 
 
+class ImapSettings(BaseSettings):
+    """`HOTLINE_IMAP_HOST`, `_PORT`, `_USER`, `_PASSWORD`, `_MAILBOX`, `_TLS` and the timings
+    below: the hotline's mailbox that `hotline mail-intake` reads; `HOTLINE_MAIL_MAX_BYTES`,
+    the largest attachment kept (a larger one is refused with a note to the sender).
+
+    An empty host: no mailbox is read (`hotline run` starts no reader). `tls` is `on`
+    (IMAPS, port 993 by default) or `off` (plain IMAP, port 143, for loopback only).
+    """
+
+    model_config = _group("HOTLINE_")
+    imap_host: str = ""
+    imap_port: int | None = Field(default=None, ge=1, le=65535)  # None: 993 with TLS, else 143
+    imap_user: str = ""
+    imap_password: str = ""
+    imap_mailbox: str = "INBOX"
+    imap_tls: bool = True
+    imap_ca_file: str = ""  # a CA bundle to check the server with; empty: the system's
+    # IDLE is renewed this often (RFC 2177: servers may drop an idle client after 30 min).
+    imap_idle_s: float = Field(default=600.0, gt=0)
+    # Without IDLE (or while it is refused) the mailbox is searched this often.
+    imap_poll_s: float = Field(default=30.0, gt=0)
+    imap_timeout_s: float = Field(default=30.0, gt=0)
+    imap_reconnect_max_s: float = Field(default=60.0, gt=0)
+    mail_max_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
+
+    @property
+    def port(self) -> int:
+        return self.imap_port or (993 if self.imap_tls else 143)
+
+
 class TransferSettings(BaseSettings):
     """`HOTLINE_TRANSFER_LIMIT`, `_CONTEXT`, `_PHONE_CONTEXT`, `_TARGETS`, `_RESERVATION_S`.
 
@@ -315,6 +347,7 @@ class Settings(BaseSettings):
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
     staffing: StaffingSettings = Field(default_factory=StaffingSettings)
     transfers: TransferSettings = Field(default_factory=TransferSettings)
+    imap: ImapSettings = Field(default_factory=ImapSettings)
 
 
 def parse_tokens(value: str) -> list[tuple[Role, str]]:

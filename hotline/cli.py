@@ -215,6 +215,60 @@ def worker(
     asyncio.run(main())
 
 
+@app.command("mail-intake")
+def mail_intake(
+    once: Annotated[
+        bool, typer.Option("--once", help="take the waiting messages once and exit")
+    ] = False,
+    upgrade_db: Annotated[
+        bool, typer.Option("--upgrade-db/--no-upgrade-db", help="migrate the database first")
+    ] = True,
+) -> None:
+    """Read the hotline's mailbox (HOTLINE_IMAP_*): new requests become tickets on channel
+    email, replies join their ticket, mail without enough information is returned.
+
+    Waits in IDLE where the server offers it, else polls every HOTLINE_IMAP_POLL_S
+    seconds, until SIGINT or SIGTERM. E-mails to senders go through the outbox (the
+    worker sends them).
+    """
+    import asyncio
+    import signal
+
+    from crm.mail.imap import ImapError
+    from hotline.bootstrap.mail import mail_reader, run_mail_intake
+
+    settings = _settings()
+    logging.basicConfig(level=logging.INFO)
+    if not settings.imap.imap_host:
+        typer.echo("hotline mail-intake: HOTLINE_IMAP_HOST is empty: no mailbox to read", err=True)
+        raise typer.Exit(2)
+    if upgrade_db:
+        from crm.migrate import upgrade
+
+        upgrade(settings.db.url)
+
+    async def main() -> None:
+        if once:
+            async with mail_reader(settings) as reader:
+                try:
+                    result = await reader.run_once()
+                except (ImapError, OSError, TimeoutError) as exc:
+                    where = f"{settings.imap.imap_host}:{settings.imap.port}"
+                    typer.echo(f"hotline mail-intake: IMAP {where}: {exc!r}", err=True)
+                    raise typer.Exit(1) from None
+            typer.echo(f"mail-intake: {result.taken} taken, {result.failed} failed")
+            if result.failed:
+                raise typer.Exit(1)
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_mail_intake(settings, stop)
+
+    asyncio.run(main())
+
+
 @app.command()
 def tracker(
     recorder: Annotated[
@@ -401,7 +455,8 @@ def run_command(
         bool, typer.Option("--upgrade-db/--no-upgrade-db", help="migrate the database first")
     ] = True,
 ) -> None:
-    """Every component in one process (API, AGI, tracker + recorder, worker): a small site."""
+    """Every component in one process (API, AGI, tracker + recorder, worker, and the mail
+    intake when HOTLINE_IMAP_HOST is set): a small site."""
     import asyncio
     import signal
     from pathlib import Path

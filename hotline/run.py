@@ -1,9 +1,10 @@
 """`hotline run`: every Hotline component in one process, for a small site.
 
-The CRM API (uvicorn), the FastAGI server, the tracker with the recorder, and the
-lifecycle worker share one event loop, one set of settings and the real stores of
+The CRM API (uvicorn), the FastAGI server, the tracker with the recorder, the
+lifecycle worker and, when `HOTLINE_IMAP_HOST` is set, the mail intake's IMAP reader
+share one event loop, one set of settings and the real stores of
 `HOTLINE_DATABASE_URL` and `HOTLINE_REDIS_URL`. Larger sites run them one by one
-(`hotline crm|agi|tracker|worker`); nothing here differs from those commands but the
+(`hotline crm|agi|tracker|worker|mail-intake`); nothing here differs from those commands but the
 process they share.
 """
 
@@ -36,6 +37,7 @@ async def run_all(settings: Settings, options: RunOptions, stop: asyncio.Event) 
     """
     from hotline.bootstrap import create_app, run_worker
     from hotline.bootstrap.agi import AgiService
+    from hotline.bootstrap.mail import run_mail_intake
     from hotline.bootstrap.tracker import run_tracker
     from hotline.serve import serving
     from hotline.supervise import keep_running
@@ -45,8 +47,8 @@ async def run_all(settings: Settings, options: RunOptions, stop: asyncio.Event) 
     async with serving(app, options.api_host, options.api_port, log_level="info") as api:
         agi = AgiService(settings, sounds_dir=options.sounds_dir)
         await agi.start()  # raises MissingPrompts before anything else runs
-        # The tracker and the worker start again after a failure (with backoff); the API
-        # and the AGI server keep serving meanwhile. Only `stop` ends them.
+        # The tracker, the worker and the mail intake start again after a failure (with
+        # backoff); the API and the AGI server keep serving meanwhile. Only `stop` ends them.
         tasks = [
             asyncio.create_task(
                 keep_running(
@@ -58,14 +60,22 @@ async def run_all(settings: Settings, options: RunOptions, stop: asyncio.Event) 
                 keep_running("worker", lambda: run_worker(settings, stop), stop), name="worker"
             ),
         ]
+        if settings.imap.imap_host:
+            tasks.append(
+                asyncio.create_task(
+                    keep_running("mail intake", lambda: run_mail_intake(settings, stop), stop),
+                    name="mail-intake",
+                )
+            )
         log.info(
-            "hotline run: API on %s:%d, AGI on %s:%d, tracker on AMI %s:%d, worker",
+            "hotline run: API on %s:%d, AGI on %s:%d, tracker on AMI %s:%d, worker%s",
             options.api_host,
             options.api_port,
             options.agi_host,
             agi.port,
             settings.ami.host,
             settings.ami.port,
+            f", mail intake on {settings.imap.imap_host}" if settings.imap.imap_host else "",
         )
         try:
             await stop.wait()

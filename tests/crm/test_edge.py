@@ -124,3 +124,15 @@ async def test_a_body_under_the_limit_still_works(client: httpx.AsyncClient) -> 
         headers=auth("agent"),
     )
     assert response.status_code == 201, response.text
+
+
+async def test_the_mail_intake_takes_whole_emails_over_the_api_limit(
+    client: httpx.AsyncClient,
+) -> None:
+    raw = b"From: a@example.ru\r\nSubject: big\r\n\r\n" + b"x" * 2_000_000
+    response = await client.post(
+        "/api/mail/inbound",
+        content=raw,
+        headers={**auth("service"), "Content-Type": "message/rfc822"},
+    )
+    assert response.status_code != 413, response.text
