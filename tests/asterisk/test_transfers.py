@@ -224,3 +224,72 @@ async def test_phone_transfers_two_go_the_third_goes_back_to_the_agent(
         (1, "blind", "202", "agent01"),
         (2, "blind", "300", "agent02"),
     ]
+
+
+async def test_api_attended_transfer_counts_when_the_agent_completes_it(
+    line: Line, pops: Pops
+) -> None:
+    await line.add_agent("agent01", answer_s=1)
+    await _phone(line, "agent02")
+    await pops.listen("agent02")
+    caller = await line.call("79000000013", "Elena")
+    connect = await _answered_by(line, caller, "agent01")
+    await line.crm_call(caller, lambda c: c["agent"] == "agent01")
+    made = await line.crm.post(
+        f"/api/calls/{caller.linkedid}/transfers",
+        json={"to": "agent02", "mode": "attended", **CONTEXT},
+        headers=_as("agent01"),
+    )
+    assert made.status_code == 201, made.text
+    assert (made.json()["n"], made.json()["counted"]) == (1, False)
+    pop = await pops.next("agent02")  # it rings with the context on the screen
+    assert pop["summary"] == CONTEXT["summary"] and pop["n"] == 1
+    await line.ami.wait_for(
+        lambda f: (
+            f.event == "DialEnd"
+            and f.get("DialStatus") == "ANSWER"
+            and f.get("DestChannel").startswith("Local/agent02@")
+        ),
+        timeout_s=60,
+    )
+    # agent01 hangs up after the consultation: the attended transfer completes.
+    await line.ami.action("Hangup", Channel=_agent_channel(connect))
+    await line.ami.wait_for(
+        lambda f: f.event == "AttendedTransfer" and f.get("Result") == "Success", timeout_s=30
+    )
+    call = await line.crm_call(caller, lambda c: c["transfer_count"] == 1)
+    chain = await line.crm.get(f"/api/tickets/{call['uin']}/transfers")
+    assert [(r["n"], r["from_agent"], r["to"], r["mode"], r["outcome"]) for r in chain.json()] == [
+        (1, "agent01", "202", "attended", "completed")
+    ]
+    await line.hang_up(caller)
+    call = await line.crm_call(caller, _ended)
+    assert (call["agent"], call["agents"]) == ("agent02", ["agent01", "agent02"])
+
+
+async def test_a_redirect_out_of_the_queue_bridge_into_another_queue(line: Line) -> None:
+    """AMI `Redirect` of the caller into `support`: the first queue's `AgentComplete`
+    comes only when the call ends, with `Reason: caller`; Hotline still records one
+    transfer (a Redirect), both agents in order, and the first entry completed then."""
+    await line.add_agent("agent01", answer_s=1)
+    await line.add_agent("agent03", answer_s=1, queue="support")
+    caller = await line.call("79000000014", "Fyodor")
+    await _answered_by(line, caller, "agent01")
+    await line.crm_call(caller, lambda c: c["agent"] == "agent01")
+    reply = await line.ami.action(
+        "Redirect", Channel=caller.channel, Context="hotline-targets", Exten="300", Priority="1"
+    )
+    assert reply.get("Response") == "Success", reply.headers
+    await _answered_by(line, caller, "agent03")
+    assert not line.ami.events("AgentComplete", Queue="hotline"), "not before the call ends"
+    await line.crm_call(caller, lambda c: c["agent"] == "agent03")
+    await line.hang_up(caller)
+    first = await line.agent_complete(caller, "agent01")
+    assert first.get("Reason") == "caller"
+    call = await line.crm_call(caller, _ended)
+    assert call["transfer_count"] == 1
+    assert (call["agent"], call["agents"]) == ("agent03", ["agent01", "agent03"])
+    chain = await line.crm.get(f"/api/tickets/{call['uin']}/transfers")
+    assert [(r["n"], r["how"], r["to"], r["from_agent"]) for r in chain.json()] == [
+        (1, "redirect", "300", "agent01")
+    ]
