@@ -293,3 +293,47 @@ async def test_a_redirect_out_of_the_queue_bridge_into_another_queue(line: Line)
     assert [(r["n"], r["how"], r["to"], r["from_agent"]) for r in chain.json()] == [
         (1, "redirect", "300", "agent01")
     ]
+
+
+async def test_phone_attended_transfer_through_the_route(line: Line, pops: Pops) -> None:
+    """The agent's phone's attended transfer (`*2` and the extension): the consultation is
+    a Local channel into TRANSFER_CONTEXT, where the AGI route takes the agent's slot; it
+    counts once Asterisk reports the transfer done (the harness gives the extension in
+    TRANSFER_EXTEN, as `Atxfer`'s queued digits are eaten by the transfer prompt)."""
+    await line.add_agent("agent01", answer_s=1)
+    await _phone(line, "agent02")
+    await pops.listen("agent02")
+    caller = await line.call("79000000015", "Galina")
+    connect = await _answered_by(line, caller, "agent01")
+    await line.crm_call(caller, lambda c: c["agent"] == "agent01")
+    filed = await line.crm.put(
+        f"/api/calls/{caller.linkedid}/context", json=CONTEXT, headers=_as("agent01")
+    )
+    assert filed.status_code == 200, filed.text
+    agent01 = _agent_channel(connect)
+    await line.ami.action("Setvar", Channel=agent01, Variable="TRANSFER_EXTEN", Value="202")
+    await line.ami.action("Atxfer", Channel=agent01, Context="hotline-transfer", Exten="202")
+    pop = await pops.next("agent02")  # the route pops it as the consultation rings
+    assert pop["summary"] == CONTEXT["summary"] and pop["n"] == 1
+    await line.ami.wait_for(
+        lambda f: (
+            f.event == "DialEnd"
+            and f.get("DialStatus") == "ANSWER"
+            and f.get("DestChannel").startswith("Local/agent02@")
+        ),
+        timeout_s=60,
+    )
+    await line.ami.action("Hangup", Channel=agent01)
+    await line.ami.wait_for(
+        lambda f: f.event == "AttendedTransfer" and f.get("Result") == "Success", timeout_s=30
+    )
+    call = await line.crm_call(caller, lambda c: c["transfer_count"] == 1)
+    context = (await line.crm.get(f"/api/calls/{caller.linkedid}/context")).json()
+    assert (context["count"], context["refused"]) == (1, 0)
+    chain = await line.crm.get(f"/api/tickets/{call['uin']}/transfers")
+    assert [(r["n"], r["from_agent"], r["to"], r["how"]) for r in chain.json()] == [
+        (1, "agent01", "202", "attended")
+    ]
+    await line.hang_up(caller)
+    call = await line.crm_call(caller, _ended)
+    assert (call["agent"], call["agents"]) == ("agent02", ["agent01", "agent02"])
