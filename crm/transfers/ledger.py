@@ -91,13 +91,17 @@ async def copy_context(session: AsyncSession, linkedid: str, ctx: CallContext) -
 
 async def call_id_of(session: AsyncSession, linkedid: str) -> int:
     """The id of the call's row, made if it is new (ON CONFLICT: the recorder may be
-    making it at the same moment)."""
+    making it at the same moment), and locked for the transaction. The recorder locks its
+    calls first too: taking the transfer's key before the call's lock would let the two
+    wait for each other (a deadlock: PostgreSQL aborts one, the API answered 500)."""
     await session.execute(
         _insert(session, Call)
         .values(linkedid=linkedid, outcome=CallOutcome.in_progress.value, transfer_count=0)
         .on_conflict_do_nothing(index_elements=["linkedid"])
     )
-    return (await session.execute(select(Call.id).where(Call.linkedid == linkedid))).scalar_one()
+    return (
+        await session.execute(select(Call.id).where(Call.linkedid == linkedid).with_for_update())
+    ).scalar_one()
 
 
 async def write_transfer(

@@ -209,6 +209,59 @@ async def test_the_recorder_and_the_api_at_the_same_moment(books: Books) -> None
     await _one_transfer_recorded(books, fact)
 
 
+async def test_the_recorder_holding_the_call_when_the_api_records(books: Books) -> None:
+    """The recorder has locked the call (its batch's first step) and writes the transfer
+    only after the API has begun recording it. The API must wait for the call's lock
+    before it takes the transfer's key: the other way round the two wait for each other
+    (on the real Asterisk: PostgreSQL found a deadlock and the API answered 500)."""
+    fact = books.fact(1, "202", "agent01", 31)
+    locked, go_on = asyncio.Event(), asyncio.Event()
+    other = make_engine(books.url)
+    recorder_sessions = make_sessionmaker(other)
+
+    async def recorder_locked_first() -> None:
+        read = await books.ledger.read([fact])
+        async with recorder_sessions.begin() as session:
+            read.attach(session)
+            call = await lock_call(session, LINKEDID)
+            locked.set()
+            await go_on.wait()
+            await books.ledger.on_transferred(session, call, fact)
+
+    holder: list[asyncio.Task[None]] = []
+
+    async def event_now() -> None:
+        holder.append(asyncio.create_task(recorder_locked_first()))
+        await locked.wait()
+
+    books.ami.during = event_now
+    releaser = asyncio.create_task(_once_someone_waits(books.url, other, go_on))
+    try:
+        assert await asyncio.wait_for(books.transfer("agent01", "202"), 30) == 1
+    finally:
+        go_on.set()
+        await releaser
+        await asyncio.gather(*holder)  # the recorder's write did not fail either
+        await other.dispose()
+    await _one_transfer_recorded(books, fact)
+
+
+async def _once_someone_waits(url: str, engine: Any, release: asyncio.Event) -> None:
+    """Set `release` once a transaction waits for a lock (PostgreSQL), or after a moment
+    (SQLite: the API's write waits behind the file lock)."""
+    if url.startswith("postgresql"):
+        async with engine.connect() as conn:
+            for _ in range(500):
+                if await conn.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")):
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                raise AssertionError("nobody waited for a lock")
+    else:
+        await asyncio.sleep(0.3)
+    release.set()
+
+
 async def test_a_refused_third_transfer_leaves_the_filed_context(books: Books) -> None:
     assert await books.transfer("agent01", "202", summary="first") == 1
     await books.recorder.apply(books.fact(1, "202", "agent01", 31))
