@@ -196,7 +196,9 @@ async def test_phone_transfers_two_go_the_third_goes_back_to_the_agent(
     await line.crm_call(caller, lambda c: c["agent"] == "agent03")
 
     # The third: the route refuses it, plays transfer-limit and the dialplan rings the
-    # agent who tried (agent03) back: the caller is kept.
+    # agent who tried (agent03) back: the caller is kept. (The queue's own ringing of
+    # agent03 was a DialEnd ANSWER too: only frames from here on count.)
+    mark = len(line.ami.frames)
     await line.ami.action(
         "BlindTransfer", Channel=_agent_channel(connect), Context="hotline-transfer", Exten="201"
     )
@@ -208,8 +210,13 @@ async def test_phone_transfers_two_go_the_third_goes_back_to_the_agent(
             and f.get("DestChannel").startswith("Local/agent03@")
         ),
         timeout_s=60,
+        since=mark,
     )
     assert back.get("Channel") == caller.channel
+    assert any(
+        "transfer-limit" in f.get("Command")
+        for f in line.ami.events("AGIExecStart", Channel=caller.channel, Exten="201")
+    ), "the caller heard why"
     assert not any(f.get("Channel") == caller.channel for f in line.ami.events("Hangup")), (
         "the caller was kept"
     )
