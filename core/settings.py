@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import cached_property
 from typing import Literal
 
@@ -287,21 +288,31 @@ class ImapSettings(BaseSettings):
         return self.imap_port or (993 if self.imap_tls else 143)
 
 
+TARGETS_CONTEXT = "hotline-targets"  # extensions.conf: rendered from HOTLINE_TRANSFER_TARGETS
+_DIALPLAN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+_EXTENSION = re.compile(r"[0-9]{1,10}")
+
+
 class TransferSettings(BaseSettings):
     """`HOTLINE_TRANSFER_LIMIT`, `_CONTEXT`, `_PHONE_CONTEXT`, `_TARGETS`, `_RESERVATION_S`.
 
-    `targets` maps dialplan extensions to who answers them, `200=agent:agent2,
-    300=queue:support`; the API accepts an extension or the name behind it. `context` is
-    the dialplan context the API's BlindTransfer/Atxfer send the caller to; `phone_context`
-    the one the agents' own phones transfer to (the dialplan's TRANSFER_CONTEXT, whose AGI
-    route `transfer` decides: a transfer reported there at the limit was refused).
+    `targets` is the one list of transfer targets: it maps dialplan extensions to who
+    answers them, `201=agent:agent01,300=queue:support`. `hotline asterisk-config render`
+    writes the dialplan's `[hotline-targets]` from it (an agent's extension dials that
+    agent through `HOTLINE_AGENT_CHANNEL`, a queue's runs `Queue()`), the API accepts an
+    extension or the name behind it, and the screen pop goes to the agent it names.
+    `context` is the dialplan context the API's BlindTransfer/Atxfer send the caller to
+    (`hotline-targets`: the API counts its own transfers); `phone_context` the one the
+    agents' own phones transfer to (the dialplan's TRANSFER_CONTEXT, whose AGI route
+    `transfer` decides: a transfer reported there at the limit, or to an extension that
+    is not a target, was refused).
     """
 
     model_config = _group("HOTLINE_TRANSFER_")
     limit: int = Field(default=2, ge=0)
-    context: str = "transfer-targets"
+    context: str = TARGETS_CONTEXT
     phone_context: str = "hotline-transfer"
-    targets: str = "200=agent:agent2,201=agent:agent3,300=queue:support"
+    targets: str = "201=agent:agent01,202=agent:agent02,300=queue:support"
     # An attended transfer nobody completed frees its slot after this long.
     reservation_s: float = Field(default=120.0, gt=0)
 
@@ -311,9 +322,19 @@ class TransferSettings(BaseSettings):
         parse_targets(value)
         return value
 
+    @field_validator("context", "phone_context")
+    @classmethod
+    def _check_context(cls, value: str) -> str:
+        if not _DIALPLAN_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a dialplan context name")
+        return value
+
 
 def parse_targets(value: str) -> dict[str, tuple[str, str]]:
-    """`200=agent:agent2,300=queue:support` -> {"200": ("agent", "agent2"), ...}."""
+    """`201=agent:agent01,300=queue:support` -> {"201": ("agent", "agent01"), ...}.
+
+    Extensions are digits (an agent's phone dials them); agent and queue names are
+    dialplan names (they are written into the rendered `[hotline-targets]`)."""
     targets: dict[str, tuple[str, str]] = {}
     for raw in value.split(","):
         item = raw.strip()
@@ -321,11 +342,19 @@ def parse_targets(value: str) -> dict[str, tuple[str, str]]:
             continue
         exten, _, target = item.partition("=")
         kind, _, name = target.partition(":")
-        if not exten.strip() or kind.strip() not in ("agent", "queue") or not name.strip():
+        exten, kind, name = exten.strip(), kind.strip(), name.strip()
+        if (
+            not _EXTENSION.fullmatch(exten)
+            or kind not in ("agent", "queue")
+            or not _DIALPLAN_NAME.fullmatch(name)
+        ):
             raise ValueError(
                 f"HOTLINE_TRANSFER_TARGETS: {item!r} is not exten=agent:NAME or exten=queue:NAME"
+                " (exten: digits; NAME: letters, digits, _ and -)"
             )
-        targets[exten.strip()] = (kind.strip(), name.strip())
+        if exten in targets:
+            raise ValueError(f"HOTLINE_TRANSFER_TARGETS: extension {exten} is listed twice")
+        targets[exten] = (kind, name)
     return targets
 
 

@@ -37,6 +37,7 @@ router = APIRouter(prefix="/api")
 
 def _call_public(call: Call, uin: str | None, uins: list[str] | None = None) -> CallPublic:
     fields = {c: getattr(call, c) for c in CallPublic.model_fields if c not in ("uin", "uins")}
+    fields["agents"] = call.agents or []
     return CallPublic.model_validate(
         {**fields, "uin": uin, "uins": uins if uins is not None else ([uin] if uin else [])}
     )

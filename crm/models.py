@@ -162,7 +162,9 @@ class Call(Base):
     answered_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     wait_s: Mapped[float | None]
-    agent: Mapped[str | None] = mapped_column(String(80))
+    agent: Mapped[str | None] = mapped_column(String(80))  # who had the caller last
+    # Every agent the call reached, in order (a queue's answer, a transfer to an agent).
+    agents: Mapped[list[str] | None] = mapped_column(JSON)
     outcome: Mapped[CallOutcome] = mapped_column(
         _str_enum(CallOutcome, "call_outcome"), default=CallOutcome.in_progress
     )
@@ -180,6 +182,17 @@ class Call(Base):
     entries: Mapped[list[QueueEntry]] = relationship(
         back_populates="call", lazy="raise", order_by="QueueEntry.entry"
     )
+
+    def reached(self, agent: str) -> None:
+        """`agent` has the caller now (a queue's answer, a transfer to them): the call's
+        agent, and the next in its list of agents (one reached again later is listed
+        again)."""
+        if not agent:
+            return
+        agents = list(self.agents or [])
+        if not agents or agents[-1] != agent:
+            self.agents = [*agents, agent]  # a new list: the JSON column sees the change
+        self.agent = agent
 
 
 class QueueEntryOutcome(enum.StrEnum):
@@ -204,6 +217,9 @@ class QueueEntry(Base):
     left_at: Mapped[datetime | None]
     wait_s: Mapped[float | None]
     agent: Mapped[str | None] = mapped_column(String(80))
+    # The agent's talk ended (Asterisk's AgentComplete, the `completed` fact): what
+    # QueueParams' `Completed` counts, and the history's `completed`.
+    completed_at: Mapped[datetime | None]
     outcome: Mapped[QueueEntryOutcome] = mapped_column(
         _str_enum(QueueEntryOutcome, "queue_entry_outcome"), default=QueueEntryOutcome.waiting
     )

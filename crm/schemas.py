@@ -143,7 +143,8 @@ class CallPublic(BaseModel):
     answered_at: datetime | None
     ended_at: datetime | None
     wait_s: float | None
-    agent: str | None
+    agent: str | None  # who had the caller last
+    agents: list[str] = []  # every agent the call reached, in order
     outcome: CallOutcome
     transfer_count: int
     talk_s: float | None = None

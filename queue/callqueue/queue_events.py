@@ -14,6 +14,7 @@ from core.ami.parser import AmiMessage
 from core.facts import (
     CallAbandoned,
     CallAnswered,
+    CallCompleted,
     CallFact,
     CallQueued,
     CallRinging,
@@ -187,6 +188,17 @@ class QueueEvents:
         facts: list[CallFact] = []
         if entry.answer_pending:
             facts.append(self._late_answer(entry, message, at))
+        facts.append(
+            CallCompleted(
+                linkedid=entry.linkedid,
+                queue=entry.queue,
+                agent=entry.agent,
+                talk_s=entry.talk_s,
+                reason=entry.complete_reason,
+                entry=entry.entry,
+                at=utc(at),
+            )
+        )
         facts += self._transfers.confirm_entry(entry)
         call = book.calls.get(entry.linkedid)
         if call is None:
