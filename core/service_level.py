@@ -98,6 +98,14 @@ class QueueFigures:
         if entry.answered or entry.abandoned:
             self.longest_wait_s = max(self.longest_wait_s, wait_s)
 
+    def merge(self, other: QueueFigures) -> None:
+        """Add the counts of `other` (figures of other entries) to these."""
+        for name in COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.wait_answered_sum_s += other.wait_answered_sum_s
+        self.longest_wait_s = max(self.longest_wait_s, other.longest_wait_s)
+        self.buckets = [a + b for a, b in zip(self.buckets, other.buckets, strict=True)]
+
     def as_dict(self) -> dict[str, Any]:
         counted = self.answered + self.abandoned - self.abandoned_short
         handled = self.answered + self.abandoned
@@ -126,6 +134,19 @@ class QueueFigures:
                 zip([*labels, f"{BUCKETS * BUCKET_S}+"], self.buckets, strict=True)
             ),
         }
+
+
+COUNTS = (
+    "offered",
+    "answered",
+    "completed",
+    "answered_within",
+    "answered_within_whole_s",
+    "abandoned",
+    "abandoned_short",
+    "abandoned_within_whole_s",
+    "waiting",
+)
 
 
 def service_level(

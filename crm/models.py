@@ -195,6 +195,8 @@ class QueueEntry(Base):
     answered_at: Mapped[datetime | None]
     left_at: Mapped[datetime | None]
     wait_s: Mapped[float | None]
+    # app_queue's whole-second wait (`HoldTime`): what its ServicelevelPerf/Perf2 count on
+    wait_whole_s: Mapped[int | None] = mapped_column(Integer)
     agent: Mapped[str | None] = mapped_column(String(80))
     outcome: Mapped[QueueEntryOutcome] = mapped_column(
         _str_enum(QueueEntryOutcome, "queue_entry_outcome"), default=QueueEntryOutcome.waiting

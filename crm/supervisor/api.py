@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from core.keys import LIVE_CHANGES_CHANNEL as CHANGES_CHANNEL
 from core.settings import Settings
 from crm.deps import Principal, require
-from crm.supervisor.history import INTERVALS, history, load_entries
+from crm.supervisor.history import INTERVALS, history_from_sql
 from crm.supervisor.live import read_agents, read_counters, read_queues
 from crm.supervisor.metrics import MEDIA_TYPE, prometheus_text
 
@@ -62,7 +62,9 @@ async def service_level_history(
         datetime | None, Query(alias="from", description="ISO time; default: today 00:00")
     ] = None,
     to: Annotated[datetime | None, Query(description="ISO time, exclusive; default: now")] = None,
-    interval: Annotated[str, Query(description="15m, hour, day or quarter")] = "hour",
+    interval: Annotated[
+        str, Query(description="15m, hour, day, week (from Monday), month or quarter")
+    ] = "hour",
 ) -> dict[str, Any]:
     """Service level by interval from the recorded queue entries (per queue and `all`)."""
     settings = _settings(request)
@@ -76,16 +78,16 @@ async def service_level_history(
     start = _aware(from_, tz) or datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
     if start >= end:
         raise HTTPException(422, "`from` must be before `to`")
-    rows = await load_entries(request.app.state.engine, start, end, queue)
     try:
-        return history(
-            rows,
+        return await history_from_sql(
+            request.app.state.engine,
             start,
             end,
             interval,  # type: ignore[arg-type]
             tz,
             settings.sl.threshold_s,
             settings.sl.short_abandon_s,
+            queue,
         )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None

@@ -1,29 +1,53 @@
-"""Service-level history from SQL: the `queue_entries` the recorder writes, by interval.
+"""Service-level history: the figures of `core.service_level` by interval, per queue and `all`.
 
-Intervals are cut in the hotline's time zone (`HOTLINE_TIMEZONE`): `15m`, `hour`, `day`,
-`quarter` (calendar quarters). An entry belongs to the interval in which it joined the
-queue. The stored wait is the float wait (timestamps); Asterisk's whole-second wait is
-not stored, so `perf`/`perf2` here use the float wait truncated, which can differ from
-`QueueParams` by a call whose wait was within a second of T.
+Intervals are cut in the hotline's time zone (`HOTLINE_TIMEZONE`, `crm.supervisor.intervals`):
+`15m`, `hour`, `day`, `week`, `month`, `quarter`. An entry belongs to the interval in which
+it joined the queue. The database does the counting (`crm.supervisor.history_sql`): the
+API reads one row per interval and queue, never the entries. Every figure is computed
+from the entries at the moment of asking, so an interval that is still open is exact.
+
+`history()` is the Python reference: the same response from entries in memory
+(`load_entries`), used by the tests and the demo to check the SQL. `perf`/`perf2` count on
+Asterisk's whole-second wait (`HoldTime`, stored as `wait_whole_s`), so they equal
+`QueueParams`' `ServicelevelPerf`/`ServicelevelPerf2` for the same calls; entries recorded
+before it was stored use the float wait truncated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
-from typing import Any, Literal
+from datetime import UTC, datetime, tzinfo
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.service_level import ALL_QUEUES, EntryOutcome, service_level
+from core.service_level import ALL_QUEUES, EntryOutcome, QueueFigures, service_level
 from crm.models import QueueEntry as QueueEntryRow
 from crm.models import QueueEntryOutcome
+from crm.supervisor.history_sql import aggregate
+from crm.supervisor.intervals import (
+    INTERVALS,
+    MAX_INTERVALS,
+    Interval,
+    interval_start,
+    interval_starts,
+    next_start,
+)
 
-Interval = Literal["15m", "hour", "day", "quarter"]
-INTERVALS: tuple[Interval, ...] = ("15m", "hour", "day", "quarter")
-MAX_INTERVALS = 10_000  # a request asking for more is refused, not served slowly
+__all__ = [
+    "INTERVALS",
+    "MAX_INTERVALS",
+    "Interval",
+    "SqlEntry",
+    "history",
+    "history_from_sql",
+    "interval_start",
+    "load_entries",
+    "next_start",
+    "outcome_of",
+]
 
 
 @dataclass(frozen=True)
@@ -32,66 +56,42 @@ class SqlEntry:
     joined_at: datetime
     wait_s: float | None
     outcome: QueueEntryOutcome
-
-
-def interval_start(at: datetime, interval: Interval, tz: tzinfo) -> datetime:
-    """The start (aware, in `tz`) of the interval holding `at`."""
-    local = at.astimezone(tz)
-    if interval == "15m":
-        local = local.replace(minute=local.minute - local.minute % 15, second=0, microsecond=0)
-    elif interval == "hour":
-        local = local.replace(minute=0, second=0, microsecond=0)
-    elif interval == "day":
-        local = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    else:
-        month = local.month - (local.month - 1) % 3
-        local = local.replace(month=month, day=1, hour=0, minute=0, second=0, microsecond=0)
-    # re-localise: the wall time may sit on the other side of a DST change
-    return local.replace(tzinfo=None).replace(tzinfo=tz)
-
-
-def next_start(start: datetime, interval: Interval, tz: tzinfo) -> datetime:
-    naive = start.replace(tzinfo=None)
-    if interval == "15m":
-        return interval_start((start + timedelta(minutes=15)), interval, tz)
-    if interval == "hour":
-        return interval_start((start + timedelta(hours=1)), interval, tz)
-    if interval == "day":
-        return (naive + timedelta(days=1)).replace(tzinfo=tz)
-    month = naive.month + 3
-    year = naive.year + (month > 12)
-    return naive.replace(year=year, month=(month - 1) % 12 + 1).replace(tzinfo=tz)
-
-
-def interval_starts(
-    start: datetime, end: datetime, interval: Interval, tz: tzinfo
-) -> Iterator[datetime]:
-    current = interval_start(start, interval, tz)
-    count = 0
-    while current < end:
-        yield current
-        count += 1
-        if count > MAX_INTERVALS:
-            raise ValueError(f"more than {MAX_INTERVALS} intervals: ask for a longer interval")
-        current = next_start(current, interval, tz)
+    wait_whole_s: int | None = None
 
 
 async def load_entries(
     engine: AsyncEngine, start: datetime, end: datetime, queue: str | None
 ) -> list[SqlEntry]:
-    query = select(
-        QueueEntryRow.queue, QueueEntryRow.joined_at, QueueEntryRow.wait_s, QueueEntryRow.outcome
-    ).where(QueueEntryRow.joined_at >= start, QueueEntryRow.joined_at < end)
+    """Every entry that joined in [start, end), in memory (the reference's input)."""
+    row = QueueEntryRow
+    query = select(row.queue, row.joined_at, row.wait_s, row.outcome, row.wait_whole_s).where(
+        row.joined_at >= start, row.joined_at < end
+    )
     if queue:
-        query = query.where(QueueEntryRow.queue == queue)
+        query = query.where(row.queue == queue)
     async with engine.connect() as conn:
-        rows = (await conn.execute(query.order_by(QueueEntryRow.joined_at))).all()
-    return [SqlEntry(r.queue, r.joined_at, r.wait_s, QueueEntryOutcome(r.outcome)) for r in rows]
+        rows = (await conn.execute(query.order_by(row.joined_at))).all()
+    return [
+        SqlEntry(r.queue, r.joined_at, r.wait_s, QueueEntryOutcome(r.outcome), r.wait_whole_s)
+        for r in rows
+    ]
 
 
 def outcome_of(row: SqlEntry) -> EntryOutcome:
-    """A stored entry as the service-level maths reads it (no whole-second wait kept)."""
-    return EntryOutcome(row.queue, row.outcome.value, row.wait_s)
+    """A stored entry as the service-level maths reads it."""
+    return EntryOutcome(row.queue, row.outcome.value, row.wait_s, row.wait_whole_s)
+
+
+def _header(
+    start: datetime, end: datetime, interval: Interval, tz: tzinfo, threshold_s: int, short_s: int
+) -> dict[str, Any]:
+    return {
+        "interval": interval,
+        "from": start.astimezone(tz).isoformat(),
+        "to": end.astimezone(tz).isoformat(),
+        "threshold_s": threshold_s,
+        "short_abandon_s": short_s,
+    }
 
 
 def history(
@@ -103,7 +103,8 @@ def history(
     threshold_s: int,
     short_abandon_s: int,
 ) -> dict[str, Any]:
-    """Figures per interval (per queue and `all`), and over the whole range."""
+    """The reference: figures per interval (per queue and `all`) and over the whole range,
+    from entries in memory."""
     starts = list(interval_starts(start, end, interval, tz))
     by_start: dict[datetime, list[EntryOutcome]] = {s: [] for s in starts}
     for row in rows:
@@ -123,12 +124,81 @@ def history(
         [e for entries in by_start.values() for e in entries], threshold_s, short_abandon_s
     )
     return {
-        "interval": interval,
-        "from": start.astimezone(tz).isoformat(),
-        "to": end.astimezone(tz).isoformat(),
-        "threshold_s": threshold_s,
-        "short_abandon_s": short_abandon_s,
+        **_header(start, end, interval, tz, threshold_s, short_abandon_s),
         "queues": sorted(q for q in total if q != ALL_QUEUES),
         "total": total,
         "series": series,
     }
+
+
+def assemble(
+    counts: Mapping[tuple[datetime, str], QueueFigures],
+    starts: Sequence[datetime],
+    start: datetime,
+    end: datetime,
+    interval: Interval,
+    tz: tzinfo,
+    threshold_s: int,
+    short_abandon_s: int,
+) -> dict[str, Any]:
+    """The response from counts per (interval start in UTC, queue), as `history()` builds
+    it; `starts` are `interval_starts()`'s."""
+    per_start: dict[datetime, dict[str, QueueFigures]] = {}
+    for (begin, queue), figures in counts.items():
+        per_start.setdefault(begin, {})[queue] = figures
+    total: dict[str, QueueFigures] = {}
+    overall = QueueFigures(threshold_s, short_abandon_s)
+    empty = {ALL_QUEUES: overall.as_dict()}  # one dict for every empty interval
+    end_local = end.astimezone(tz)
+    series = []
+    for index, begin in enumerate(starts):
+        following = (
+            starts[index + 1] if index + 1 < len(starts) else next_start(begin, interval, tz)
+        )
+        queues = per_start.get(begin.astimezone(UTC))
+        if queues:
+            everything = QueueFigures(threshold_s, short_abandon_s)
+            figures_now: dict[str, Any] = {}
+            for name in sorted(queues):
+                figures = queues[name]
+                figures_now[name] = figures.as_dict()
+                everything.merge(figures)
+                kept = total.get(name)
+                if kept is None:
+                    total[name] = kept = QueueFigures(threshold_s, short_abandon_s)
+                kept.merge(figures)
+            overall.merge(everything)
+            figures_now[ALL_QUEUES] = everything.as_dict()
+        else:
+            figures_now = empty
+        series.append(
+            {
+                "start": begin.isoformat(),
+                "end": min(following, end_local).isoformat(),
+                "queues": figures_now,
+            }
+        )
+    totals = {name: total[name].as_dict() for name in sorted(total)}
+    totals[ALL_QUEUES] = overall.as_dict()
+    return {
+        **_header(start, end, interval, tz, threshold_s, short_abandon_s),
+        "queues": sorted(total),
+        "total": totals,
+        "series": series,
+    }
+
+
+async def history_from_sql(
+    engine: AsyncEngine,
+    start: datetime,
+    end: datetime,
+    interval: Interval,
+    tz: tzinfo,
+    threshold_s: int,
+    short_abandon_s: int,
+    queue: str | None = None,
+) -> dict[str, Any]:
+    """The history, counted by the database (see the module docstring)."""
+    starts = list(interval_starts(start, end, interval, tz))  # too many: refused before asking
+    counts = await aggregate(engine, start, end, interval, tz, threshold_s, short_abandon_s, queue)
+    return assemble(counts, starts, start, end, interval, tz, threshold_s, short_abandon_s)

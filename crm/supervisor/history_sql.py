@@ -1,0 +1,127 @@
+"""The service-level history's counts, aggregated by the database: one `GROUP BY` over
+the queue entries of the range, per interval and queue.
+
+The rows never come to Python: the database returns one row of counts per interval and
+queue (at most `MAX_INTERVALS` x queues), which `crm.supervisor.history` turns into the
+figures of `core.service_level` (`QueueFigures`), the same as the Python reference
+(`service_level()` over the entries). "Within" on whole seconds uses the stored
+`HoldTime` (`wait_whole_s`), or the float wait truncated where none is stored.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.service_level import BUCKET_S, BUCKETS, QueueFigures
+from crm.models import QueueEntry, QueueEntryOutcome
+from crm.supervisor.intervals import Interval, localize
+
+TRUNC_UNITS = {"hour": "hour", "day": "day", "week": "week", "month": "month", "quarter": "quarter"}
+
+
+def wall_start(dialect: str, interval: Interval, zone: str) -> ColumnElement[Any]:
+    """The wall-clock start of each entry's interval (`crm.supervisor.intervals`' rule)."""
+    joined = QueueEntry.joined_at
+    if dialect == "postgresql":
+        local = func.timezone(zone, joined)  # joined_at AT TIME ZONE zone: wall-clock time
+        if interval == "15m":
+            return func.date_bin(
+                literal_column("interval '15 minutes'"),
+                local,
+                literal_column("timestamp '2000-01-01'"),
+            )
+        return func.date_trunc(TRUNC_UNITS[interval], local)
+    return func.hotline_wall_start(joined, interval, zone)  # crm.db registers it on SQLite
+
+
+def count_columns(threshold_s: int, short_abandon_s: int) -> list[ColumnElement[Any]]:
+    """The aggregates of one group, in the order `figures_of` reads them."""
+    entry = QueueEntry
+    answered = entry.outcome == QueueEntryOutcome.answered
+    abandoned = entry.outcome == QueueEntryOutcome.abandoned
+    wait = func.coalesce(entry.wait_s, 0.0)
+    # app_queue's rule on HoldTime; without one, int(wait) <= T, i.e. wait < T + 1
+    whole_within = or_(
+        entry.wait_whole_s <= threshold_s,
+        and_(entry.wait_whole_s.is_(None), wait < threshold_s + 1),
+    )
+
+    def count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.count().filter(condition)
+
+    buckets = [count(and_(answered, wait < BUCKET_S))]
+    for k in range(1, BUCKETS):
+        buckets.append(count(and_(answered, wait >= k * BUCKET_S, wait < (k + 1) * BUCKET_S)))
+    buckets.append(count(and_(answered, wait >= BUCKETS * BUCKET_S)))
+    return [
+        func.count(),
+        count(answered),
+        count(and_(answered, wait <= threshold_s)),
+        count(and_(answered, whole_within)),
+        count(abandoned),
+        count(and_(abandoned, wait <= short_abandon_s)),
+        count(and_(abandoned, whole_within)),
+        count(entry.outcome == QueueEntryOutcome.waiting),
+        func.sum(wait).filter(answered),
+        func.max(wait).filter(or_(answered, abandoned)),
+        *buckets,
+    ]
+
+
+def figures_of(row: Any, threshold_s: int, short_abandon_s: int) -> QueueFigures:
+    """A result row's counts (after its interval and queue) as `QueueFigures`."""
+    (offered, answered, within, within_whole, abandoned, short, abandoned_whole, waiting) = row[
+        2:10
+    ]
+    return QueueFigures(
+        threshold_s,
+        short_abandon_s,
+        offered=offered,
+        answered=answered,
+        answered_within=within,
+        answered_within_whole_s=within_whole,
+        abandoned=abandoned,
+        abandoned_short=short,
+        abandoned_within_whole_s=abandoned_whole,
+        waiting=waiting,
+        wait_answered_sum_s=float(row[10] or 0.0),
+        longest_wait_s=float(row[11] or 0.0),
+        buckets=list(row[12:]),
+    )
+
+
+def _as_wall(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+async def aggregate(
+    engine: AsyncEngine,
+    start: datetime,
+    end: datetime,
+    interval: Interval,
+    tz: tzinfo,
+    threshold_s: int,
+    short_abandon_s: int,
+    queue: str | None = None,
+) -> dict[tuple[datetime, str], QueueFigures]:
+    """Counts per (interval start in UTC, queue) of the entries that joined in [start, end)."""
+    dialect = engine.dialect.name
+    bucket = wall_start(dialect, interval, str(tz)).label("wall_start")
+    query = (
+        select(bucket, QueueEntry.queue, *count_columns(threshold_s, short_abandon_s))
+        .where(QueueEntry.joined_at >= start, QueueEntry.joined_at < end)
+        .group_by(bucket, QueueEntry.queue)
+    )
+    if queue:
+        query = query.where(QueueEntry.queue == queue)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    figures: dict[tuple[datetime, str], QueueFigures] = {}
+    for row in rows:
+        begin = localize(_as_wall(row[0]), tz).astimezone(UTC)
+        figures[(begin, row[1])] = figures_of(row, threshold_s, short_abandon_s)
+    return figures
