@@ -22,6 +22,10 @@ DEFAULT_SHORT_ABANDON_S = 5  # S: an abandon within S seconds counts neither way
 ALL_QUEUES = "all"
 BUCKET_S = 15
 BUCKETS = 8  # 0-15 ... 105-120, then "120+"
+BUCKET_LABELS = (
+    *(f"{i * BUCKET_S}-{(i + 1) * BUCKET_S}" for i in range(BUCKETS)),
+    f"{BUCKETS * BUCKET_S}+",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +113,6 @@ class QueueFigures:
     def as_dict(self) -> dict[str, Any]:
         counted = self.answered + self.abandoned - self.abandoned_short
         handled = self.answered + self.abandoned
-        labels = [f"{i * BUCKET_S}-{(i + 1) * BUCKET_S}" for i in range(BUCKETS)]
         return {
             "threshold_s": self.threshold_s,
             "short_abandon_s": self.short_abandon_s,
@@ -130,9 +133,7 @@ class QueueFigures:
             "asa_s": round(self.wait_answered_sum_s / self.answered, 3) if self.answered else None,
             "abandon_rate": round(100.0 * self.abandoned / handled, 1) if handled else None,
             "longest_wait_s": round(self.longest_wait_s, 3),
-            "answered_within_buckets": dict(
-                zip([*labels, f"{BUCKETS * BUCKET_S}+"], self.buckets, strict=True)
-            ),
+            "answered_within_buckets": dict(zip(BUCKET_LABELS, self.buckets, strict=True)),
         }
 
 

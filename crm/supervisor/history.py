@@ -15,7 +15,8 @@ before it was stored use the float wait truncated.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -36,6 +37,8 @@ from crm.supervisor.intervals import (
     next_start,
 )
 
+CHUNK_INTERVALS = 256  # intervals per piece of the streamed response
+
 __all__ = [
     "INTERVALS",
     "MAX_INTERVALS",
@@ -43,6 +46,7 @@ __all__ = [
     "SqlEntry",
     "history",
     "history_from_sql",
+    "history_json",
     "interval_start",
     "load_entries",
     "next_start",
@@ -131,7 +135,7 @@ def history(
     }
 
 
-def assemble(
+def history_json(
     counts: Mapping[tuple[datetime, str], QueueFigures],
     starts: Sequence[datetime],
     start: datetime,
@@ -140,52 +144,56 @@ def assemble(
     tz: tzinfo,
     threshold_s: int,
     short_abandon_s: int,
-) -> dict[str, Any]:
-    """The response from counts per (interval start in UTC, queue), as `history()` builds
-    it; `starts` are `interval_starts()`'s."""
+) -> Iterator[str]:
+    """The response as JSON text in pieces (`history()`'s shape), from counts per (interval
+    start in UTC, queue); `starts` are `interval_starts()`'s. Nothing is held but the
+    counts: a quarter by 15 minutes is ~13 MB of JSON, written out as it is made."""
     per_start: dict[datetime, dict[str, QueueFigures]] = {}
-    for (begin, queue), figures in counts.items():
-        per_start.setdefault(begin, {})[queue] = figures
     total: dict[str, QueueFigures] = {}
     overall = QueueFigures(threshold_s, short_abandon_s)
-    empty = {ALL_QUEUES: overall.as_dict()}  # one dict for every empty interval
+    for (begin, queue), figures in counts.items():
+        per_start.setdefault(begin, {})[queue] = figures
+        kept = total.get(queue)
+        if kept is None:
+            total[queue] = kept = QueueFigures(threshold_s, short_abandon_s)
+        kept.merge(figures)
+        overall.merge(figures)
+    totals = {name: total[name].as_dict() for name in sorted(total)}
+    totals[ALL_QUEUES] = overall.as_dict()
+    head = {
+        **_header(start, end, interval, tz, threshold_s, short_abandon_s),
+        "queues": sorted(total),
+        "total": totals,
+    }
+    yield json.dumps(head)[:-1] + ', "series": ['
+    empty = json.dumps({ALL_QUEUES: QueueFigures(threshold_s, short_abandon_s).as_dict()})
     end_local = end.astimezone(tz)
-    series = []
+    pieces: list[str] = []
     for index, begin in enumerate(starts):
-        following = (
-            starts[index + 1] if index + 1 < len(starts) else next_start(begin, interval, tz)
-        )
+        if index + 1 < len(starts):
+            following = starts[index + 1]
+        else:
+            following = min(next_start(begin, interval, tz), end_local)
         queues = per_start.get(begin.astimezone(UTC))
         if queues:
             everything = QueueFigures(threshold_s, short_abandon_s)
             figures_now: dict[str, Any] = {}
             for name in sorted(queues):
-                figures = queues[name]
-                figures_now[name] = figures.as_dict()
-                everything.merge(figures)
-                kept = total.get(name)
-                if kept is None:
-                    total[name] = kept = QueueFigures(threshold_s, short_abandon_s)
-                kept.merge(figures)
-            overall.merge(everything)
+                figures_now[name] = queues[name].as_dict()
+                everything.merge(queues[name])
             figures_now[ALL_QUEUES] = everything.as_dict()
+            text = json.dumps(figures_now)
         else:
-            figures_now = empty
-        series.append(
-            {
-                "start": begin.isoformat(),
-                "end": min(following, end_local).isoformat(),
-                "queues": figures_now,
-            }
+            text = empty
+        pieces.append(
+            f'{"," if index else ""}{{"start": "{begin.isoformat()}", '
+            f'"end": "{following.isoformat()}", "queues": {text}}}'
         )
-    totals = {name: total[name].as_dict() for name in sorted(total)}
-    totals[ALL_QUEUES] = overall.as_dict()
-    return {
-        **_header(start, end, interval, tz, threshold_s, short_abandon_s),
-        "queues": sorted(total),
-        "total": totals,
-        "series": series,
-    }
+        if len(pieces) >= CHUNK_INTERVALS:
+            yield "".join(pieces)
+            pieces.clear()
+    pieces.append("]}")
+    yield "".join(pieces)
 
 
 async def history_from_sql(
@@ -197,8 +205,9 @@ async def history_from_sql(
     threshold_s: int,
     short_abandon_s: int,
     queue: str | None = None,
-) -> dict[str, Any]:
-    """The history, counted by the database (see the module docstring)."""
-    starts = list(interval_starts(start, end, interval, tz))  # too many: refused before asking
+) -> Iterator[str]:
+    """The history counted by the database, as JSON text in pieces (see the module
+    docstring); ValueError (before any query) for more than `MAX_INTERVALS` intervals."""
+    starts = list(interval_starts(start, end, interval, tz))
     counts = await aggregate(engine, start, end, interval, tz, threshold_s, short_abandon_s, queue)
-    return assemble(counts, starts, start, end, interval, tz, threshold_s, short_abandon_s)
+    return history_json(counts, starts, start, end, interval, tz, threshold_s, short_abandon_s)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.service_level import BUCKET_S, BUCKETS, QueueFigures
@@ -119,6 +119,9 @@ async def aggregate(
     if queue:
         query = query.where(QueueEntry.queue == queue)
     async with engine.connect() as conn:
+        if dialect == "postgresql":
+            # JIT compiling this query's expressions cost ~0.4 s of a 1M-row quarter
+            await conn.execute(text("SET LOCAL jit = off"))
         rows = (await conn.execute(query)).all()
     figures: dict[tuple[datetime, str], QueueFigures] = {}
     for row in rows:

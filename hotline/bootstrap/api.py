@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.ami.manager import AmiManager
 from core.settings import Settings
 from crm.api import install_error_handlers, router
+from crm.calls.api import router as calls_router
 from crm.db import make_engine, make_sessionmaker
 from crm.lifecycle.api import install_lifecycle_error_handlers
 from crm.lifecycle.api import router as lifecycle_router
@@ -82,6 +83,7 @@ def create_app(
     app.include_router(router)
     app.include_router(lifecycle_router)
     app.include_router(supervisor_router)
+    app.include_router(calls_router)
     app.include_router(transfers_router)
     install_error_handlers(app)
     install_transfer_error_handlers(app)
