@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.service_level import ALL_QUEUES, EntryOutcome, QueueFigures, service_level
 from crm.models import QueueEntry as QueueEntryRow
 from crm.models import QueueEntryOutcome
-from crm.supervisor.history_sql import aggregate
+from crm.supervisor.history_sql import Counts, add_counts, aggregate, figures_of
 from crm.supervisor.intervals import (
     INTERVALS,
     MAX_INTERVALS,
@@ -136,7 +136,7 @@ def history(
 
 
 def history_json(
-    counts: Mapping[tuple[datetime, str], QueueFigures],
+    counts: Mapping[tuple[datetime, str], Counts],
     starts: Sequence[datetime],
     start: datetime,
     end: datetime,
@@ -145,28 +145,31 @@ def history_json(
     threshold_s: int,
     short_abandon_s: int,
 ) -> Iterator[str]:
-    """The response as JSON text in pieces (`history()`'s shape), from counts per (interval
-    start in UTC, queue); `starts` are `interval_starts()`'s. Nothing is held but the
-    counts: a quarter by 15 minutes is ~13 MB of JSON, written out as it is made."""
-    per_start: dict[datetime, dict[str, QueueFigures]] = {}
-    total: dict[str, QueueFigures] = {}
-    overall = QueueFigures(threshold_s, short_abandon_s)
-    for (begin, queue), figures in counts.items():
-        per_start.setdefault(begin, {})[queue] = figures
-        kept = total.get(queue)
-        if kept is None:
-            total[queue] = kept = QueueFigures(threshold_s, short_abandon_s)
-        kept.merge(figures)
-        overall.merge(figures)
-    totals = {name: total[name].as_dict() for name in sorted(total)}
-    totals[ALL_QUEUES] = overall.as_dict()
+    """The response as JSON text in pieces (`history()`'s shape), from the numbers of each
+    (interval start in UTC, queue); `starts` are `interval_starts()`'s. Nothing is held but
+    the numbers: a quarter by 15 minutes is ~13 MB of JSON, written out as it is made."""
+
+    def as_dict(numbers: Counts | None) -> dict[str, Any]:
+        if numbers is None:
+            return QueueFigures(threshold_s, short_abandon_s).as_dict()
+        return figures_of(numbers, threshold_s, short_abandon_s).as_dict()
+
+    per_start: dict[datetime, dict[str, Counts]] = {}
+    total: dict[str, Counts] = {}
+    overall: Counts | None = None
+    for (begin, queue), numbers in counts.items():
+        per_start.setdefault(begin, {})[queue] = numbers
+        total[queue] = add_counts(total.get(queue), numbers)
+        overall = add_counts(overall, numbers)
+    totals = {name: as_dict(total[name]) for name in sorted(total)}
+    totals[ALL_QUEUES] = as_dict(overall)
     head = {
         **_header(start, end, interval, tz, threshold_s, short_abandon_s),
         "queues": sorted(total),
         "total": totals,
     }
     yield json.dumps(head)[:-1] + ', "series": ['
-    empty = json.dumps({ALL_QUEUES: QueueFigures(threshold_s, short_abandon_s).as_dict()})
+    empty = json.dumps({ALL_QUEUES: as_dict(None)})
     end_local = end.astimezone(tz)
     pieces: list[str] = []
     for index, begin in enumerate(starts):
@@ -175,16 +178,20 @@ def history_json(
         else:
             following = min(next_start(begin, interval, tz), end_local)
         queues = per_start.get(begin.astimezone(UTC))
-        if queues:
-            everything = QueueFigures(threshold_s, short_abandon_s)
+        if not queues:
+            text = empty
+        elif len(queues) == 1 and ALL_QUEUES not in queues:  # `all` is that queue
+            ((name, numbers),) = queues.items()
+            figures = json.dumps(as_dict(numbers))
+            text = f'{{{json.dumps(name)}: {figures}, "{ALL_QUEUES}": {figures}}}'
+        else:
+            everything: Counts | None = None
             figures_now: dict[str, Any] = {}
             for name in sorted(queues):
-                figures_now[name] = queues[name].as_dict()
-                everything.merge(queues[name])
-            figures_now[ALL_QUEUES] = everything.as_dict()
+                figures_now[name] = as_dict(queues[name])
+                everything = add_counts(everything, queues[name])
+            figures_now[ALL_QUEUES] = as_dict(everything)
             text = json.dumps(figures_now)
-        else:
-            text = empty
         pieces.append(
             f'{"," if index else ""}{{"start": "{begin.isoformat()}", '
             f'"end": "{following.isoformat()}", "queues": {text}}}'
