@@ -143,3 +143,71 @@ def test_a_year_by_day_and_quarter(database_url, zone, counts) -> None:
         assert got == expected
         assert len(got["series"]) == count
         assert got["total"]["all"]["offered"] == 399  # the first joined before `from`
+
+
+def test_interval_examples() -> None:
+    """The examples in `crm.supervisor.intervals`' docstring hold."""
+    import doctest
+
+    import crm.supervisor.intervals
+
+    result = doctest.testmod(crm.supervisor.intervals, raise_on_error=False)
+    assert result.attempted >= 2 and result.failed == 0
+
+
+@pytest.mark.parametrize(
+    ("zone", "at", "interval", "start", "end"),
+    [
+        # Berlin, 25 Oct 2026: 02:00-03:00 happens twice; both are the one 02:00 interval
+        (
+            "Europe/Berlin",
+            "2026-10-25T00:30:00+00:00",
+            "hour",
+            "2026-10-25T02:00:00+02:00",
+            "2026-10-25T03:00:00+01:00",
+        ),
+        (
+            "Europe/Berlin",
+            "2026-10-25T01:30:00+00:00",
+            "hour",
+            "2026-10-25T02:00:00+02:00",
+            "2026-10-25T03:00:00+01:00",
+        ),
+        # Berlin, 29 Mar 2026: 02:00-03:00 never happens
+        (
+            "Europe/Berlin",
+            "2026-03-29T00:59:00+00:00",
+            "15m",
+            "2026-03-29T01:45:00+01:00",
+            "2026-03-29T03:00:00+02:00",
+        ),
+        (
+            "Europe/Moscow",
+            "2026-09-30T21:00:00+00:00",
+            "quarter",
+            "2026-10-01T00:00:00+03:00",
+            "2027-01-01T00:00:00+03:00",
+        ),
+        (
+            "Europe/Moscow",
+            "2026-07-05T20:59:00+00:00",
+            "week",
+            "2026-06-29T00:00:00+03:00",
+            "2026-07-06T00:00:00+03:00",
+        ),
+        (
+            "Asia/Kathmandu",
+            "2026-01-31T18:14:00+00:00",
+            "month",
+            "2026-02-01T00:00:00+05:45",
+            "2026-03-01T00:00:00+05:45",
+        ),
+    ],
+)
+def test_interval_edges(zone, at, interval, start, end) -> None:
+    from crm.supervisor.intervals import interval_start, next_start
+
+    tz = ZoneInfo(zone)
+    begin = interval_start(datetime.fromisoformat(at), interval, tz)
+    assert begin.isoformat() == start
+    assert next_start(begin, interval, tz).isoformat() == end
