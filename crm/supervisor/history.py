@@ -154,6 +154,9 @@ def history_json(
             return QueueFigures(threshold_s, short_abandon_s).as_dict()
         return figures_of(numbers, threshold_s, short_abandon_s).as_dict()
 
+    def as_json(numbers: Counts) -> str:
+        return figures_of(numbers, threshold_s, short_abandon_s).as_json()
+
     per_start: dict[datetime, dict[str, Counts]] = {}
     total: dict[str, Counts] = {}
     overall: Counts | None = None
@@ -182,16 +185,18 @@ def history_json(
             text = empty
         elif len(queues) == 1 and ALL_QUEUES not in queues:  # `all` is that queue
             ((name, numbers),) = queues.items()
-            figures = json.dumps(as_dict(numbers))
+            figures = as_json(numbers)
             text = f'{{{json.dumps(name)}: {figures}, "{ALL_QUEUES}": {figures}}}'
         else:
             everything: Counts | None = None
-            figures_now: dict[str, Any] = {}
+            parts = []
             for name in sorted(queues):
-                figures_now[name] = as_dict(queues[name])
+                if name != ALL_QUEUES:
+                    parts.append(f"{json.dumps(name)}: {as_json(queues[name])}")
                 everything = add_counts(everything, queues[name])
-            figures_now[ALL_QUEUES] = as_dict(everything)
-            text = json.dumps(figures_now)
+            assert everything is not None
+            parts.append(f'"{ALL_QUEUES}": {as_json(everything)}')
+            text = "{" + ", ".join(parts) + "}"
         pieces.append(
             f'{"," if index else ""}{{"start": "{begin.isoformat()}", '
             f'"end": "{following.isoformat()}", "queues": {text}}}'
