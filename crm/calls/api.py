@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
 
+from crm.calls.export import HEADER, calls_csv
 from crm.calls.schemas import CallLogPage
-from crm.calls.service import BadCursor, CallFilter, list_calls
+from crm.calls.service import BadCursor, CallFilter, decode_cursor, list_calls
+from crm.csv_export import BOM, SEPARATORS, CsvRows
+from crm.csv_export import MEDIA_TYPE as CSV_MEDIA_TYPE
 from crm.deps import Principal, require
 from crm.models import CallOutcome
 
@@ -23,7 +28,11 @@ def _invalid(parameter: str, message: str) -> HTTPException:
     )
 
 
-@router.get("/calls", response_model=CallLogPage)
+@router.get(
+    "/calls",
+    response_model=None,
+    responses={200: {"model": CallLogPage, "content": {"text/csv": {}}}},
+)
 async def call_log(
     request: Request,
     who: Reader,
@@ -42,8 +51,14 @@ async def call_log(
     uin: Annotated[str | None, Query(max_length=20, description="a UIN heard or ticketed")] = None,
     transferred: Annotated[bool | None, Query(description="transferred at least once")] = None,
     cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor`")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> CallLogPage:
+    limit: Annotated[int, Query(ge=1, le=500, description="json: calls per page")] = 50,
+    format: Annotated[
+        str, Query(description="json (a page), or csv: every call from `cursor` on, streamed")
+    ] = "json",
+    sep: Annotated[
+        str, Query(description="csv: `;` (decimal comma, the default), `,` or `tab`")
+    ] = ";",
+) -> CallLogPage | StreamingResponse:
     """Calls newest first, each with its caller, UINs, queue entries and waits, the agents
     it reached in order, transfers, outcome, talk time and survey answers. An agent's
     token sees only the calls that reached that agent."""
@@ -66,8 +81,28 @@ async def call_log(
         if agent and agent != who.agent:
             raise HTTPException(403, "an agent sees only its own calls")
         agent = who.agent
+    if format not in ("json", "csv"):
+        raise _invalid("format", f"must be json or csv, not {format!r}")
+    if sep not in SEPARATORS:
+        raise _invalid("sep", f"must be one of {', '.join(SEPARATORS)}, not {sep!r}")
     wanted = CallFilter(start, end, queue, agent, wanted_outcome, phone, uin, transferred)
+    engine = request.app.state.engine
     try:
-        return await list_calls(request.app.state.engine, wanted, limit, cursor)
+        if format == "csv":
+            if cursor:
+                decode_cursor(cursor)
+            rows = CsvRows(sep)
+            return StreamingResponse(
+                _csv(rows, calls_csv(engine, wanted, rows, cursor)),
+                media_type=CSV_MEDIA_TYPE,
+                headers={"Content-Disposition": 'attachment; filename="calls.csv"'},
+            )
+        return await list_calls(engine, wanted, limit, cursor)
     except BadCursor as exc:
         raise _invalid("cursor", str(exc)) from None
+
+
+async def _csv(rows: CsvRows, pieces: AsyncIterator[str]) -> AsyncIterator[bytes]:
+    yield (BOM + rows.piece([HEADER])).encode()
+    async for piece in pieces:
+        yield piece.encode()

@@ -21,8 +21,13 @@ from redis.asyncio import Redis
 
 from core.keys import LIVE_CHANGES_CHANNEL as CHANGES_CHANNEL
 from core.settings import Settings
+from crm.csv_export import MEDIA_TYPE as CSV_MEDIA_TYPE
+from crm.csv_export import SEPARATORS, CsvRows, with_bom
 from crm.deps import Principal, require
-from crm.supervisor.history import INTERVALS, history_from_sql
+from crm.supervisor.export import HEADER, history_csv
+from crm.supervisor.history import INTERVALS, history_json
+from crm.supervisor.history_sql import aggregate
+from crm.supervisor.intervals import interval_starts
 from crm.supervisor.live import read_agents, read_counters, read_queues
 from crm.supervisor.metrics import MEDIA_TYPE, prometheus_text
 from crm.supervisor.schemas import ServiceLevelHistory
@@ -78,30 +83,52 @@ async def service_level_history(
     interval: Annotated[
         str, Query(description="15m, hour, day, week (from Monday), month or quarter")
     ] = "hour",
+    format: Annotated[
+        str, Query(description="json, or csv (UTF-8 with BOM, a row per interval and queue)")
+    ] = "json",
+    sep: Annotated[
+        str, Query(description="csv: `;` (decimal comma, the default), `,` or `tab`")
+    ] = ";",
 ) -> StreamingResponse:
     """Service level by interval from the recorded queue entries (per queue and `all`),
-    counted by the database; the JSON is streamed as it is written."""
+    counted by the database; the JSON (or CSV) is streamed as it is written."""
     settings = _settings(request)
     tz = _tz(settings)
     if interval not in INTERVALS:
         raise _invalid("interval", f"must be one of {', '.join(INTERVALS)}, not {interval!r}")
+    if format not in ("json", "csv"):
+        raise _invalid("format", f"must be json or csv, not {format!r}")
+    if sep not in SEPARATORS:
+        raise _invalid("sep", f"must be one of {', '.join(SEPARATORS)}, not {sep!r}")
     end = _aware(to, tz) or datetime.now(UTC)
     start = _aware(from_, tz) or datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
     if start >= end:
         raise _invalid("from", "`from` must be before `to`")
     try:
-        pieces = await history_from_sql(
-            request.app.state.engine,
-            start,
-            end,
-            interval,  # type: ignore[arg-type]
-            tz,
-            settings.sl.threshold_s,
-            settings.sl.short_abandon_s,
-            queue,
-        )
+        starts = list(interval_starts(start, end, interval, tz))  # type: ignore[arg-type]
     except ValueError as exc:
         raise _invalid("interval", str(exc)) from None
+    sl = settings.sl
+    counts = await aggregate(
+        request.app.state.engine,
+        start,
+        end,
+        interval,  # type: ignore[arg-type]
+        tz,
+        sl.threshold_s,
+        sl.short_abandon_s,
+        queue,
+    )
+    span = (start, end, interval, tz, sl.threshold_s, sl.short_abandon_s)
+    if format == "csv":
+        rows = CsvRows(sep)
+        pieces = with_bom(HEADER, history_csv(counts, starts, *span, rows), rows)  # type: ignore[arg-type]
+        return StreamingResponse(
+            _encoded(pieces),
+            media_type=CSV_MEDIA_TYPE,
+            headers={"Content-Disposition": 'attachment; filename="service-level.csv"'},
+        )
+    pieces = history_json(counts, starts, *span)  # type: ignore[arg-type]
     return StreamingResponse(_encoded(pieces), media_type="application/json")
 
 
