@@ -133,9 +133,9 @@ class DemoReport:
             f" most on one call {s['max_transfers_per_call']})",
             f"service level (T={level['threshold_s']} s): sl {level['sl']}%, perf"
             f" {level['perf']}%, perf2 {level['perf2']}%",
-            "recorded in SQL: the same counts and sl"
+            "recorded in SQL: the same counts, sl, perf and perf2"
             if self.sql_agrees
-            else "recorded in SQL: DIFFERENT counts or sl",
+            else "recorded in SQL: DIFFERENT counts, sl, perf or perf2",
             f"simulator's truth:           sl {truth['sl']}%, perf {truth['perf']}%,"
             f" perf2 {truth['perf2']}%  {'(same)' if same else '(DIFFERENT)'}",
         ]
