@@ -17,8 +17,24 @@ class CrmUnavailable(Exception):
     """The CRM did not answer in time, or answered with a server error."""
 
 
+class CrmRefused(CrmUnavailable):
+    """The CRM answered this request with an error (`status`): it is up, but said no."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class UinNotReserved(Exception):
     """The CRM does not know this UIN as reserved (a stock older than its database)."""
+
+
+class WithdrawalRefused(Exception):
+    """The CRM will not withdraw this UIN (worked on meanwhile, or withdrawn elsewhere)."""
+
+
+class TicketMissing(Exception):
+    """The CRM has no ticket of this UIN (yet: an owed ticket is created later)."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +50,8 @@ BACKGROUND_TIMEOUT_S = 10.0
 
 
 class CrmClient:
-    """`register`, `register_reserved`, `exists`, `reserve_uins`, `calendar_overrides`."""
+    """`register`, `register_reserved`, `exists`, `withdraw`, `reserve_uins`,
+    `calendar_overrides`."""
 
     def __init__(
         self, settings: CrmClientSettings, transport: httpx.AsyncBaseTransport | None = None
@@ -62,9 +79,13 @@ class CrmClient:
             raise CrmUnavailable(f"{method} {path}: no answer in {deadline_s} s") from exc
         except httpx.HTTPError as exc:  # refused connections, broken replies
             raise CrmUnavailable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
-        if response.status_code >= 500 or response.status_code in (401, 403):
-            # A server error, or a token the CRM refuses: nothing the caller can fix.
+        if response.status_code in (401, 403, 502, 503, 504):
+            # A token the CRM refuses, or a CRM (or the proxy before it) that says it is not
+            # there: true of every call, not of this one.
             raise CrmUnavailable(f"{method} {path}: HTTP {response.status_code}")
+        if response.status_code >= 500:
+            # The CRM failed on this request (say, on what it holds): the others may pass.
+            raise CrmRefused(response.status_code, f"{method} {path}: HTTP {response.status_code}")
         return response
 
     async def register(self, caller_phone: str | None, caller_name: str | None) -> Ticketed:
@@ -95,11 +116,25 @@ class CrmClient:
         return Ticketed(uin, response.json().get("id"))
 
     async def exists(self, uin: str) -> Ticketed | None:
+        """The ticket a caller's typed UIN names: a withdrawn UIN names the ticket its call
+        went to (the caller was told the withdrawn one, and may give it again)."""
         response = await self._call("GET", f"/api/tickets/{uin}")
         if response.status_code == 404:
             return None
         _ok(response)
-        return Ticketed(uin, response.json().get("id"))
+        ticket = response.json()
+        if ticket.get("status") == "withdrawn" and ticket.get("withdrawn_into"):
+            return await self.exists(ticket["withdrawn_into"])
+        return Ticketed(ticket.get("uin", uin), ticket.get("id"))
+
+    async def withdraw(self, uin: str, into: str) -> None:
+        """Withdraw the new ticket `uin`: the caller named their request `into`."""
+        response = await self._call("POST", f"/api/tickets/{uin}/withdraw", json={"into": into})
+        if response.status_code == 404:
+            raise TicketMissing(uin)
+        if response.status_code in (409, 422):
+            raise WithdrawalRefused(f"{uin} into {into}: {response.text[:200]}")
+        _ok(response)
 
     async def reserve_uins(self, count: int) -> list[str]:
         response = await self._call(
@@ -157,7 +192,8 @@ def _ok(response: httpx.Response) -> None:
     """Any answer but a success is the CRM being unavailable for this call: the caller then
     gets a UIN from the stock instead of no UIN at all."""
     if not response.is_success:
-        raise CrmUnavailable(
+        raise CrmRefused(
+            response.status_code,
             f"{response.request.method} {response.request.url.path}: "
-            f"HTTP {response.status_code}: {response.text[:200]}"
+            f"HTTP {response.status_code}: {response.text[:200]}",
         )

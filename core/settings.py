@@ -54,6 +54,8 @@ class ApiSettings(BaseSettings):
 
     model_config = _group("HOTLINE_API_")
     tokens: str = ""
+    # A request body longer than this is refused (413) before it is read in full or parsed.
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
 
     @field_validator("tokens")
     @classmethod
@@ -240,6 +242,19 @@ class LifecycleSettings(BaseSettings):
         return self
 
 
+class StaffingSettings(BaseSettings):
+    """`HOTLINE_WRAPUP_S` (the queue's wrap-up after each call: rendered into `queues.conf`
+    and added to the talk time by the staffing planner), `HOTLINE_STAFFING_*`: the
+    planner's defaults (target share within `HOTLINE_SL_THRESHOLD_S`, shrinkage, weeks of
+    history)."""
+
+    model_config = _group("HOTLINE_")
+    wrapup_s: int = Field(default=10, ge=0)
+    staffing_target_pct: float = Field(default=96.0, gt=0, lt=100)
+    staffing_shrinkage: float = Field(default=0.3, ge=0, lt=1)
+    staffing_weeks: int = Field(default=4, ge=1, le=52)
+
+
 class TransferSettings(BaseSettings):
     """`HOTLINE_TRANSFER_LIMIT`, `_CONTEXT`, `_PHONE_CONTEXT`, `_TARGETS`, `_RESERVATION_S`.
 
@@ -298,6 +313,7 @@ class Settings(BaseSettings):
     asterisk: AsteriskSettings = Field(default_factory=AsteriskSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
+    staffing: StaffingSettings = Field(default_factory=StaffingSettings)
     transfers: TransferSettings = Field(default_factory=TransferSettings)
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request, Response, status
+from fastapi import APIRouter, FastAPI, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from crm.deps import AnyRole, ServiceRole, StaffRole, TicketsDep
+from crm.deps import AnyRole, ServiceRole, StaffRole, TicketsDep, UinPath, UinWidth, body_uin
 from crm.errors import (
     Conflict,
     CrmError,
@@ -17,6 +17,7 @@ from crm.errors import (
     UinSpaceExhausted,
 )
 from crm.models import Call, Category, Status, Ticket
+from crm.owed import read_owed
 from crm.schemas import (
     CallAttach,
     CallPublic,
@@ -25,6 +26,7 @@ from crm.schemas import (
     TicketPage,
     TicketPublic,
     TicketUpdate,
+    TicketWithdraw,
     UinBlock,
     UinReserve,
 )
@@ -67,7 +69,7 @@ async def reserve_uins(body: UinReserve, tickets: TicketsDep, who: ServiceRole) 
     },
 )
 async def register_reserved(
-    uin: Annotated[str, Path(pattern=r"^\d{1,20}$")],
+    uin: UinPath,
     body: TicketCreate,
     tickets: TicketsDep,
     who: ServiceRole,
@@ -80,6 +82,11 @@ async def register_reserved(
     return ticket
 
 
+MAX_PAGE_SIZE = 200
+# The row offset of the last page must fit the databases' 64-bit integers.
+MAX_PAGE = (2**63 - 1) // MAX_PAGE_SIZE
+
+
 @router.get("/tickets", response_model=TicketPage, tags=["tickets"])
 async def list_tickets(
     tickets: TicketsDep,
@@ -88,8 +95,8 @@ async def list_tickets(
     status_: Annotated[Status | None, Query(alias="status")] = None,
     category: Category | None = None,
     text: Annotated[str | None, Query(max_length=200)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> TicketPage:
     rows, total = await tickets.list_tickets(
         TicketFilter(phone=phone, status=status_, category=category, text=text), page, page_size
@@ -103,20 +110,41 @@ async def list_tickets(
 
 
 @router.get("/tickets/{uin}", response_model=TicketPublic, tags=["tickets"])
-async def get_ticket(uin: str, tickets: TicketsDep, _who: AnyRole) -> Ticket:
+async def get_ticket(uin: UinPath, tickets: TicketsDep, _who: AnyRole) -> Ticket:
     return await tickets.get_ticket(uin)
 
 
 @router.patch("/tickets/{uin}", response_model=TicketPublic, tags=["tickets"])
 async def update_ticket(
-    uin: str, body: TicketUpdate, tickets: TicketsDep, who: StaffRole
+    uin: UinPath, body: TicketUpdate, tickets: TicketsDep, who: StaffRole, digits: UinWidth
 ) -> Ticket:
     """Change fields, category, priority or status; illegal status moves answer 409."""
+    if body.duplicate_of:
+        original = body_uin(body.duplicate_of, digits, "duplicate_of")
+        body = body.model_copy(update={"duplicate_of": original})
     return await tickets.update_ticket(uin, body, who.actor)
 
 
+@router.post(
+    "/tickets/{uin}/withdraw",
+    response_model=TicketPublic,
+    tags=["tickets"],
+    responses={409: {"description": "the ticket was worked on, or withdrawn elsewhere"}},
+)
+async def withdraw_ticket(
+    uin: UinPath, body: TicketWithdraw, tickets: TicketsDep, who: ServiceRole, digits: UinWidth
+) -> Ticket:
+    """Withdraw the IVR's new UIN: the caller named their existing request `into`, which
+    gets the call. The UIN is never reused; `GET /api/tickets/{uin}` names `withdrawn_into`;
+    lists leave it out. Repeating it changes nothing."""
+    into = body_uin(body.into, digits, "into")
+    return await tickets.withdraw(uin, into, body.reason, who.actor)
+
+
 @router.get("/tickets/{uin}/events", response_model=list[TicketEventPublic], tags=["tickets"])
-async def ticket_events(uin: str, tickets: TicketsDep, _who: AnyRole) -> list[TicketEventPublic]:
+async def ticket_events(
+    uin: UinPath, tickets: TicketsDep, _who: AnyRole
+) -> list[TicketEventPublic]:
     """The audit log of the ticket, oldest first."""
     return [TicketEventPublic.model_validate(e) for e in await tickets.ticket_events(uin)]
 
@@ -129,7 +157,7 @@ async def ticket_events(uin: str, tickets: TicketsDep, _who: AnyRole) -> list[Ti
     responses={200: {"description": "the call was already on this ticket"}},
 )
 async def attach_call(
-    uin: str, body: CallAttach, tickets: TicketsDep, who: AnyRole, response: Response
+    uin: UinPath, body: CallAttach, tickets: TicketsDep, who: AnyRole, response: Response
 ) -> CallPublic:
     """Record a call (by Asterisk Linkedid) on the ticket; repeating it changes nothing."""
     call, created = await tickets.attach_call(uin, body, who.actor)
@@ -154,7 +182,10 @@ async def health(request: Request) -> JSONResponse:
     """Database and Redis reachability; open (no token) for load balancers and compose."""
     checks = await request.app.state.health()
     down = [name for name, ok in checks.items() if not ok]
-    body = {name: "ok" if ok else "down" for name, ok in checks.items()}
+    body: dict[str, object] = {name: "ok" if ok else "down" for name, ok in checks.items()}
+    if checks.get("redis"):
+        # Not a reason for 503 (callers are served), but a person must see them.
+        body["tickets_owed"] = await read_owed(request.app.state.redis)
     if down:
         body["detail"] = f"down: {', '.join(down)}"
         return JSONResponse(body, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)

@@ -33,7 +33,6 @@ MAX_AGENTS = 99  # extension 2NN dials agentNN (extensions.conf, _2XX)
 
 # Values with a default; every other placeholder must come from the environment.
 DEFAULTS = {
-    "HOTLINE_WRAPUP_S": "10",
     "HOTLINE_EXTERNAL_ADDRESS": "127.0.0.1",
     "HOTLINE_AGENTS": "10",
 }
@@ -78,6 +77,8 @@ def values_from(env: Mapping[str, str], settings: Settings) -> dict[str, str]:
     """Every placeholder's value: the environment, then the settings, then DEFAULTS."""
     values = dict(DEFAULTS)
     values["HOTLINE_SL_THRESHOLD_S"] = str(settings.sl.threshold_s)
+    # one wrap-up for Asterisk's queue and the staffing planner's handle time
+    values["HOTLINE_WRAPUP_S"] = str(settings.staffing.wrapup_s)
     values["HOTLINE_AMI_USER"] = settings.ami.user
     values["HOTLINE_AMI_PORT"] = str(settings.ami.port)
     values["HOTLINE_AMI_BIND"] = settings.ami.bind

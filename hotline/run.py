@@ -30,7 +30,7 @@ class RunOptions:
 
 
 async def run_all(settings: Settings, options: RunOptions, stop: asyncio.Event) -> None:
-    """Start every component, run until `stop` (or one of them fails), stop them all.
+    """Start every component, run until `stop`, stop them all.
 
     The database must be migrated first (the command does it before the loop starts).
     """
@@ -38,16 +38,25 @@ async def run_all(settings: Settings, options: RunOptions, stop: asyncio.Event) 
     from hotline.bootstrap.agi import AgiService
     from hotline.bootstrap.tracker import run_tracker
     from hotline.serve import serving
+    from hotline.supervise import keep_running
 
     settings.agi.host, settings.agi.port = options.agi_host, options.agi_port
     app = create_app(settings)
     async with serving(app, options.api_host, options.api_port, log_level="info") as api:
         agi = AgiService(settings, sounds_dir=options.sounds_dir)
         await agi.start()  # raises MissingPrompts before anything else runs
+        # The tracker and the worker start again after a failure (with backoff); the API
+        # and the AGI server keep serving meanwhile. Only `stop` ends them.
         tasks = [
-            asyncio.create_task(run_tracker(settings, stop, with_recorder=True), name="tracker"),
-            asyncio.create_task(run_worker(settings, stop), name="worker"),
-            asyncio.create_task(stop.wait(), name="stop"),
+            asyncio.create_task(
+                keep_running(
+                    "tracker", lambda: run_tracker(settings, stop, with_recorder=True), stop
+                ),
+                name="tracker",
+            ),
+            asyncio.create_task(
+                keep_running("worker", lambda: run_worker(settings, stop), stop), name="worker"
+            ),
         ]
         log.info(
             "hotline run: API on %s:%d, AGI on %s:%d, tracker on AMI %s:%d, worker",
@@ -59,13 +68,7 @@ async def run_all(settings: Settings, options: RunOptions, stop: asyncio.Event) 
             settings.ami.port,
         )
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                if task.get_name() != "stop":
-                    # A component that returns or fails on its own takes the others down:
-                    # a half-running hotline is worse than a restart by the supervisor.
-                    error = None if task.cancelled() else task.exception()
-                    log.critical("%s stopped", task.get_name(), exc_info=error)
+            await stop.wait()
         finally:
             stop.set()
             api.should_exit = True

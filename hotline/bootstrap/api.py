@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,6 +18,7 @@ from core.settings import Settings
 from crm.api import install_error_handlers, router
 from crm.calls.api import router as calls_router
 from crm.db import make_engine, make_sessionmaker
+from crm.edge import BodyLimit, install_edge_error_handlers, plain_request_text
 from crm.lifecycle.api import install_lifecycle_error_handlers
 from crm.lifecycle.api import router as lifecycle_router
 from crm.lifecycle.calendar import CalendarStore
@@ -25,6 +26,9 @@ from crm.lifecycle.service import LifecycleService
 from crm.lifecycle.tokens import ConfirmationTokens
 from crm.models import utcnow
 from crm.service import Clock, TicketService
+from crm.sse import install_stopping
+from crm.staffing.api import install_staffing_error_handlers
+from crm.staffing.api import router as staffing_router
 from crm.supervisor.api import router as supervisor_router
 from crm.transfers.api import install_transfer_error_handlers
 from crm.transfers.api import router as transfers_router
@@ -79,15 +83,21 @@ def create_app(
         version=__version__,
         lifespan=lifespan,
         description="Tickets with UINs, calls, transfers and service-level metrics.",
+        dependencies=[Depends(plain_request_text)],
     )
+    app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
+    install_stopping(app)
     app.include_router(router)
     app.include_router(lifecycle_router)
     app.include_router(supervisor_router)
     app.include_router(calls_router)
+    app.include_router(staffing_router)
     app.include_router(transfers_router)
     install_error_handlers(app)
+    install_edge_error_handlers(app)
     install_transfer_error_handlers(app)
     install_lifecycle_error_handlers(app)
+    install_staffing_error_handlers(app)
     return app
 
 
