@@ -96,6 +96,9 @@ class CallAnswered(_Fact):
     queue: str
     agent: str
     wait_s: float
+    # app_queue's whole-second wait (`HoldTime`), on which it decides "within the service
+    # level"; None in facts written before it was carried (then `int(wait_s)` stands in).
+    wait_whole_s: int | None = None
     entry: int = 1
     at: datetime
 
@@ -108,6 +111,7 @@ class CallAbandoned(_Fact):
     kind: Literal["abandoned"] = "abandoned"
     queue: str
     wait_s: float
+    wait_whole_s: int | None = None  # as in `CallAnswered`
     position: int
     original_position: int
     entry: int = 1

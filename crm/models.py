@@ -202,6 +202,9 @@ class QueueEntry(Base):
     answered_at: Mapped[datetime | None]
     left_at: Mapped[datetime | None]
     wait_s: Mapped[float | None]
+    # app_queue's whole-second wait (`HoldTime`): Asterisk's "within the service level"
+    # is decided on it; NULL for entries recorded before it was kept.
+    wait_whole_s: Mapped[int | None]
     agent: Mapped[str | None] = mapped_column(String(80))
     outcome: Mapped[QueueEntryOutcome] = mapped_column(
         _str_enum(QueueEntryOutcome, "queue_entry_outcome"), default=QueueEntryOutcome.waiting

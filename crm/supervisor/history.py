@@ -2,9 +2,9 @@
 
 Intervals are cut in the hotline's time zone (`HOTLINE_TIMEZONE`): `15m`, `hour`, `day`,
 `quarter` (calendar quarters). An entry belongs to the interval in which it joined the
-queue. The stored wait is the float wait (timestamps); Asterisk's whole-second wait is
-not stored, so `perf`/`perf2` here use the float wait truncated, which can differ from
-`QueueParams` by a call whose wait was within a second of T.
+queue. Each entry keeps the float wait (timestamps) and app_queue's whole-second wait
+(`HoldTime`), on which `perf`/`perf2` decide "within" as `QueueParams` does; an entry
+recorded before the whole seconds were kept falls back to the float wait truncated.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class SqlEntry:
     joined_at: datetime
     wait_s: float | None
     outcome: QueueEntryOutcome
+    wait_whole_s: int | None = None
 
 
 def interval_start(at: datetime, interval: Interval, tz: tzinfo) -> datetime:
@@ -80,18 +81,25 @@ async def load_entries(
     engine: AsyncEngine, start: datetime, end: datetime, queue: str | None
 ) -> list[SqlEntry]:
     query = select(
-        QueueEntryRow.queue, QueueEntryRow.joined_at, QueueEntryRow.wait_s, QueueEntryRow.outcome
+        QueueEntryRow.queue,
+        QueueEntryRow.joined_at,
+        QueueEntryRow.wait_s,
+        QueueEntryRow.outcome,
+        QueueEntryRow.wait_whole_s,
     ).where(QueueEntryRow.joined_at >= start, QueueEntryRow.joined_at < end)
     if queue:
         query = query.where(QueueEntryRow.queue == queue)
     async with engine.connect() as conn:
         rows = (await conn.execute(query.order_by(QueueEntryRow.joined_at))).all()
-    return [SqlEntry(r.queue, r.joined_at, r.wait_s, QueueEntryOutcome(r.outcome)) for r in rows]
+    return [
+        SqlEntry(r.queue, r.joined_at, r.wait_s, QueueEntryOutcome(r.outcome), r.wait_whole_s)
+        for r in rows
+    ]
 
 
 def outcome_of(row: SqlEntry) -> EntryOutcome:
-    """A stored entry as the service-level maths reads it (no whole-second wait kept)."""
-    return EntryOutcome(row.queue, row.outcome.value, row.wait_s)
+    """A stored entry as the service-level maths reads it."""
+    return EntryOutcome(row.queue, row.outcome.value, row.wait_s, row.wait_whole_s)
 
 
 def history(
