@@ -24,8 +24,8 @@ RECORDINGS = [
     "survey.ami.txt",
     "agi-down.ami.txt",
     "crm-down.ami.txt",
-    "tracker-killed-while-waiting.ami.txt",
-    "tracker-killed-while-talking.ami.txt",
+    "tracker-killed-waiting-and-talking.ami.txt",
+    "tracker-away-while-a-call-ends.ami.txt",
 ]
 
 
