@@ -9,7 +9,7 @@
   Asterisk's outcome, wait and talk time. A call that ends while the tracker is away is
   not recorded as ended (issue 14: strict xfail).
 
-An instance and services of their own (Redis database 14): stopping a service here never
+An instance and services of their own (Redis database 10): stopping a service here never
 touches the other tests' services; each test starts again what it stopped, and the
 fixture stops whatever is left.
 """
@@ -30,7 +30,7 @@ from tests.asterisk.harness import Caller, Line
 from tests.asterisk.instance import AsteriskInstance
 from tests.asterisk.steps import component, ended, hung_up, start_again
 
-OUTAGE_REDIS_URL = ASTERISK_REDIS_URL.rsplit("/", 1)[0] + "/14"
+OUTAGE_REDIS_URL = ASTERISK_REDIS_URL.rsplit("/", 1)[0] + "/10"
 WAIT_TOLERANCE_S = 1.0
 OWED_TICKET_S = 30.0  # the AGI server retries owed tickets every 2 s
 
