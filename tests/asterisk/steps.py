@@ -8,6 +8,7 @@ files can grow side by side without editing one class.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,17 @@ SL_THRESHOLD_S = 40  # queues.conf servicelevel (HOTLINE_SL_THRESHOLD_S's defaul
 
 def ended(call: dict[str, Any]) -> bool:
     return call["ended_at"] is not None and call["outcome"] != "in_progress"
+
+
+def heard_uin(line: Line, caller: Caller) -> str:
+    """The digits the AGI route had Asterisk say to the caller (every `SAY DIGITS` on their
+    channel, in order): the UIN's short form, said in groups."""
+    said = []
+    for frame in line.ami.events("AGIExecStart", Channel=caller.channel):
+        match = re.fullmatch(r'SAY DIGITS "?(\d+)"?.*', frame.get("Command"))
+        if match:
+            said.append(match.group(1))
+    return "".join(said)
 
 
 async def queue_params(line: Line, queue: str = "hotline") -> Frame:

@@ -18,7 +18,6 @@ tests then hold Hotline's record against what Asterisk said:
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import Any
 import httpx
 import pytest
 
+from core.uin import short_uin
 from tests.asterisk.ami import Frame, HarnessAmi
 from tests.asterisk.conftest import ASTERISK_REDIS_URL, Services, running_services
 from tests.asterisk.harness import Caller, Line
@@ -37,6 +37,7 @@ from tests.asterisk.steps import (
     SL_THRESHOLD_S,
     QueueVisit,
     crm_calls,
+    heard_uin,
     hung_up,
     queue_params,
     ticket,
@@ -179,15 +180,6 @@ def busy(asterisk: AsteriskInstance, services: Services) -> BusyPeriod:
     return asyncio.run(_run(asterisk, services))
 
 
-def _read_out(line: Line, caller: Caller) -> str:
-    said = []
-    for frame in line.ami.events("AGIExecStart", Channel=caller.channel):
-        match = re.fullmatch(r'SAY DIGITS "?(\d+)"?.*', frame.get("Command"))
-        if match:
-            said.append(match.group(1))
-    return "".join(said)
-
-
 def test_the_busy_period_covers_what_it_is_for(busy: BusyPeriod) -> None:
     """The plan really made: waits past T, and abandons within 5 s, within T and past T."""
     assert len(busy.visits) == CALLERS  # every caller reached the queue
@@ -205,7 +197,7 @@ def test_every_caller_has_the_ticket_of_the_uin_they_heard(busy: BusyPeriod) -> 
     uins = [busy.calls[c.linkedid]["uin"] for c in busy.callers]
     assert all(uins) and len(set(uins)) == CALLERS  # tickets == callers
     for caller, uin in zip(busy.callers, uins, strict=True):
-        assert _read_out(busy.line, caller) == uin
+        assert heard_uin(busy.line, caller) == short_uin(uin)  # the form a caller hears
         found = busy.tickets[uin]
         assert found is not None and found["uin"] == uin
 

@@ -17,7 +17,6 @@ fixture stops whatever is left.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,10 +24,11 @@ import pytest
 from redis import Redis
 
 from core.keys import AGI_UIN_STOCK
+from core.uin import short_uin
 from tests.asterisk.conftest import ASTERISK_REDIS_URL, Services, running_services
 from tests.asterisk.harness import Caller, Line
 from tests.asterisk.instance import AsteriskInstance
-from tests.asterisk.steps import component, ended, hung_up, start_again
+from tests.asterisk.steps import component, ended, heard_uin, hung_up, start_again
 
 OUTAGE_REDIS_URL = ASTERISK_REDIS_URL.rsplit("/", 1)[0] + "/10"
 WAIT_TOLERANCE_S = 1.0
@@ -53,15 +53,6 @@ def services(asterisk: AsteriskInstance) -> Iterator[Services]:
         yield started
 
 
-def _read_out(line: Line, caller: Caller) -> str:
-    said = []
-    for frame in line.ami.events("AGIExecStart", Channel=caller.channel):
-        match = re.fullmatch(r'SAY DIGITS "?(\d+)"?.*', frame.get("Command"))
-        if match:
-            said.append(match.group(1))
-    return "".join(said)
-
-
 async def _talk_and_hang_up(line: Line, caller: Caller, member: str, talk_s: float = 2) -> None:
     await asyncio.sleep(talk_s)
     await line.hang_up(caller)
@@ -83,7 +74,7 @@ async def test_with_the_agi_server_down_callers_still_queue_and_are_recorded(
         await _talk_and_hang_up(line, caller, "agent01")
     finally:
         await asyncio.to_thread(start_again, services, "agi")
-    assert _read_out(line, caller) == ""  # no UIN: nobody could give one
+    assert heard_uin(line, caller) == ""  # no UIN: nobody could give one
     call = await line.crm_call(caller, ended)
     assert (call["outcome"], call["queue"], call["agent"]) == ("answered", "hotline", "agent01")
     assert call["wait_s"] == pytest.approx(int(connect["HoldTime"]), abs=WAIT_TOLERANCE_S)
@@ -106,8 +97,8 @@ async def test_with_the_crm_down_callers_hear_a_uin_whose_ticket_comes_later(
     try:
         caller = await line.call("79000000012", "Lev")
         await line.event("QueueCallerJoin", caller, timeout_s=60)
-        uin = _read_out(line, caller)
-        assert uin.isdigit()  # the caller heard a UIN with the CRM down
+        heard = heard_uin(line, caller)
+        assert heard.isdigit()  # the caller heard a UIN (its short form) with the CRM down
         await asyncio.sleep(1)
         await line.hang_up(caller)
         abandon = await line.event("QueueCallerAbandon", caller, timeout_s=30)
@@ -115,12 +106,14 @@ async def test_with_the_crm_down_callers_hear_a_uin_whose_ticket_comes_later(
     finally:
         await asyncio.to_thread(start_again, services, "crm")
     for _ in range(int(OWED_TICKET_S / 0.5)):
-        reply = await line.crm.get(f"/api/tickets/{uin}")
+        reply = await line.crm.get(f"/api/tickets/{heard}")
         if reply.status_code == 200:
             break
         await asyncio.sleep(0.5)
     assert reply.status_code == 200, reply.text  # the owed ticket, paid
     assert reply.json()["caller_phone"] == "+79000000012"
+    uin = reply.json()["uin"]
+    assert short_uin(uin) == heard
     call = await line.crm_call(caller, lambda c: ended(c) and c["uin"] == uin)
     assert call["outcome"] == "abandoned"
     assert call["wait_s"] == pytest.approx(int(abandon["HoldTime"]), abs=WAIT_TOLERANCE_S)
