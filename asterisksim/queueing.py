@@ -372,7 +372,8 @@ class QueueEngine:
         member.in_call = False
         member.calls_taken += 1
         member.last_call = int(now)
-        member.wrapup_until_s = now + member.wrapuptime_s
+        # app_queue: unavailable while time(NULL) - lastcall < wrapuptime, on whole seconds.
+        member.wrapup_until_s = member.last_call + member.wrapuptime_s
         self.busy.discard(member.interface)
         self.emit(AGENT, "QueueMemberStatus", member.body())
         self.queue_states(self.queues[member.queue])
