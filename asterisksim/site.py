@@ -137,7 +137,7 @@ def survey_url(dialplan: str, context: str, queue: str) -> str | None:
     for step in steps:
         found = re.search(r"\bQueue\(([^)]*)\)", step)
         if found and found.group(1).split(",")[0].strip() == queue:
-            options = (found.group(1).split(",") + [""])[1]
+            options = [*found.group(1).split(","), ""][1]
             break
     if "c" not in options:
         return None
