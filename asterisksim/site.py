@@ -95,7 +95,7 @@ def queue_configs(text: str) -> list[QueueConfig]:
 
 
 _AGI = re.compile(r"\bAGI\(([^,)]+)")
-_LABEL = re.compile(r"^(?:exten\s*=>\s*[^,]+|same\s*=>)\s*,\s*(?:\d+|n)\(([^)]+)\)", re.I)
+_LABEL = re.compile(r"^(?:exten\s*=>\s*[^,]+,|same\s*=>)\s*(?:\d+|n)\(([^)]+)\)", re.I)
 
 
 def _context_steps(dialplan: str, context: str) -> list[str]:

@@ -319,6 +319,27 @@ def ivr_seconds(run: Run) -> list[float | None]:
     ]
 
 
+def after_queue_seconds(run: Run) -> list[float | None]:
+    """Per caller: from its last queue event to the end of its dialplan half (the survey
+    when the agent hung up, nothing when the caller did)."""
+    last: dict[str, float] = {}
+    ended: dict[str, float] = {}
+    for frame in run.frames:
+        linkedid = frame.get("Linkedid")
+        if not frame.get("Timestamp") or linkedid not in run.linkedids:
+            continue
+        stamp = float(frame["Timestamp"])
+        if frame.event in QUEUE_EVENTS:
+            last[linkedid] = stamp
+        elif (
+            frame.event == "Hangup"
+            and frame.get("Channel", "").startswith("Local/")
+            and (frame.get("Channel", "").endswith(";2") and "@hotline-in" in frame.get("Channel"))
+        ):
+            ended[linkedid] = stamp
+    return [ended[i] - last[i] if i in ended and i in last else None for i in run.linkedids]
+
+
 def describe(told: list[list[Step]]) -> Callable[[], str]:
     """A readable dump for assertion messages."""
 
