@@ -75,6 +75,7 @@ class Run:
     linkedids: list[str]
     params: dict[str, Frame] = field(default_factory=dict)
     transfer_gaps_s: list[float] = field(default_factory=list)  # action reply -> event
+    started_at: float = 0.0  # epoch seconds of the scenario's start
 
 
 def _number(k: int) -> str:
@@ -85,7 +86,7 @@ def _number(k: int) -> str:
 
 
 async def run_real(line: Line, scenario: Scenario) -> Run:
-    start = time.monotonic()
+    start, started_at = time.monotonic(), time.time()
     callers: list[Caller | None] = [None] * len(scenario.callers)
     gaps: list[float] = []
 
@@ -125,7 +126,10 @@ async def run_real(line: Line, scenario: Scenario) -> Run:
                 Context=TARGETS[0],
                 Exten=TARGETS[1],
             )
-            event = await line.event("BlindTransfer", me, timeout_s=10)
+            event = await line.ami.wait_for(
+                lambda f: f.event == "BlindTransfer" and f.get("TransfereeLinkedid") == me.linkedid,
+                timeout_s=10,
+            )
             gaps.append(event.at - reply.at)
             await line.event("AgentConnect", me, Queue="support")
         if plan.hang_up_after_s is not None:
@@ -138,7 +142,8 @@ async def run_real(line: Line, scenario: Scenario) -> Run:
         *(caller(k, c) for k, c in enumerate(scenario.callers)),
     )
     params = await queue_params(line.ami)
-    return Run(list(line.ami.frames), [c.linkedid for c in callers if c], params, gaps)
+    linkedids = [c.linkedid for c in callers if c]
+    return Run(list(line.ami.frames), linkedids, params, gaps, started_at)
 
 
 async def _ended(line: Line, caller: Caller) -> None:
@@ -164,6 +169,9 @@ async def queue_params(ami: HarnessAmi) -> dict[str, Frame]:
 
 
 async def run_sim(config: SimConfig, scenario: Scenario, max_s: float = 3600) -> Run:
+    """The scenario on the simulator, from `config.start_s`. app_queue works on whole
+    seconds (HoldTime, TalkTime, the end of a wrap-up), so a run compared with a real one
+    starts at the same epoch second and fraction (`Run.started_at`)."""
     async with SimulatedAsterisk(config) as sim:
         ami = await HarnessAmi.connect(sim.port, config.username, config.secret)
         try:
@@ -224,7 +232,7 @@ async def _play(sim: SimulatedAsterisk, ami: HarnessAmi, scenario: Scenario, max
     await asyncio.sleep(0.05)  # the harness's reader takes the last frames
     params = await queue_params(ami)
     linkedids = [calls[k].truth.linkedid for k in sorted(calls)]
-    return Run(list(ami.frames), linkedids, params)
+    return Run(list(ami.frames), linkedids, params, started_at=start)
 
 
 # -- the stories ----------------------------------------------------------------------------
