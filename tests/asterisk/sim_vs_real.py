@@ -265,8 +265,28 @@ def stories(run: Run) -> list[list[Step]]:
             open_calls.pop(key, None)
         step = {"Event": name}
         step.update({h: frame.get(h) for h in EXACT + WITHIN if frame.get(h)})
+        if name == "AgentComplete":
+            step.pop("Context", None)  # a caller channel header, which some lack (above)
         told[k].append(step)
-    return told
+    return [_same_moment_completes_sorted(steps) for steps in told]
+
+
+def _same_moment_completes_sorted(steps: list[Step]) -> list[Step]:
+    """AgentCompletes that follow one another close the caller's queue calls at one moment
+    (a caller redirected out of one queue's bridge hangs up in another's): Asterisk sends
+    them in either order (each queue call has its own stasis subscription), so they are
+    compared by queue."""
+    out: list[Step] = []
+    run: list[Step] = []
+    for step in [*steps, {"Event": ""}]:
+        if step["Event"] == "AgentComplete":
+            run.append(step)
+            continue
+        out += sorted(run, key=lambda s: (s.get("Queue", ""), s.get("MemberName", "")))
+        run = []
+        if step["Event"]:
+            out.append(step)
+    return out
 
 
 def differences(real: list[list[Step]], sim: list[list[Step]]) -> list[str]:
