@@ -250,3 +250,11 @@ async def test_a_blind_transfer_event_follows_the_reply_at_once(sim: SimulatedAs
     reply = next(i for i, f in enumerate(frames) if f.get("ActionID") == "bt")
     event = next(i for i, f in enumerate(frames) if f.event == "BlindTransfer")
     assert reply < event  # the reply first, the event in the same instant (real: < 1 ms)
+
+
+def test_the_site_readers_examples_hold() -> None:
+    import doctest
+
+    import asterisksim.site
+
+    assert doctest.testmod(asterisksim.site).failed == 0
