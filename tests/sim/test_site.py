@@ -10,6 +10,7 @@ model to a real Asterisk; these are the fast checks of each piece.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -258,3 +259,16 @@ def test_the_site_readers_examples_hold() -> None:
     import asterisksim.site
 
     assert doctest.testmod(asterisksim.site).failed == 0
+
+
+def test_the_model_mounts_the_sounds_the_site_mounts() -> None:
+    """The demo's simulator plays the files a site plays: the project's prompts where
+    docker-compose.yml (and the real test instance) mount them over Asterisk's core sounds,
+    Asterisk's own recordings elsewhere. A change of mounts must change the model too."""
+    from tests.asterisk.instance import PROJECT_SOUNDS
+
+    compose = (CONFIG_DIR.parent / "docker-compose.yml").read_text()
+    mounted = re.findall(
+        r"\./asterisk-config/sounds/([a-z]+/[a-z]+):/var/lib/asterisk/sounds/", compose
+    )
+    assert sorted(mounted) == sorted(MOUNTED_FOLDERS) == sorted(PROJECT_SOUNDS)
