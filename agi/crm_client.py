@@ -21,6 +21,14 @@ class UinNotReserved(Exception):
     """The CRM does not know this UIN as reserved (a stock older than its database)."""
 
 
+class WithdrawalRefused(Exception):
+    """The CRM will not withdraw this UIN (worked on meanwhile, or withdrawn elsewhere)."""
+
+
+class TicketMissing(Exception):
+    """The CRM has no ticket of this UIN (yet: an owed ticket is created later)."""
+
+
 @dataclass(frozen=True)
 class Ticketed:
     uin: str
@@ -34,7 +42,8 @@ BACKGROUND_TIMEOUT_S = 10.0
 
 
 class CrmClient:
-    """`register`, `register_reserved`, `exists`, `reserve_uins`, `calendar_overrides`."""
+    """`register`, `register_reserved`, `exists`, `withdraw`, `reserve_uins`,
+    `calendar_overrides`."""
 
     def __init__(
         self, settings: CrmClientSettings, transport: httpx.AsyncBaseTransport | None = None
@@ -95,11 +104,25 @@ class CrmClient:
         return Ticketed(uin, response.json().get("id"))
 
     async def exists(self, uin: str) -> Ticketed | None:
+        """The ticket a caller's typed UIN names: a withdrawn UIN names the ticket its call
+        went to (the caller was told the withdrawn one, and may give it again)."""
         response = await self._call("GET", f"/api/tickets/{uin}")
         if response.status_code == 404:
             return None
         _ok(response)
-        return Ticketed(uin, response.json().get("id"))
+        ticket = response.json()
+        if ticket.get("status") == "withdrawn" and ticket.get("withdrawn_into"):
+            return await self.exists(ticket["withdrawn_into"])
+        return Ticketed(ticket.get("uin", uin), ticket.get("id"))
+
+    async def withdraw(self, uin: str, into: str) -> None:
+        """Withdraw the new ticket `uin`: the caller named their request `into`."""
+        response = await self._call("POST", f"/api/tickets/{uin}/withdraw", json={"into": into})
+        if response.status_code == 404:
+            raise TicketMissing(uin)
+        if response.status_code in (409, 422):
+            raise WithdrawalRefused(f"{uin} into {into}: {response.text[:200]}")
+        _ok(response)
 
     async def reserve_uins(self, count: int) -> list[str]:
         response = await self._call(

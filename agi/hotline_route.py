@@ -1,4 +1,4 @@
-"""Route `hotline`: register the caller's ticket and read its UIN out, then back to the queue.
+"""Route `hotline`: register the caller's ticket and read its UIN out, then on to the queue.
 
 What the caller hears and may press is the IVR's dialogue (`ivr/dialogue.py`); this route
 drives it over AGI and does the work behind it: the business calendar, the CRM, the UIN
@@ -9,7 +9,8 @@ request at once and is invited to write it down. Nothing here may drop a caller:
 comes from the stock reserved in advance, so a slow or down CRM only delays the ticket
 (owed, created with that UIN when the CRM answers); when the stock is out of reach too the
 CRM picks the UIN; with both down the caller hears an apology and still goes on to the
-queue.
+queue. A caller who then names an existing request joins it, and their new UIN is
+withdrawn (owed like a ticket when the CRM cannot take it now).
 """
 
 from __future__ import annotations
@@ -22,14 +23,21 @@ from datetime import datetime
 from redis.exceptions import RedisError
 
 from agi import commands
-from agi.crm_client import CrmClient, CrmUnavailable, Ticketed, UinNotReserved
+from agi.crm_client import (
+    CrmClient,
+    CrmUnavailable,
+    Ticketed,
+    TicketMissing,
+    UinNotReserved,
+    WithdrawalRefused,
+)
 from agi.server import AgiRequest
 from agi.stock import PendingTickets, UinStock
 from core.calendar import BusinessCalendar
 from core.facts import CallFact, CallOutOfHours, CallTicketed
 from ivr import dialogue
 from ivr.catalogue import DEFAULT_LANGUAGE, LANGUAGES, prompt_file
-from ivr.dialogue import Attachment, CallerLine, Desk
+from ivr.dialogue import Attachment, CallerLine, Desk, Opening
 from ivr.menus import Menu
 
 log = logging.getLogger(__name__)
@@ -73,8 +81,8 @@ class HotlineRoute:
             "agi_uniqueid", ""
         )
         now = self.deps.clock()
-        is_open = self.deps.calendar().is_open(now)
-        if not is_open and linkedid:
+        opening = opening_at(self.deps.calendar(), now)
+        if not opening.is_open and linkedid:
             phone, name = caller_of(request)
             self.deps.publish(
                 CallOutOfHours(
@@ -82,13 +90,27 @@ class HotlineRoute:
                 )
             )
         # The dialplan reads it after the AGI: open, the caller goes on to the queue.
-        await request.send_command(commands.set_variable("HOTLINE_OPEN", "1" if is_open else "0"))
+        await request.send_command(
+            commands.set_variable("HOTLINE_OPEN", "1" if opening.is_open else "0")
+        )
         await dialogue.answer(
             AgiCallerLine(request),
             HotlineDesk(self.deps, request, linkedid),
-            is_open=is_open,
+            opening=opening,
             uin_digits=self.deps.uin_digits,
         )
+
+
+def opening_at(calendar: BusinessCalendar, now: datetime) -> Opening:
+    """Open now or not; closed on a day whose weekday has hours: a holiday or a day closed
+    by the supervisor (the caller is told so before the hours)."""
+    if calendar.is_open(now):
+        return Opening(is_open=True)
+    today = now.astimezone(calendar.tz).date()
+    normally_working = bool(calendar.week[today.weekday()])
+    return Opening(
+        is_open=False, closed_today=normally_working and not calendar.is_working_day(today)
+    )
 
 
 class AgiCallerLine(CallerLine):
@@ -110,12 +132,35 @@ class AgiCallerLine(CallerLine):
 
 
 class HotlineDesk(Desk):
-    """One call's requests: checked and registered with the CRM, the UIN stock behind it."""
+    """One call's requests: registered with the CRM (the UIN stock behind it), joined to an
+    existing one when the caller names it, the new one then withdrawn."""
 
     def __init__(self, deps: HotlineDeps, request: AgiRequest, linkedid: str) -> None:
         self.deps = deps
         self._request = request
         self._linkedid = linkedid
+        self._new: Ticketed | None = None  # the request `register` opened
+        self._owed = False  # its ticket is owed (the CRM did not take it yet)
+        self._labels: dict[str, Ticketed] = {}
+
+    async def register(self) -> str | None:
+        ticket = await self._register()
+        if ticket is None:
+            return None
+        self._new = ticket
+        self._labels[ticket.uin] = ticket
+        self._tell(ticket, attached=False)
+        return ticket.uin
+
+    async def label(self, uin: str) -> None:
+        # Inherited (`__`) by the agent's channel: the tracker reads them from channelvars.
+        ticket = self._labels[uin]
+        await self._request.send_command(commands.set_variable("__UIN", ticket.uin))
+        await self._request.send_command(
+            commands.set_variable(
+                "__TICKET_ID", "" if ticket.ticket_id is None else str(ticket.ticket_id)
+            )
+        )
 
     async def attach(self, uin: str) -> Attachment:
         try:
@@ -125,15 +170,29 @@ class HotlineDesk(Desk):
             return Attachment.UNCHECKED
         if found is None:
             return Attachment.NOT_FOUND
-        await self._announce(found, attached=True)
+        if self._new is not None and found.uin != self._new.uin:
+            await self._withdraw(self._new.uin, found.uin)
+        self._labels[found.uin] = found
+        self._tell(found, attached=True)
+        await self.label(found.uin)
         return Attachment.ATTACHED
 
-    async def register(self) -> str | None:
-        ticket = await self._register()
-        if ticket is None:
-            return None
-        await self._announce(ticket, attached=False)
-        return ticket.uin
+    async def _withdraw(self, uin: str, into: str) -> None:
+        """The new UIN goes into the caller's request; owed when the CRM cannot take it now
+        (or its ticket is owed itself): `PendingTickets` makes it as soon as it can."""
+        if not self._owed:
+            try:
+                await self.deps.crm.withdraw(uin, into)
+                return
+            except (CrmUnavailable, TicketMissing) as exc:
+                log.warning("withdrawal of %s into %s owed: %s", uin, into, exc)
+            except WithdrawalRefused as exc:
+                log.error("withdrawal refused by the CRM: %s", exc)
+                return
+        try:
+            await self.deps.pending.withdraw_later(uin, into)
+        except (RedisError, OSError) as exc:
+            log.error("withdrawal of %s into %s lost, Redis unreachable: %s", uin, into, exc)
 
     async def _register(self) -> Ticketed | None:
         """The caller's new ticket, on a UIN reserved in advance whenever there is one.
@@ -150,6 +209,7 @@ class HotlineDesk(Desk):
                 return await self.deps.crm.register_reserved(uin, phone, name)
             except CrmUnavailable as exc:
                 log.warning("CRM unavailable, ticket %s owed until it answers: %s", uin, exc)
+                self._owed = True
                 try:
                     await self.deps.pending.add(uin, phone, name)
                 except (RedisError, OSError) as exc:
@@ -166,23 +226,19 @@ class HotlineDesk(Desk):
             log.error("no UIN for %s: UIN stock empty and CRM unavailable: %s", phone, exc)
             return None
 
-    async def _announce(self, ticket: Ticketed, attached: bool) -> None:
-        # Inherited (`__`) by the agent's channel: the tracker reads them from channelvars.
-        await self._request.send_command(commands.set_variable("__UIN", ticket.uin))
-        await self._request.send_command(
-            commands.set_variable(
-                "__TICKET_ID", "" if ticket.ticket_id is None else str(ticket.ticket_id)
+    def _tell(self, ticket: Ticketed, attached: bool) -> None:
+        """The `ticketed` fact: the recorder links the call to the ticket (to the named one,
+        whatever it was told before, when `attached`)."""
+        if not self._linkedid:
+            return
+        phone, name = caller_of(self._request)
+        self.deps.publish(
+            CallTicketed(
+                linkedid=self._linkedid,
+                uin=ticket.uin,
+                ticket_id=ticket.ticket_id,
+                attached=attached,
+                caller_num=phone or "",
+                caller_name=name or "",
             )
         )
-        if self._linkedid:
-            phone, name = caller_of(self._request)
-            self.deps.publish(
-                CallTicketed(
-                    linkedid=self._linkedid,
-                    uin=ticket.uin,
-                    ticket_id=ticket.ticket_id,
-                    attached=attached,
-                    caller_num=phone or "",
-                    caller_name=name or "",
-                )
-            )

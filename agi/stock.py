@@ -15,14 +15,28 @@ import logging
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from agi.crm_client import CrmClient, CrmUnavailable, UinNotReserved
+from agi.crm_client import (
+    CrmClient,
+    CrmUnavailable,
+    TicketMissing,
+    UinNotReserved,
+    WithdrawalRefused,
+)
 from core.aio import wait_any
-from core.keys import AGI_PENDING_REFUSED, AGI_PENDING_TICKETS, AGI_UIN_STOCK
+from core.keys import (
+    AGI_PENDING_REFUSED,
+    AGI_PENDING_TICKETS,
+    AGI_PENDING_WITHDRAWALS,
+    AGI_UIN_STOCK,
+    AGI_WITHDRAWALS_REFUSED,
+)
 
 log = logging.getLogger(__name__)
 STOCK_KEY = AGI_UIN_STOCK
 PENDING_KEY = AGI_PENDING_TICKETS
 REFUSED_KEY = AGI_PENDING_REFUSED
+WITHDRAWALS_KEY = AGI_PENDING_WITHDRAWALS
+WITHDRAWALS_REFUSED_KEY = AGI_WITHDRAWALS_REFUSED
 
 
 class UinStock:
@@ -73,7 +87,8 @@ class UinStock:
 
 
 class PendingTickets:
-    """Tickets owed for UINs given from the stock, kept in Redis until the CRM has them."""
+    """Tickets owed for UINs given from the stock, kept in Redis until the CRM has them;
+    and withdrawals owed (a caller who named their existing request), paid after them."""
 
     def __init__(self, redis: Redis, crm: CrmClient) -> None:
         self._redis, self._crm = redis, crm
@@ -89,11 +104,41 @@ class PendingTickets:
         )
         self._added.set()
 
+    async def withdraw_later(self, uin: str, into: str) -> None:
+        """Owe the withdrawal of `uin` into `into`: paid once the CRM (and `uin`'s ticket,
+        if it is owed too) is there."""
+        await self._redis.hset(WITHDRAWALS_KEY, uin, into)
+        self._added.set()
+
     async def count(self) -> int:
         return int(await self._redis.hlen(PENDING_KEY))
 
     async def flush(self) -> int:
-        """Create every owed ticket the CRM accepts now; returns how many were created."""
+        """Create every owed ticket the CRM accepts now, then make the owed withdrawals;
+        returns how many tickets were created."""
+        created = await self._flush_tickets()
+        await self._flush_withdrawals()
+        return created
+
+    async def _flush_withdrawals(self) -> None:
+        for raw_uin, raw_into in (await self._redis.hgetall(WITHDRAWALS_KEY)).items():
+            uin = raw_uin.decode() if isinstance(raw_uin, bytes) else raw_uin
+            into = raw_into.decode() if isinstance(raw_into, bytes) else raw_into
+            try:
+                await self._crm.withdraw(uin, into)
+            except TicketMissing:
+                if await self._redis.hexists(PENDING_KEY, uin):
+                    continue  # its ticket is owed still: withdrawn once it exists
+                log.error("withdrawal of %s into %s: no such ticket", uin, into)
+                await self._redis.hset(WITHDRAWALS_REFUSED_KEY, uin, into)
+            except WithdrawalRefused as exc:
+                log.error("withdrawal refused by the CRM: %s", exc)
+                await self._redis.hset(WITHDRAWALS_REFUSED_KEY, uin, into)
+            else:
+                log.warning("UIN %s withdrawn into %s (owed while the CRM was away)", uin, into)
+            await self._redis.hdel(WITHDRAWALS_KEY, uin)
+
+    async def _flush_tickets(self) -> int:
         created = 0
         for raw_uin, raw in (await self._redis.hgetall(PENDING_KEY)).items():
             uin = raw_uin.decode() if isinstance(raw_uin, bytes) else raw_uin

@@ -1,8 +1,8 @@
-"""Benchmark answering a new caller: AGI connect -> first audio command (the UIN readout).
+"""Benchmark answering a new caller: AGI connect -> the UIN readout's first `SAY DIGITS`.
 
 Prints one JSON object:
-- p50_ms / p99_ms: latency from the FastAGI connection to the `STREAM FILE
-  hotline/uin-intro` command (the ticket is registered in the CRM on PostgreSQL on the way)
+- p50_ms / p99_ms: latency from the FastAGI connection to the first `SAY DIGITS` command
+  (the ticket is registered in the CRM on PostgreSQL on the way, while the greeting plays)
   at a steady 50 new calls/s for 20 s, callers pressing nothing;
 - bare_p99_ms (and bare_p50_ms): the same clients against a bare FastAGI route that only
   answers, in the same run: the floor set by the FastAGI plumbing and the client;
@@ -33,14 +33,14 @@ from redis.asyncio import Redis
 ROOT = Path(__file__).resolve().parents[1]
 PG_SERVER = os.environ.get("HOTLINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("HOTLINE_BENCH_REDIS", "redis://127.0.0.1:6379/12")
-FIRST_AUDIO = b'STREAM FILE "hotline/uin-intro"'
+FIRST_AUDIO = b"SAY DIGITS"
 BARE_SERVER = """
 import asyncio, sys
 from agi.server import AgiServer
 from core.settings import AgiSettings
 async def bare(request):
     await request.send_command("ANSWER")
-    await request.send_command('STREAM FILE "hotline/uin-intro" ""')
+    await request.send_command('SAY DIGITS "1" ""')
 async def main():
     server = AgiServer(AgiSettings(host="127.0.0.1", port=int(sys.argv[1])))
     server.add_route("bare", bare)

@@ -59,6 +59,13 @@ class CallTicketed(_Fact):
     caller_num: str = ""
     caller_name: str = ""
 
+    @property
+    def key(self) -> str:
+        # A call may be told two UINs: the IVR's new one, then the request the caller named
+        # (`attached`); each is a fact of its own, and the named one told by the AGI route
+        # is not the same fact as that UIN read from the channel's variables.
+        return f"{self.linkedid}:ticketed:{self.uin}" + (":attached" if self.attached else "")
+
 
 class CallQueued(_Fact):
     kind: Literal["queued"] = "queued"

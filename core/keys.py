@@ -11,7 +11,7 @@ the database number, so the prefix is what keeps one install's channels apart.
 | `hotline:live:changes` | channel | tracker | supervisor SSE |
 | `hotline:call:<linkedid>[:res|:seen]` | hashes | `core.context` | AGI, CRM |
 | `hotline:agent-events:<agent>` | channel | `core.context.notifier` | agent SSE |
-| `hotline:agi:...` | lists | AGI (UIN stock, owed tickets) | AGI |
+| `hotline:agi:...` | lists, hashes | AGI (UIN stock, owed tickets and withdrawals) | AGI |
 """
 
 from __future__ import annotations
@@ -42,3 +42,6 @@ def agent_events(agent: str) -> str:
 AGI_UIN_STOCK = f"{ROOT}agi:uin-stock"
 AGI_PENDING_TICKETS = f"{ROOT}agi:pending-tickets"
 AGI_PENDING_REFUSED = f"{ROOT}agi:pending-refused"  # owed tickets the CRM can never create
+# New UINs withdrawn into a caller's existing request, owed while the CRM cannot take them.
+AGI_PENDING_WITHDRAWALS = f"{ROOT}agi:pending-withdrawals"
+AGI_WITHDRAWALS_REFUSED = f"{ROOT}agi:withdrawals-refused"  # the CRM said no: for a person

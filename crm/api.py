@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request, Response, status
+from fastapi import APIRouter, FastAPI, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from crm.deps import AnyRole, ServiceRole, StaffRole, TicketsDep
+from crm.deps import AnyRole, ServiceRole, StaffRole, TicketsDep, UinPath, UinWidth, body_uin
 from crm.errors import (
     Conflict,
     CrmError,
@@ -25,6 +25,7 @@ from crm.schemas import (
     TicketPage,
     TicketPublic,
     TicketUpdate,
+    TicketWithdraw,
     UinBlock,
     UinReserve,
 )
@@ -67,7 +68,7 @@ async def reserve_uins(body: UinReserve, tickets: TicketsDep, who: ServiceRole) 
     },
 )
 async def register_reserved(
-    uin: Annotated[str, Path(pattern=r"^\d{1,20}$")],
+    uin: UinPath,
     body: TicketCreate,
     tickets: TicketsDep,
     who: ServiceRole,
@@ -103,20 +104,41 @@ async def list_tickets(
 
 
 @router.get("/tickets/{uin}", response_model=TicketPublic, tags=["tickets"])
-async def get_ticket(uin: str, tickets: TicketsDep, _who: AnyRole) -> Ticket:
+async def get_ticket(uin: UinPath, tickets: TicketsDep, _who: AnyRole) -> Ticket:
     return await tickets.get_ticket(uin)
 
 
 @router.patch("/tickets/{uin}", response_model=TicketPublic, tags=["tickets"])
 async def update_ticket(
-    uin: str, body: TicketUpdate, tickets: TicketsDep, who: StaffRole
+    uin: UinPath, body: TicketUpdate, tickets: TicketsDep, who: StaffRole, digits: UinWidth
 ) -> Ticket:
     """Change fields, category, priority or status; illegal status moves answer 409."""
+    if body.duplicate_of:
+        original = body_uin(body.duplicate_of, digits, "duplicate_of")
+        body = body.model_copy(update={"duplicate_of": original})
     return await tickets.update_ticket(uin, body, who.actor)
 
 
+@router.post(
+    "/tickets/{uin}/withdraw",
+    response_model=TicketPublic,
+    tags=["tickets"],
+    responses={409: {"description": "the ticket was worked on, or withdrawn elsewhere"}},
+)
+async def withdraw_ticket(
+    uin: UinPath, body: TicketWithdraw, tickets: TicketsDep, who: ServiceRole, digits: UinWidth
+) -> Ticket:
+    """Withdraw the IVR's new UIN: the caller named their existing request `into`, which
+    gets the call. The UIN is never reused; `GET /api/tickets/{uin}` names `withdrawn_into`;
+    lists leave it out. Repeating it changes nothing."""
+    into = body_uin(body.into, digits, "into")
+    return await tickets.withdraw(uin, into, body.reason, who.actor)
+
+
 @router.get("/tickets/{uin}/events", response_model=list[TicketEventPublic], tags=["tickets"])
-async def ticket_events(uin: str, tickets: TicketsDep, _who: AnyRole) -> list[TicketEventPublic]:
+async def ticket_events(
+    uin: UinPath, tickets: TicketsDep, _who: AnyRole
+) -> list[TicketEventPublic]:
     """The audit log of the ticket, oldest first."""
     return [TicketEventPublic.model_validate(e) for e in await tickets.ticket_events(uin)]
 
@@ -129,7 +151,7 @@ async def ticket_events(uin: str, tickets: TicketsDep, _who: AnyRole) -> list[Ti
     responses={200: {"description": "the call was already on this ticket"}},
 )
 async def attach_call(
-    uin: str, body: CallAttach, tickets: TicketsDep, who: AnyRole, response: Response
+    uin: UinPath, body: CallAttach, tickets: TicketsDep, who: AnyRole, response: Response
 ) -> CallPublic:
     """Record a call (by Asterisk Linkedid) on the ticket; repeating it changes nothing."""
     call, created = await tickets.attach_call(uin, body, who.actor)

@@ -8,10 +8,12 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from core.settings import Role, Settings
+from core.uin import InvalidUin, canonical_uin
 from crm.service import TicketService
 
 _bearer = HTTPBearer(auto_error=False, description="a token from HOTLINE_API_TOKENS")
@@ -75,7 +77,37 @@ def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
     return _check
 
 
+async def path_uin(
+    uin: Annotated[str, Path(max_length=40, description="the UIN, short (208) or padded")],
+    settings: Annotated[Settings, Depends(get_settings)],
+) -> str:
+    """The canonical UIN of the path's `{uin}`: every route takes the short form too."""
+    try:
+        return canonical_uin(uin, settings.tickets.uin_digits)
+    except InvalidUin as exc:
+        raise RequestValidationError(
+            [{"loc": ("path", "uin"), "msg": str(exc), "type": "value_error", "input": uin}]
+        ) from None
+
+
+async def uin_width(settings: Annotated[Settings, Depends(get_settings)]) -> int:
+    return settings.tickets.uin_digits
+
+
+def body_uin(typed: str, digits: int, field: str) -> str:
+    """The canonical UIN a request body names in `field` (422 naming it if it cannot be one)."""
+    try:
+        return canonical_uin(typed, digits)
+    except InvalidUin as exc:
+        raise RequestValidationError(
+            [{"loc": ("body", field), "msg": str(exc), "type": "value_error", "input": typed}]
+        ) from None
+
+
 TicketsDep = Annotated[TicketService, Depends(get_tickets)]
+UinWidth = Annotated[int, Depends(uin_width)]
+# A route's `uin: UinPath` is the canonical UIN whatever form the client typed.
+UinPath = Annotated[str, Depends(path_uin)]
 AnyRole = Annotated[Principal, Depends(require("agent", "supervisor", "service"))]
 ServiceRole = Annotated[Principal, Depends(require("service"))]
 StaffRole = Annotated[Principal, Depends(require("agent", "supervisor"))]

@@ -67,6 +67,9 @@ class Status(enum.StrEnum):
     resolved = "resolved"
     closed = "closed"
     refused = "refused"
+    # A UIN given in the IVR to a caller who then named their existing request: the call
+    # went to that request (`withdrawn_into`); the UIN is never reused, never counted.
+    withdrawn = "withdrawn"
 
 
 class RefusalReason(enum.StrEnum):
@@ -120,6 +123,10 @@ class Ticket(Base):
     summary: Mapped[str | None] = mapped_column(String(500))
     description: Mapped[str | None] = mapped_column(Text)
     duplicate_of: Mapped[str | None] = mapped_column(String(20), ForeignKey("tickets.uin"))
+    # Status withdrawn: the ticket this UIN's call went to instead.
+    withdrawn_into: Mapped[str | None] = mapped_column(
+        String(20), ForeignKey("tickets.uin", name="fk_tickets_withdrawn_into")
+    )
     # The support line working on it (1-3): the worker escalates as the SLA runs down.
     line: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     caller_email: Mapped[str | None] = mapped_column(String(254))

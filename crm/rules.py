@@ -13,8 +13,10 @@ ALLOWED_PRIORITIES: dict[Category, frozenset[int]] = {
 
 # Legal moves of the lifecycle; anything else is refused with the reason below.
 TRANSITIONS: dict[Status, frozenset[Status]] = {
+    # withdrawn: only while nobody has worked on it (the IVR's UIN of a caller who then
+    # named their existing request).
     Status.registered: frozenset(
-        {Status.in_progress, Status.suspended, Status.resolved, Status.refused}
+        {Status.in_progress, Status.suspended, Status.resolved, Status.refused, Status.withdrawn}
     ),
     Status.in_progress: frozenset({Status.suspended, Status.resolved, Status.refused}),
     Status.suspended: frozenset({Status.in_progress, Status.resolved, Status.refused}),
@@ -22,6 +24,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.resolved: frozenset({Status.closed, Status.in_progress}),
     Status.closed: frozenset(),
     Status.refused: frozenset(),
+    Status.withdrawn: frozenset(),
 }
 
 # Statuses that carry data of their own (a reason, a solution): reached only through
@@ -30,6 +33,7 @@ LIFECYCLE_ENDPOINTS: dict[Status, str] = {
     Status.suspended: "suspend",
     Status.resolved: "resolve",
     Status.refused: "refuse",
+    Status.withdrawn: "withdraw",
 }
 
 # Where the SLA clock may still run (the worker watches these).

@@ -78,6 +78,14 @@ class TicketUpdate(BaseModel):
     caller_email: Email | None = None
 
 
+class TicketWithdraw(BaseModel):
+    """`POST /api/tickets/{uin}/withdraw`: the caller named their existing request `into`."""
+
+    model_config = ConfigDict(extra="forbid")
+    into: UinRef
+    reason: Note = "the caller gave an existing request number in the IVR"
+
+
 class TicketPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
@@ -93,6 +101,7 @@ class TicketPublic(BaseModel):
     summary: str | None
     description: str | None
     duplicate_of: str | None = None
+    withdrawn_into: str | None = None  # status withdrawn: the request its call went to
     caller_email: str | None = None
     line: int = 1
     agreed_deadline: datetime | None = None

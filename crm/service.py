@@ -7,15 +7,17 @@ the UIN width, the phone region, the clock) and keeps the one interface callers 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.uin import InvalidUin, canonical_uin
 from crm.models import Call, Ticket, TicketEvent, utcnow
 from crm.schemas import CallAttach, TicketCreate, TicketPublic, TicketUpdate
-from crm.tickets import queries, updates
+from crm.tickets import queries, updates, withdrawal
 from crm.tickets.checks import InvalidField, normalised_phone
 from crm.tickets.queries import TicketFilter
 from crm.tickets.registration import Registrar, registration_of
@@ -83,6 +85,9 @@ class TicketService:
     ) -> tuple[Sequence[Ticket], int]:
         if filters.phone:
             filters = replace(filters, phone=normalised_phone(filters.phone, self.phone_region))
+        if filters.text:
+            with contextlib.suppress(InvalidUin):
+                filters = replace(filters, text_uin=canonical_uin(filters.text, self._uin_digits))
         return await queries.list_tickets(self._sessions, filters, page, page_size)
 
     async def update_ticket(self, uin: str, data: TicketUpdate, actor: str) -> Ticket:
@@ -95,6 +100,10 @@ class TicketService:
     async def attach_call(self, uin: str, data: CallAttach, actor: str) -> tuple[Call, bool]:
         """Record call `data.linkedid` on ticket `uin`; returns (call, created)."""
         return await updates.attach_call(self._sessions, uin, data, actor, self.clock())
+
+    async def withdraw(self, uin: str, into: str, reason: str, actor: str) -> Ticket:
+        """Withdraw the IVR's new ticket `uin`: the caller named their request `into`."""
+        return await withdrawal.withdraw(self._sessions, uin, into, reason, actor, self.clock())
 
     async def call_uins(self, call: Call) -> list[str]:
         """UINs of every ticket opened in the call, in order of registration."""

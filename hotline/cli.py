@@ -26,13 +26,18 @@ def prompts_render(
     ] = SOUNDS_DIR,
     force: Annotated[bool, typer.Option(help="render everything, changed or not")] = False,
 ) -> None:
-    """Render every prompt and digit, ru and en, to 8 kHz mono WAV; only changed ones."""
+    """Render every prompt and digit, ru and en, to 8 kHz mono WAV; only changed ones.
+
+    The closed-hours prompt says the hours of HOTLINE_HOURS and HOTLINE_TIMEZONE."""
     from pathlib import Path
 
     from ivr.render import render
 
-    report = render(Path(out), force=force)
-    typer.echo(f"{len(report.rendered)} rendered, {len(report.unchanged)} unchanged, in {out}")
+    report = render(Path(out), force=force, calendar=_settings().calendar)
+    typer.echo(
+        f"{len(report.rendered)} rendered, {len(report.unchanged)} unchanged, "
+        f"{len(report.removed)} removed, in {out}"
+    )
 
 
 asterisk_app = typer.Typer(

@@ -1,24 +1,41 @@
 """Every prompt Hotline plays, with its text per language (Russian first, English second).
 
-A prompt is played as `hotline/<name>` (STREAM FILE) from `sounds/<lang>/`; the digits
-0-9 are rendered as `digits/<d>` so that Asterisk's own SAY DIGITS speaks in our voice.
+A prompt is played as `hotline/<name>` (STREAM FILE) from `sounds/<lang>/`. The digits
+0-9 are rendered too (`digits/<d>`), as the fallback for an Asterisk without its own
+recorded digits in that language: SAY DIGITS uses Asterisk's `digits/<d>` where the core
+sounds packages installed them (`asterisk-config/README.md`).
 """
 
 from __future__ import annotations
+
+from core.settings import CalendarSettings
+from ivr.hours import closed_hours_text
 
 LANGUAGES: tuple[str, ...] = ("ru", "en")
 DEFAULT_LANGUAGE = "ru"
 PROMPT_DIR = "hotline"
 DIGIT_DIR = "digits"
+DEFAULT_HOURS = CalendarSettings.model_fields["hours"].default
+DEFAULT_TIMEZONE = CalendarSettings.model_fields["timezone"].default
+# Prompts on the caller's way to the queue, where every second counts: spoken faster and
+# without espeak's trailing silence (`ivr.render`).
+BRISK = frozenset({"welcome", "uin-menu"})
+# Silences of ours (seconds), rendered like the prompts: `pause` separates the groups of
+# a UIN's digits so that they can be heard as groups.
+SILENCES: dict[str, float] = {"pause": 0.5}
 
 PROMPTS: dict[str, dict[str, str]] = {
+    # The first thing a caller hears, with the UIN's digits right after it (within 2 s of
+    # the answer): the operator memo wants the request number at once.
     "welcome": {
-        "ru": "Здравствуйте! Вы позвонили на горячую линию технической поддержки.",
-        "en": "Hello! You have reached the support hotline.",
+        "ru": "Здравствуйте, ваш номер:",
+        "en": "Hello! Your number is:",
     },
-    "existing-uin-offer": {
-        "ru": "Если у вас уже есть номер обращения, нажмите 1.",
-        "en": "If you already have a request number, press 1.",
+    # After the number, one short menu (2 s to answer): write it down, hear it again, or
+    # give the number of a request the caller already has (the new UIN is then withdrawn).
+    "uin-menu": {
+        "ru": "Запишите номер. Повторить — 1, у вас уже есть номер — 2.",
+        "en": "Write it down. To repeat, press 1. An earlier number? Press 2.",
     },
     "existing-uin-enter": {
         "ru": "Введите номер обращения и нажмите решётку.",
@@ -28,21 +45,13 @@ PROMPTS: dict[str, dict[str, str]] = {
         "ru": "Обращение с таким номером не найдено.",
         "en": "We could not find a request with that number.",
     },
+    "uin-not-checked": {
+        "ru": "Сейчас мы не можем проверить этот номер: назовите его оператору.",
+        "en": "We cannot check that number right now: please tell it to the agent.",
+    },
     "uin-attached": {
-        "ru": "Ваш звонок добавлен к обращению.",
-        "en": "Your call has been added to your request.",
-    },
-    "uin-intro": {
-        "ru": "Номер вашего обращения:",
-        "en": "Your request number is",
-    },
-    "uin-write-down": {
-        "ru": "Пожалуйста, запишите его.",
-        "en": "Please write it down.",
-    },
-    "uin-repeat-offer": {
-        "ru": "Чтобы прослушать номер ещё раз, нажмите 1.",
-        "en": "To hear the number again, press 1.",
+        "ru": "Ваш звонок добавлен к обращению:",
+        "en": "Your call has been added to your request:",
     },
     "apology-no-uin": {
         "ru": "Приносим извинения: сейчас мы не можем назвать номер обращения. "
@@ -50,11 +59,17 @@ PROMPTS: dict[str, dict[str, str]] = {
         "en": "We are sorry: we cannot give you a request number right now. "
         "The agent will tell you.",
     },
+    # Built from HOTLINE_HOURS and HOTLINE_TIMEZONE (`ivr.hours`); here for the defaults,
+    # `prompts_for` gives the site's own.
     "closed-hours": {
-        "ru": "Горячая линия работает по рабочим дням с девяти до восемнадцати часов "
-        "по московскому времени. Пожалуйста, позвоните в рабочее время.",
-        "en": "The hotline is open on working days from 9 a.m. to 6 p.m. Moscow time. "
-        "Please call again during those hours.",
+        language: closed_hours_text(language, DEFAULT_HOURS, DEFAULT_TIMEZONE)
+        for language in LANGUAGES
+    },
+    # Before closed-hours on a day that is normally a working day: a holiday or a day the
+    # supervisor closed.
+    "closed-today": {
+        "ru": "Сегодня нерабочий день.",
+        "en": "Today is a non-working day.",
     },
     "please-wait": {
         "ru": "Пожалуйста, оставайтесь на линии, вам ответит первый освободившийся оператор.",
@@ -136,18 +151,36 @@ DIGITS: dict[str, dict[str, str]] = {
 
 def prompt_file(name: str) -> str:
     """The name to give STREAM FILE for prompt `name` (no extension, as Asterisk wants)."""
-    if name not in PROMPTS:
+    if name not in PROMPTS and name not in SILENCES:
         raise KeyError(f"no prompt {name!r} in the catalogue")
     return f"{PROMPT_DIR}/{name}"
 
 
+def prompts_for(calendar: CalendarSettings | None) -> dict[str, dict[str, str]]:
+    """The catalogue with the closed-hours prompt of `calendar` (the defaults' if None)."""
+    if calendar is None:
+        return PROMPTS
+    closed = {
+        language: closed_hours_text(language, calendar.hours, calendar.timezone)
+        for language in LANGUAGES
+    }
+    return {**PROMPTS, "closed-hours": closed}
+
+
 def all_sound_files() -> list[str]:
-    """Every sound file one language needs: the prompts and the ten digits."""
-    return [f"{PROMPT_DIR}/{n}" for n in PROMPTS] + [f"{DIGIT_DIR}/{d}" for d in "0123456789"]
+    """Every sound file one language needs: the prompts, the silences and the ten digits."""
+    return (
+        [f"{PROMPT_DIR}/{n}" for n in PROMPTS]
+        + [f"{PROMPT_DIR}/{n}" for n in SILENCES]
+        + [f"{DIGIT_DIR}/{d}" for d in "0123456789"]
+    )
 
 
-def text_of(sound: str, language: str) -> str:
+def text_of(sound: str, language: str, prompts: dict[str, dict[str, str]] | None = None) -> str:
+    """The text of `sound` (`hotline/<name>` or `digits/<d>`); a silence has none ("")."""
     folder, _, name = sound.partition("/")
     if folder == DIGIT_DIR:
         return DIGITS[language][name]
-    return PROMPTS[name][language]
+    if name in SILENCES:
+        return ""
+    return (prompts or PROMPTS)[name][language]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-YES = "1"  # the key that takes an offer
+REPEAT = "1"  # after the UIN: hear it again
+EXISTING = "2"  # after the UIN: give the number of a request the caller already has
 # A caller who mistypes their request's number gets one more try.
 UIN_ENTRY_ATTEMPTS = 2
+# How many times the number is read again on request (then the caller goes on).
+MAX_REPEATS = 2
 
 
 @dataclass(frozen=True)
@@ -18,10 +21,11 @@ class Menu:
     max_digits: int
 
 
-EXISTING_UIN_OFFER = Menu("existing-uin-offer", timeout_ms=3000, max_digits=1)
-REPEAT_OFFER = Menu("uin-repeat-offer", timeout_ms=3000, max_digits=1)
+# Short: a caller who presses nothing goes on to the queue 2 s after the prompt ends.
+UIN_MENU = Menu("uin-menu", timeout_ms=2000, max_digits=1)
 
 
 def uin_entry(uin_digits: int) -> Menu:
-    """Typing an existing request's number, `uin_digits` long (`#` ends a shorter one)."""
+    """Typing an existing request's number, up to `uin_digits` long (`#` ends a shorter one:
+    the short form "208" is enough)."""
     return Menu("existing-uin-enter", timeout_ms=10000, max_digits=uin_digits)

@@ -2,7 +2,10 @@
 
 Files land in `<out>/<lang>/hotline/<name>.wav` and `<out>/<lang>/digits/<d>.wav`, the
 layout Asterisk's `sounds/<lang>/` expects. `manifest.json` beside them records a hash
-of each text (with voice and rate): only what changed is rendered again. pyttsx3's engine
+of each text (with voice and rate) and each file's duration: only what changed is
+rendered again. The closed-hours prompt's text comes from the site's hours
+(`HOTLINE_HOURS`, `HOTLINE_TIMEZONE`); the silences (`catalogue.SILENCES`) are written
+as they are, not spoken. pyttsx3's engine
 is process-wide and not thread-safe, so every utterance goes through one worker thread.
 """
 
@@ -23,22 +26,39 @@ import numpy as np
 import soundfile
 import soxr
 
-from ivr.catalogue import LANGUAGES, all_sound_files, text_of
+from core.settings import CalendarSettings
+from ivr.catalogue import (
+    BRISK,
+    LANGUAGES,
+    PROMPT_DIR,
+    SILENCES,
+    all_sound_files,
+    prompts_for,
+    text_of,
+)
 
 SAMPLE_RATE_HZ = 8000
 MANIFEST = "manifest.json"
 VOICES = {"ru": "zle/ru", "en": "gmw/en"}
 RATE_WPM = 150  # a little slower than espeak's 175: numbers are being written down
+BRISK_RATE_WPM = 190  # `catalogue.BRISK`: the prompts between the answer and the queue
+BRISK_TAIL_S = 0.08  # what is kept of espeak's trailing silence after a brisk prompt
 
 
 @dataclass
 class RenderReport:
     rendered: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # no longer in the catalogue
 
 
-def _fingerprint(text: str, language: str) -> str:
-    return hashlib.sha256(f"{VOICES[language]}|{RATE_WPM}|{text}".encode()).hexdigest()
+def _fingerprint(text: str, language: str, rate_wpm: int = RATE_WPM, trim: bool = False) -> str:
+    tail = f"|trim {BRISK_TAIL_S}" if trim else ""
+    return hashlib.sha256(f"{VOICES[language]}|{rate_wpm}|{text}{tail}".encode()).hexdigest()
+
+
+def _silence_fingerprint(seconds: float) -> str:
+    return hashlib.sha256(f"silence|{seconds}|{SAMPLE_RATE_HZ}".encode()).hexdigest()
 
 
 def read_manifest(out_dir: Path) -> dict[str, dict[str, object]]:
@@ -69,48 +89,66 @@ class _Speaker:
         if _Speaker._pool is None:
             _Speaker._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyttsx3")
 
-    def speak(self, text: str, language: str) -> Path:
+    def speak(self, text: str, language: str, rate_wpm: int = RATE_WPM) -> Path:
         """Render `text`; returns the path of the WAV pyttsx3 wrote."""
         assert _Speaker._pool is not None
         for _attempt in range(self.ATTEMPTS):
             _Speaker._serial += 1
             wav = self._work_dir / f"utterance-{_Speaker._serial}.wav"
-            _Speaker._pool.submit(self._speak, text, language, wav).result()
+            _Speaker._pool.submit(self._speak, text, language, wav, rate_wpm).result()
             if wav.exists() and wav.stat().st_size > 44:  # more than a bare WAV header
                 return wav
         raise RuntimeError(f"pyttsx3 wrote no audio for {text!r} in {self.ATTEMPTS} attempts")
 
     @staticmethod
-    def _speak(text: str, language: str, wav: Path) -> None:
+    def _speak(text: str, language: str, wav: Path, rate_wpm: int) -> None:
         import pyttsx3  # imported here: loading the driver needs espeak-ng installed
 
         if _Speaker._engine is None:
             _Speaker._engine = pyttsx3.init("espeak")
-            _Speaker._engine.setProperty("rate", RATE_WPM)
         engine = _Speaker._engine
+        engine.setProperty("rate", rate_wpm)
         engine.setProperty("voice", VOICES[language])
         with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints every file it saves
             engine.save_to_file(text, str(wav))
             engine.runAndWait()
 
 
-def _to_telephone(source: Path, target: Path) -> float:
-    """Convert a WAV to 8000 Hz mono 16-bit PCM; returns its duration in seconds."""
+def _to_telephone(source: Path, target: Path, trim: bool = False) -> float:
+    """Convert a WAV to 8000 Hz mono 16-bit PCM; returns its duration in seconds.
+
+    `trim`: cut espeak's trailing silence down to `BRISK_TAIL_S`."""
     data, rate = soundfile.read(source, dtype="float32", always_2d=True)
     mono = data.mean(axis=1)
     audio = soxr.resample(mono, rate, SAMPLE_RATE_HZ) if rate != SAMPLE_RATE_HZ else mono
     audio = np.clip(audio, -1.0, 1.0)
+    if trim:
+        voiced = np.flatnonzero(np.abs(audio) > 0.01)
+        if voiced.size:
+            audio = audio[: voiced[-1] + 1 + int(BRISK_TAIL_S * SAMPLE_RATE_HZ)]
+    return _write(target, audio)
+
+
+def _write(target: Path, audio: np.ndarray) -> float:
     target.parent.mkdir(parents=True, exist_ok=True)
     soundfile.write(target, audio, SAMPLE_RATE_HZ, subtype="PCM_16", format="WAV")
     return len(audio) / SAMPLE_RATE_HZ
 
 
 def render(
-    out_dir: Path, languages: Iterable[str] = LANGUAGES, force: bool = False
+    out_dir: Path,
+    languages: Iterable[str] = LANGUAGES,
+    force: bool = False,
+    calendar: CalendarSettings | None = None,
 ) -> RenderReport:
-    """Render every prompt and digit of `languages` that is missing or changed."""
+    """Render every prompt, silence and digit of `languages` that is missing or changed.
+
+    `calendar`: the site's hours for the closed-hours prompt (the defaults' if None).
+    Entries of sounds no longer in the catalogue leave the manifest, and their files go."""
     report = RenderReport()
     manifest = read_manifest(out_dir)
+    prompts = prompts_for(calendar)
+    wanted: set[str] = set()
     with tempfile.TemporaryDirectory() as tmp:
         speaker = _Speaker(Path(tmp))
         for language in languages:
@@ -118,8 +156,16 @@ def render(
                 raise ValueError(f"no voice for language {language!r}")
             for sound in all_sound_files():
                 key = f"{language}/{sound}.wav"
-                text = text_of(sound, language)
-                fingerprint = _fingerprint(text, language)
+                wanted.add(key)
+                name = sound.partition("/")[2]
+                text = text_of(sound, language, prompts)
+                brisk = sound.startswith(f"{PROMPT_DIR}/") and name in BRISK
+                rate_wpm = BRISK_RATE_WPM if brisk else RATE_WPM
+                silence_s = SILENCES.get(name) if sound.startswith(f"{PROMPT_DIR}/") else None
+                if silence_s is not None:
+                    fingerprint = _silence_fingerprint(silence_s)
+                else:
+                    fingerprint = _fingerprint(text, language, rate_wpm, trim=brisk)
                 entry = manifest.get(key, {})
                 if (
                     not force
@@ -128,14 +174,23 @@ def render(
                 ):
                     report.unchanged.append(key)
                     continue
-                raw = speaker.speak(text, language)
-                duration_s = _to_telephone(raw, out_dir / key)
+                if silence_s is not None:
+                    samples = np.zeros(round(silence_s * SAMPLE_RATE_HZ), dtype="float32")
+                    duration_s = _write(out_dir / key, samples)
+                else:
+                    raw = speaker.speak(text, language, rate_wpm)
+                    duration_s = _to_telephone(raw, out_dir / key, trim=brisk)
                 manifest[key] = {
                     "fingerprint": fingerprint,
                     "text": text,
                     "duration_s": round(duration_s, 3),
                 }
                 report.rendered.append(key)
+    for key in sorted(set(manifest) - wanted):
+        if key.split("/", 1)[0] in languages:
+            del manifest[key]
+            (out_dir / key).unlink(missing_ok=True)
+            report.removed.append(key)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / MANIFEST).write_text(
         json.dumps(
@@ -150,6 +205,21 @@ def render(
         encoding="utf-8",
     )
     return report
+
+
+def stale_prompts(
+    out_dir: Path, calendar: CalendarSettings, languages: Iterable[str] = LANGUAGES
+) -> list[str]:
+    """Rendered prompts whose text is not what `calendar` makes of them (the closed-hours
+    prompt of other hours): `hotline prompts render` brings them up to date."""
+    manifest = read_manifest(out_dir)
+    prompts = prompts_for(calendar)
+    return [
+        f"{language}/{PROMPT_DIR}/closed-hours.wav"
+        for language in languages
+        if manifest.get(f"{language}/{PROMPT_DIR}/closed-hours.wav", {}).get("text")
+        != prompts["closed-hours"][language]
+    ]
 
 
 def missing_sounds(

@@ -8,7 +8,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from crm.deps import AnyRole, Principal, StaffRole, TicketsDep, require
+from crm.deps import (
+    AnyRole,
+    Principal,
+    StaffRole,
+    TicketsDep,
+    UinPath,
+    UinWidth,
+    body_uin,
+    require,
+)
 from crm.lifecycle.audit import sla_dict
 from crm.lifecycle.calendar import CalendarStore
 from crm.lifecycle.errors import LinkExpired, LinkInvalid, NotConfigured
@@ -47,26 +56,31 @@ router = APIRouter(prefix="/api")
 
 
 @router.post("/tickets/{uin}/suspend", response_model=TicketPublic, tags=["lifecycle"])
-async def suspend(uin: str, body: SuspendRequest, lc: LifecycleDep, who: StaffRole) -> Ticket:
+async def suspend(uin: UinPath, body: SuspendRequest, lc: LifecycleDep, who: StaffRole) -> Ticket:
     """Stop the SLA clock for a Table 5 reason (`external_system` needs `external_ref`)."""
     return await lc.suspend(uin, body, who.actor)
 
 
 @router.post("/tickets/{uin}/resume", response_model=TicketPublic, tags=["lifecycle"])
-async def resume(uin: str, lc: LifecycleDep, who: StaffRole) -> Ticket:
+async def resume(uin: UinPath, lc: LifecycleDep, who: StaffRole) -> Ticket:
     """Start the clock again after a suspension."""
     return await lc.resume(uin, who.actor)
 
 
 @router.post("/tickets/{uin}/resolve", response_model=TicketPublic, tags=["lifecycle"])
-async def resolve(uin: str, body: ResolveRequest, lc: LifecycleDep, who: StaffRole) -> Ticket:
+async def resolve(uin: UinPath, body: ResolveRequest, lc: LifecycleDep, who: StaffRole) -> Ticket:
     """Record the solution; the caller is e-mailed the UIN, the solution and a confirmation link."""
     return await lc.resolve(uin, body.solution, who.actor)
 
 
 @router.post("/tickets/{uin}/refuse", response_model=TicketPublic, tags=["lifecycle"])
-async def refuse(uin: str, body: RefuseRequest, lc: LifecycleDep, who: StaffRole) -> Ticket:
+async def refuse(
+    uin: UinPath, body: RefuseRequest, lc: LifecycleDep, who: StaffRole, digits: UinWidth
+) -> Ticket:
     """Refuse with a reason: `out_of_scope`, or `duplicate` of a solved ticket (`duplicate_of`)."""
+    if body.duplicate_of:
+        original = body_uin(body.duplicate_of, digits, "duplicate_of")
+        body = body.model_copy(update={"duplicate_of": original})
     return await lc.refuse(uin, body, who.actor)
 
 
@@ -76,27 +90,29 @@ async def refuse(uin: str, body: RefuseRequest, lc: LifecycleDep, who: StaffRole
     status_code=status.HTTP_201_CREATED,
     tags=["lifecycle"],
 )
-async def request_info(uin: str, body: InfoRequest, lc: LifecycleDep, who: StaffRole) -> Ticket:
+async def request_info(uin: UinPath, body: InfoRequest, lc: LifecycleDep, who: StaffRole) -> Ticket:
     """E-mail the caller a question; the ticket waits suspended (`more_information`)."""
     return await lc.request_info(uin, body.question, who.actor)
 
 
 @router.post("/tickets/{uin}/caller-replied", response_model=TicketPublic, tags=["lifecycle"])
-async def caller_replied(uin: str, body: CallerReplied, lc: LifecycleDep, who: StaffRole) -> Ticket:
+async def caller_replied(
+    uin: UinPath, body: CallerReplied, lc: LifecycleDep, who: StaffRole
+) -> Ticket:
     """The caller answered: the `more_information` suspension ends."""
     return await lc.caller_replied(uin, body.note, who.actor)
 
 
 @router.post("/tickets/{uin}/confirm", response_model=TicketPublic, tags=["lifecycle"])
 async def confirm_with_caller(
-    uin: str, body: ConfirmedWithCaller, lc: LifecycleDep, who: StaffRole
+    uin: UinPath, body: ConfirmedWithCaller, lc: LifecycleDep, who: StaffRole
 ) -> Ticket:
     """Close a resolved ticket whose caller confirmed the solution to the agent (`note`: how)."""
     return await lc.confirm_with_caller(uin, body.note, who.actor)
 
 
 @router.get("/tickets/{uin}/sla", response_model=SlaPublic, tags=["sla"])
-async def sla(uin: str, lc: LifecycleDep, _who: AnyRole) -> SlaPublic:
+async def sla(uin: UinPath, lc: LifecycleDep, _who: AnyRole) -> SlaPublic:
     """The SLA clock now, in business seconds, replayed from the audit log."""
     return SlaPublic.model_validate(sla_dict(await lc.sla(uin)))
 

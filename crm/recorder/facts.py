@@ -57,6 +57,10 @@ async def on_ticketed(
 ) -> None:
     call.announced_uin = fact.uin
     learn_caller(call, fact.caller_num, fact.caller_name)
+    if fact.attached:
+        # The caller named their existing request: the call is that request's, whatever
+        # new UIN it was told before (withdrawn into this one).
+        call.ticket_id = None
     await link_ticket(session, call)
     if transfers is not None:
         await transfers.on_ticketed(session, fact)

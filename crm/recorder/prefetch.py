@@ -7,8 +7,9 @@ what was not loaded (a fact applied on its own loads nothing up front)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from core.facts import CallFact, CallTicketed, CallTransferred
 from crm.models import Call, QueueEntry, QueueEntryOutcome, Ticket
@@ -18,6 +19,13 @@ from crm.transfers.ledger import prefetch_contexts
 ENTRIES = "recorder.queue_entries"  # session.info: (call id, entry) -> QueueEntry
 ENTRIES_LOADED = "recorder.entries_loaded"  # session.info: ids of calls with all entries known
 TICKET_IDS = "recorder.ticket_ids"  # session.info: uin -> ticket id
+
+
+_INTO = aliased(Ticket)
+# A UIN and the ticket its calls belong to: a withdrawn UIN's are its `withdrawn_into`'s.
+_TICKET_IDS = select(Ticket.uin, func.coalesce(_INTO.id, Ticket.id)).outerjoin(
+    _INTO, _INTO.uin == Ticket.withdrawn_into
+)
 
 
 async def prefetch(session: AsyncSession, calls: dict[str, Call], facts: list[CallFact]) -> None:
@@ -32,7 +40,7 @@ async def prefetch(session: AsyncSession, calls: dict[str, Call], facts: list[Ca
     uins = sorted({fact.uin for fact in facts if isinstance(fact, CallTicketed)})
     ticket_ids: dict[str, int] = session.info.setdefault(TICKET_IDS, {})
     for chunk in chunks(uins):
-        rows = await session.execute(select(Ticket.uin, Ticket.id).where(Ticket.uin.in_(chunk)))
+        rows = await session.execute(_TICKET_IDS.where(Ticket.uin.in_(chunk)))
         ticket_ids.update((uin, ticket_id) for uin, ticket_id in rows)
     contexts = sorted(
         {fact.linkedid for fact in facts if isinstance(fact, CallTicketed | CallTransferred)}
@@ -65,7 +73,6 @@ async def ticket_id_of(session: AsyncSession, uin: str) -> int | None:
     prefetched: dict[str, int] = session.info.get(TICKET_IDS, {})
     ticket_id = prefetched.get(uin)
     if ticket_id is None:
-        ticket_id = (
-            await session.execute(select(Ticket.id).where(Ticket.uin == uin))
-        ).scalar_one_or_none()
+        row = (await session.execute(_TICKET_IDS.where(Ticket.uin == uin))).one_or_none()
+        ticket_id = None if row is None else row[1]
     return ticket_id

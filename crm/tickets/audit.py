@@ -78,3 +78,14 @@ def change_row(field: str, old: Any, new: Any, at: datetime, actor: str) -> Audi
 def call_attached_row(linkedid: str, at: datetime, actor: str) -> AuditRow:
     """Call `linkedid` recorded on the ticket."""
     return _row(at, actor, "call_attached", "call", new=linkedid)
+
+
+def withdrawn_row(into: str, reason: str, at: datetime, actor: str) -> AuditRow:
+    """The withdrawn ticket's row: its status, where its call went, and why."""
+    data = {"into": into, "reason": reason}
+    return _row(at, actor, "status_changed", "status", "registered", "withdrawn", data)
+
+
+def received_withdrawn_row(withdrawn_uin: str, reason: str, at: datetime, actor: str) -> AuditRow:
+    """The receiving ticket's row: the UIN withdrawn into it (its calls are now here)."""
+    return _row(at, actor, "uin_withdrawn_into", "uin", new=withdrawn_uin, data={"reason": reason})

@@ -20,6 +20,8 @@ class TicketFilter:
     status: Status | None = None
     category: Category | None = None
     text: str | None = None
+    # The canonical UIN `text` may be typed as (the short form "208"), when it can be one.
+    text_uin: str | None = None
 
 
 async def load_ticket(session: AsyncSession, uin: str, *, lock: bool = False) -> Ticket:
@@ -46,6 +48,9 @@ async def list_tickets(
     `filters.phone` is compared as given: the caller normalises it.
     """
     query = select(Ticket)
+    if filters.status is not Status.withdrawn:
+        # A withdrawn UIN is no request: listed (and counted) only when asked for by status.
+        query = query.where(Ticket.status != Status.withdrawn)
     if filters.phone:
         query = query.where(Ticket.caller_phone == filters.phone)
     if filters.status:
@@ -56,7 +61,7 @@ async def list_tickets(
         pattern = f"%{filters.text}%"
         query = query.where(
             or_(
-                Ticket.uin == filters.text,
+                Ticket.uin.in_([filters.text, filters.text_uin or filters.text]),
                 Ticket.summary.ilike(pattern),
                 Ticket.description.ilike(pattern),
                 Ticket.caller_name.ilike(pattern),

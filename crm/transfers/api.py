@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from core import keys
-from crm.deps import Principal, require
+from crm.deps import Principal, UinPath, require
 from crm.transfers.errors import (
     NotOnCall,
     TransferError,
@@ -83,7 +83,7 @@ async def read_context(
 
 @router.get("/tickets/{uin}/transfers", response_model=list[TransferPublic])
 async def ticket_transfers(
-    uin: str, transfers: TransfersDep, who: AgentOrSupervisor
+    uin: UinPath, transfers: TransfersDep, who: AgentOrSupervisor
 ) -> list[TransferPublic]:
     """The whole chain of transfers of the ticket's calls, in order."""
     return await transfers.chain(uin)

@@ -24,9 +24,9 @@ from core.ami.manager import AmiManager
 from core.bus import FactBus, FactOutbox
 from core.context.notifier import AgentNotifier
 from core.context.store import CallContextStore
-from core.settings import Settings
+from core.settings import CalendarSettings, Settings
 from ivr.catalogue import DIGIT_DIR, prompt_file
-from ivr.render import missing_sounds
+from ivr.render import missing_sounds, stale_prompts
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +52,20 @@ class MissingPrompts(RuntimeError):
     """A prompt the routes play is not rendered: real Asterisk would fail the whole AGI."""
 
 
-def check_prompts(sounds_dir: Path) -> None:
+def check_prompts(sounds_dir: Path, calendar: CalendarSettings | None = None) -> None:
     needed = [prompt_file(name) for name in PLAYED] + [f"{DIGIT_DIR}/{d}" for d in "0123456789"]
     missing = missing_sounds(sounds_dir, needed)
     if missing:
         raise MissingPrompts(
             f"prompts not rendered (run `hotline prompts render`): {', '.join(missing)}"
+        )
+    stale = stale_prompts(sounds_dir, calendar) if calendar is not None else []
+    if stale:
+        # Callers still hear a prompt: of the hours it was rendered for. Said loudly.
+        log.warning(
+            "closed-hours prompt rendered for other hours than HOTLINE_HOURS/HOTLINE_TIMEZONE "
+            "(run `hotline prompts render`): %s",
+            ", ".join(stale),
         )
 
 
@@ -84,7 +92,7 @@ class AgiService:
         self._stop = asyncio.Event()
 
     async def start(self) -> None:
-        check_prompts(self.sounds_dir)
+        check_prompts(self.sounds_dir, self.settings.calendar)
         settings = self.settings
         self.redis = (
             self._redis_factory()

@@ -10,9 +10,11 @@ from tests.agi.test_hotline_route import opening
 from tests.conftest import auth
 
 TODAY = OPEN.date().isoformat()  # the rig's clock: a Monday, 10:00, in business hours
+# TODAY is a Monday: closed by the supervisor, the caller hears it is a day off first.
 CLOSED_CALL = [
     *opening(),
     'SET VARIABLE "HOTLINE_OPEN" "0"',
+    'STREAM FILE "hotline/closed-today" ""',
     'STREAM FILE "hotline/closed-hours" ""',
 ]
 

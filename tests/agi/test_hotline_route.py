@@ -5,21 +5,29 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from datetime import datetime
 
 import httpx
 
-from agi.stock import PENDING_KEY, REFUSED_KEY, STOCK_KEY
+from agi.stock import PENDING_KEY, REFUSED_KEY, STOCK_KEY, WITHDRAWALS_KEY
 from core.facts import load_fact
-from ivr.readout import group_digits
-from tests.agi.conftest import CLOSED, CRM_TIMEOUT_S, Hotline
-from tests.conftest import REDIS_TEST_PORT
+from core.uin import spoken_groups
+from tests.agi.conftest import CLOSED, CRM_TIMEOUT_S, MSK, Hotline
+from tests.conftest import REDIS_TEST_PORT, TOKENS
 from tests.support import TcpProxy
 
 
 def readout(uin: str) -> list[str]:
-    return ['STREAM FILE "hotline/uin-intro" ""'] + [
-        f'SAY DIGITS "{group}" ""' for group in group_digits(uin)
-    ]
+    """The short form in groups of three, our pause between groups, no padding zeros."""
+    said: list[str] = []
+    for group in spoken_groups(uin):
+        if said:
+            said.append('STREAM FILE "hotline/pause" ""')
+        said.append(f'SAY DIGITS "{group}" ""')
+    return said
+
+
+MENU = 'GET DATA "hotline/uin-menu" 2000 1'
 
 
 def opening(language: str = "ru") -> list[str]:
@@ -50,13 +58,14 @@ async def test_new_caller_hears_the_uin_of_a_new_ticket(hotline: Hotline) -> Non
     assert truth.agi_commands == [
         *opening(),
         'SET VARIABLE "HOTLINE_OPEN" "1"',
-        'GET DATA "hotline/existing-uin-offer" 3000 1',
+        'STREAM FILE "hotline/welcome" ""',  # the greeting, the ticket registered meanwhile
         f'SET VARIABLE "__UIN" "{uin}"',
         f'SET VARIABLE "__TICKET_ID" "{stored["id"]}"',
         *readout(uin),
-        'STREAM FILE "hotline/uin-write-down" ""',
-        'GET DATA "hotline/uin-repeat-offer" 3000 1',
+        MENU,
     ]
+    said = "".join(c.split('"')[1] for c in readout(uin) if c.startswith("SAY DIGITS"))
+    assert said == uin.lstrip("0")  # no padding zeros
     assert truth.agi_status == "SUCCESS"
     # The agent's channel inherited __UIN: the agent was connected with it.
     assert truth.outcome in ("answered", "in_progress") and truth.agent == "agent1"
@@ -80,29 +89,99 @@ async def test_agent_channel_inherits_uin(hotline: Hotline) -> None:
 
 
 async def test_repeat_on_request(hotline: Hotline) -> None:
-    call = hotline.pbx.place_call("79000000003", "Вера", dtmf="21")  # 2: no UIN; 1: repeat
+    call = hotline.pbx.place_call("79000000003", "Вера", dtmf="1")  # 1: hear it again
     await hotline.pbx.run_for(60)
     uin = call.truth.variables["UIN"]
     commands = call.truth.agi_commands
-    assert commands[-len(readout(uin)) :] == readout(uin)
-    assert commands.count('STREAM FILE "hotline/uin-intro" ""') == 2
+    assert commands[-(2 * len(readout(uin)) + 2) :] == [*readout(uin), MENU, *readout(uin), MENU]
 
 
-async def test_existing_uin_attaches_the_call(hotline: Hotline) -> None:
+async def test_existing_uin_attaches_the_call_and_withdraws_the_new_one(hotline: Hotline) -> None:
     existing = (await hotline.crm.post("/api/tickets", json={"caller_name": "Галина"})).json()
-    call = hotline.pbx.place_call("79000000004", "Галина", dtmf=f"1{existing['uin']}#")
+    short = existing["uin"].lstrip("0")  # typed as heard
+    call = hotline.pbx.place_call("79000000004", "Галина", dtmf=f"2{short}#")
     await hotline.pbx.run_for(60)
     assert call.truth.variables["UIN"] == existing["uin"]
-    assert 'STREAM FILE "hotline/uin-attached" ""' in call.truth.agi_commands
+    commands = call.truth.agi_commands
+    heard = ['STREAM FILE "hotline/uin-attached" ""', *readout(existing["uin"])]
+    assert commands[-len(heard) :] == heard
     listed = (await hotline.crm.get("/api/tickets")).json()
-    assert listed["total"] == 1  # one request, one ticket
+    assert listed["total"] == 1  # one request, one ticket: the new UIN is out of the counts
     facts = [load_fact(f[b"fact"]) for f in await hotline.facts()]
-    [ticketed] = [f for f in facts if f.kind == "ticketed"]
-    assert ticketed.attached is True and ticketed.uin == existing["uin"]
+    told, named = [f for f in facts if f.kind == "ticketed"]
+    assert (told.attached, named.attached) == (False, True)
+    assert named.uin == existing["uin"] and told.uin != existing["uin"]
+    withdrawn = await ticket(hotline, told.uin)
+    assert (withdrawn["status"], withdrawn["withdrawn_into"]) == ("withdrawn", existing["uin"])
 
 
-async def test_wrong_uin_gets_one_retry_then_a_new_ticket(hotline: Hotline) -> None:
-    call = hotline.pbx.place_call("79000000005", "Дмитрий", dtmf="199999999#99999998#")
+async def test_a_withdrawal_the_crm_cannot_take_now_is_owed(hotline: Hotline) -> None:
+    existing = (await hotline.crm.post("/api/tickets", json={"caller_name": "Тимур"})).json()
+    original = hotline.crm_transport.inner
+
+    class NoWithdrawals(type(original)):  # type: ignore[misc]
+        async def handle_async_request(self, request):  # type: ignore[no-untyped-def]
+            if request.url.path.endswith("/withdraw"):
+                raise httpx.ConnectError("CRM unreachable (test switch)")
+            return await super().handle_async_request(request)
+
+    hotline.crm_transport.inner = NoWithdrawals(app=original.app)
+    call = hotline.pbx.place_call("79000000018", "Тимур", dtmf=f"2{existing['uin']}#")
+    await hotline.pbx.run_for(60)
+    assert call.truth.variables["UIN"] == existing["uin"]  # the caller is not held up
+    owed = await hotline.redis.hgetall(WITHDRAWALS_KEY)
+    [(new, into)] = [(k.decode(), v.decode()) for k, v in owed.items()]
+    assert into == existing["uin"]
+    hotline.crm_transport.inner = original
+    await hotline.agi.pending.flush()
+    assert await hotline.redis.hlen(WITHDRAWALS_KEY) == 0
+    assert (await ticket(hotline, new))["status"] == "withdrawn"
+
+
+async def test_an_owed_ticket_is_withdrawn_once_it_exists(hotline: Hotline) -> None:
+    """The CRM took no registration (the ticket is owed) but answers the lookup: the
+    withdrawal waits for the owed ticket, and both are paid in that order."""
+    await hotline.agi.stock.refill()
+    existing = (await hotline.crm.post("/api/tickets", json={"caller_name": "Ульяна"})).json()
+    original = hotline.crm_transport.inner
+
+    class NoRegistrations(type(original)):  # type: ignore[misc]
+        async def handle_async_request(self, request):  # type: ignore[no-untyped-def]
+            if request.method in ("PUT", "POST"):
+                return httpx.Response(503, json={"detail": "busy"}, request=request)
+            return await super().handle_async_request(request)
+
+    hotline.crm_transport.inner = NoRegistrations(app=original.app)
+    call = hotline.pbx.place_call("79000000019", "Ульяна", dtmf=f"2{existing['uin']}#")
+    await hotline.pbx.run_for(60)
+    facts = [load_fact(f[b"fact"]) for f in await hotline.facts()]
+    new = next(f.uin for f in facts if f.kind == "ticketed" and not f.attached)
+    assert await hotline.redis.hget(PENDING_KEY, new) is not None
+    assert (await hotline.redis.hget(WITHDRAWALS_KEY, new)).decode() == existing["uin"]
+    assert call.truth.variables["UIN"] == existing["uin"]
+    hotline.crm_transport.inner = original
+    await hotline.agi.pending.flush()
+    withdrawn = await ticket(hotline, new)
+    assert (withdrawn["status"], withdrawn["withdrawn_into"]) == ("withdrawn", existing["uin"])
+    assert (await hotline.crm.get("/api/tickets")).json()["total"] == 1
+
+
+async def test_a_withdrawn_uin_typed_later_names_the_ticket_it_went_into(
+    hotline: Hotline,
+) -> None:
+    existing = (await hotline.crm.post("/api/tickets", json={"caller_name": "Яна"})).json()
+    first = hotline.pbx.place_call("79000000020", "Яна", dtmf=f"2{existing['uin']}#")
+    await hotline.pbx.run_for(60)
+    facts = [load_fact(f[b"fact"]) for f in await hotline.facts()]
+    withdrawn = next(f.uin for f in facts if f.kind == "ticketed" and not f.attached)
+    assert first.truth.variables["UIN"] == existing["uin"]
+    again = hotline.pbx.place_call("79000000021", "Яна", dtmf=f"2{withdrawn.lstrip('0')}#")
+    await hotline.pbx.run_for(60)
+    assert again.truth.variables["UIN"] == existing["uin"]
+
+
+async def test_wrong_uin_gets_one_retry_then_the_new_ticket_stays(hotline: Hotline) -> None:
+    call = hotline.pbx.place_call("79000000005", "Дмитрий", dtmf="299999999#99999998#")
     await hotline.pbx.run_for(60)
     commands = call.truth.agi_commands
     assert commands.count('GET DATA "hotline/existing-uin-enter" 10000 8') == 2
@@ -110,6 +189,7 @@ async def test_wrong_uin_gets_one_retry_then_a_new_ticket(hotline: Hotline) -> N
     uin = call.truth.variables["UIN"]
     assert uin not in ("99999999", "99999998")
     assert (await ticket(hotline, uin))["caller_name"] == "Дмитрий"
+    assert (await ticket(hotline, uin))["status"] == "registered"  # theirs still
 
 
 async def test_out_of_hours(hotline: Hotline) -> None:
@@ -126,6 +206,30 @@ async def test_out_of_hours(hotline: Hotline) -> None:
     facts = [load_fact(f[b"fact"]) for f in await hotline.facts()]
     assert [f.kind for f in facts] == ["out_of_hours"]
     assert facts[0].caller_num == "79000000006"
+
+
+async def test_on_a_holiday_the_caller_hears_that_today_is_a_day_off(hotline: Hotline) -> None:
+    hotline.now[0] = datetime(2026, 11, 4, 11, 0, tzinfo=MSK)  # a Wednesday, Unity Day
+    call = hotline.pbx.place_call("79000000022", "Эмма")
+    await hotline.pbx.run_for(30)
+    assert call.truth.agi_commands[-3:] == [
+        'SET VARIABLE "HOTLINE_OPEN" "0"',
+        'STREAM FILE "hotline/closed-today" ""',
+        'STREAM FILE "hotline/closed-hours" ""',
+    ]
+
+
+async def test_a_day_the_supervisor_closed_is_a_day_off_too(hotline: Hotline) -> None:
+    reply = await hotline.crm.put(
+        "/api/calendar/overrides/2026-11-23",
+        json={"kind": "holiday"},
+        headers={"Authorization": f"Bearer {TOKENS['supervisor']}"},
+    )
+    assert reply.status_code in (200, 201), reply.text
+    await hotline.agi.calendar.refresh()
+    call = hotline.pbx.place_call("79000000023", "Юлия")  # OPEN: Monday 10:00, closed today
+    await hotline.pbx.run_for(30)
+    assert 'STREAM FILE "hotline/closed-today" ""' in call.truth.agi_commands
 
 
 async def test_english_prompts_on_request(hotline: Hotline) -> None:

@@ -21,21 +21,21 @@ def test_committed_prompts_are_complete() -> None:
 def test_a_missing_prompt_is_named(tmp_path: Path) -> None:
     sounds = tmp_path / "sounds"
     shutil.copytree(SOUNDS, sounds)
-    (sounds / "en" / "hotline" / "uin-intro.wav").unlink()
+    (sounds / "en" / "hotline" / "welcome.wav").unlink()
     manifest = json.loads((sounds / "manifest.json").read_text())
     del manifest["files"]["ru/hotline/survey-rate.wav"]
     (sounds / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(MissingPrompts) as refused:
         check_prompts(sounds)
-    assert "en/hotline/uin-intro.wav" in str(refused.value)
+    assert "en/hotline/welcome.wav" in str(refused.value)
     assert "ru/hotline/survey-rate.wav" in str(refused.value)
     assert "hotline prompts render" in str(refused.value)
 
 
 def test_every_played_prompt_is_in_the_catalogue() -> None:
-    from ivr.catalogue import PROMPTS
+    from ivr.catalogue import PROMPTS, SILENCES
 
-    assert set(PLAYED) <= set(PROMPTS)
+    assert set(PLAYED) <= set(PROMPTS) | set(SILENCES)
 
 
 def test_hotline_agi_exits_naming_missing_prompts(tmp_path: Path) -> None:
@@ -51,4 +51,4 @@ def test_hotline_agi_exits_naming_missing_prompts(tmp_path: Path) -> None:
         },
     )
     assert run.returncode == 2, run.stderr
-    assert "prompts not rendered" in run.stderr and "ru/hotline/uin-intro.wav" in run.stderr
+    assert "prompts not rendered" in run.stderr and "ru/hotline/welcome.wav" in run.stderr

@@ -2,8 +2,9 @@
 
 `AsteriskInstance(home).start()` renders the project's `asterisk-config/` (through the
 `hotline asterisk-config render` command), applies the harness overlay (overlay.py), builds
-a sounds folder (Debian's core sounds, ru and en, with the project's prompts mounted over
-them as docker-compose.yml does), starts `asterisk -C home/etc/asterisk/asterisk.conf -f`
+a sounds folder (Debian's core sounds, ru and en, with the project's prompts beside them
+and its rendered digits only where the core sounds have none, as docker-compose.yml does),
+starts `asterisk -C home/etc/asterisk/asterisk.conf -f`
 as a child process, and waits until AMI answers with `FullyBooted`. `stop()` ends it.
 
 From the shell (scripts/asterisk-test-instance): `python -m tests.asterisk.instance start
@@ -28,8 +29,11 @@ from tests.asterisk import overlay
 ROOT = Path(__file__).resolve().parents[2]
 VERSION = "22.10.1"
 CORE_SOUNDS = Path("/usr/share/asterisk/sounds")
-# The project's prompts replace these folders of the core sounds, as docker-compose.yml mounts them.
-PROJECT_SOUNDS = ("ru/hotline", "ru/digits", "en/hotline")
+# The project's prompts are these folders, as docker-compose.yml mounts them.
+PROJECT_SOUNDS = ("ru/hotline", "en/hotline")
+# The project's rendered digits are the fallback only: a digit the core sounds lack (in any
+# format) is ours; Asterisk's own recordings are said wherever they are installed.
+FALLBACK_SOUNDS = ("ru/digits", "en/digits")
 HOTLINE_NUMBER = "100"
 AMI_USER = "hotline"
 START_TIMEOUT_S = 60.0
@@ -167,6 +171,12 @@ class AsteriskInstance:
             target.symlink_to(
                 ROOT / "asterisk-config" / "sounds" / folder, target_is_directory=True
             )
+        for folder in FALLBACK_SOUNDS:
+            target = sounds / folder
+            target.mkdir(parents=True, exist_ok=True)
+            for ours in sorted((ROOT / "asterisk-config" / "sounds" / folder).glob("*.wav")):
+                if not any(target.glob(f"{ours.stem}.*")):
+                    (target / ours.name).symlink_to(ours)
         # Stasis refuses to start without the XML documentation of the build.
         docs = self.home / "data" / "documentation"
         if not docs.exists():

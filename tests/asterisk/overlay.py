@@ -52,7 +52,9 @@ HARNESS_EXTENSIONS = """\
 ; A caller's handset: the ;1 half of Originate(Local/NUMBER@hotline-in); it stays on the
 ; line until the test hangs it up (AMI Hangup), as a caller would.
 [harness-callers]
-exten => handset,1,Wait(3600)
+; A phone sends audio (RTP, silence included) from the moment it is answered; Answer() in
+; [hotline-in] waits up to 500 ms for that first frame. Silence on hold is that audio.
+exten => handset,1,MusicOnHold(default,3600)
  same => n,Hangup()
 
 ; An agent's phone, queue member Local/agentNN@harness-agents/n: it rings for

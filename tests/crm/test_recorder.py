@@ -427,3 +427,31 @@ async def test_the_agi_environments_caller_id_fills_an_unknown_one(h: Harness) -
     assert await h.recorder.process(block_ms=100) == 3
     call = await h.call(linkedid)
     assert (call.caller_number, call.caller_name) == ("79000000001", "Алиса")
+
+
+async def test_a_caller_who_names_an_existing_request_lands_on_it(h: Harness) -> None:
+    """Told a new UIN, then the caller named their request: the call is that request's,
+    the new ticket withdrawn into it, in whichever order the facts and the withdrawal come."""
+    existing = await h.tickets.register_ticket(TicketCreate(category="ZnK", priority=3), "agi")
+    # In one read (the prefetch path): the new UIN told, then the named one.
+    new = await h.tickets.register_ticket(TicketCreate(category="ZnK", priority=3), "agi")
+    await h.bus.publish(CallStarted(linkedid="1795311765.31", channel="x", at=at(0)))
+    await h.bus.publish(CallTicketed(linkedid="1795311765.31", uin=new.uin))
+    await h.bus.publish(CallTicketed(linkedid="1795311765.31", uin=existing.uin, attached=True))
+    assert await h.recorder.process(block_ms=100) == 3
+    assert await h.ticket_uin(await h.call("1795311765.31")) == existing.uin
+    # Fact by fact, the new one first and linked, the withdrawal after the facts.
+    late = await h.tickets.register_ticket(TicketCreate(category="ZnK", priority=3), "agi")
+    await h.recorder.apply(CallStarted(linkedid="1795311765.32", channel="x", at=at(0)))
+    await h.recorder.apply(CallTicketed(linkedid="1795311765.32", uin=late.uin))
+    assert await h.ticket_uin(await h.call("1795311765.32")) == late.uin
+    await h.recorder.apply(CallTicketed(linkedid="1795311765.32", uin=existing.uin, attached=True))
+    await h.tickets.withdraw(late.uin, existing.uin, "test", "service")
+    assert await h.ticket_uin(await h.call("1795311765.32")) == existing.uin
+    # The withdrawal first, then only the new UIN's fact (the named one's still to come):
+    # the withdrawn UIN leads to the ticket it went into.
+    early = await h.tickets.register_ticket(TicketCreate(category="ZnK", priority=3), "agi")
+    await h.tickets.withdraw(early.uin, existing.uin, "test", "service")
+    await h.recorder.apply(CallStarted(linkedid="1795311765.33", channel="x", at=at(0)))
+    await h.recorder.apply(CallTicketed(linkedid="1795311765.33", uin=early.uin))
+    assert await h.ticket_uin(await h.call("1795311765.33")) == existing.uin
