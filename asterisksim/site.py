@@ -35,8 +35,9 @@ from asterisksim.dialplan import _steps, prebridge_gosub_url, sound_durations
 from asterisksim.queues import QueueConfig
 
 # Where the project's rendered sounds replace Asterisk's core sounds (docker-compose.yml
-# mounts these folders; tests/asterisk/instance.py links them the same way).
-MOUNTED_FOLDERS = ("ru/hotline", "ru/digits", "en/hotline")
+# mounts these folders; tests/asterisk/instance.py links them the same way). Elsewhere
+# (the digits) Asterisk's own recording is played where it has one, ours where it has none.
+MOUNTED_FOLDERS = ("ru/hotline", "en/hotline")
 CORE_SOUNDS = Path(__file__).with_name("core_sounds.json")
 # Answer() of a Local channel waits 0.5 s for media before the dialplan goes on (08).
 ANSWER_WAIT_S = 0.5
