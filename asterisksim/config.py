@@ -79,6 +79,9 @@ class SimConfig:
     # timestamps to show it, and the fixtures built on the model (tests/live) expect callers
     # in the queue at once; `production-sample` (08, timestamped) turns it on.
     answer_delay_s: float = 0.0
+    # Answer() in the agent's own dialplan before its talk time runs (the harness's and the
+    # transcripts' Local agents: Wait(delay), Answer(), Wait(talk)); None: answer_delay_s.
+    agent_answer_wait_s: float | None = None
     # Time each 1 s pass of app_queue's wait loop takes beyond `retry` (08: about 0.8 ms).
     queue_tick_overhead_s: float = QUEUE_TICK_OVERHEAD_S
     # UINs the dialplan hands out, in call order (a replay of a recording); then random ones.

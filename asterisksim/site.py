@@ -39,8 +39,11 @@ from asterisksim.queues import QueueConfig
 # (the digits) Asterisk's own recording is played where it has one, ours where it has none.
 MOUNTED_FOLDERS = ("ru/hotline", "en/hotline")
 CORE_SOUNDS = Path(__file__).with_name("core_sounds.json")
-# Answer() of a Local channel waits 0.5 s for media before the dialplan goes on (08).
-ANSWER_WAIT_S = 0.5
+# Answer() waits for the first audio frame, at most 0.5 s: a phone's comes within a frame
+# (20 ms; the real test instance: 29 ms from Answer to the next step), a silent Local
+# agent's never (0.5 s, as in 08 and the harness's agents: Wait, Answer, Wait(talk)).
+CALLER_ANSWER_WAIT_S = 0.02
+AGENT_ANSWER_WAIT_S = 0.5
 
 _SECTION = re.compile(r"^\[([^\]]+)\](?:\(([^)]*)\))?")
 _KEYS = {
@@ -197,5 +200,6 @@ def site_config(
         "survey_agi_url": survey_url(dialplan, entry_context, entry_queue),
         "transfer_agi_url": entry_agi_url(dialplan, "hotline-transfer"),
         "sound_durations_s": site_sound_durations(manifest, mounted),
-        "answer_delay_s": ANSWER_WAIT_S,
+        "answer_delay_s": CALLER_ANSWER_WAIT_S,
+        "agent_answer_wait_s": AGENT_ANSWER_WAIT_S,
     }

@@ -63,7 +63,7 @@ def test_the_rendered_dialplan_gives_the_call_path(tmp_path: Path) -> None:
     assert site["transfer_context"] == "hotline-transfer"
     assert site["transfer_agi_url"] == "agi://127.0.0.1:4999/transfer"
     assert site["member_gosub_url"] is None  # no whisper by default
-    assert site["answer_delay_s"] == 0.5
+    assert (site["answer_delay_s"], site["agent_answer_wait_s"]) == (0.02, 0.5)
 
 
 def test_queues_conf_inheritance_and_overrides() -> None:
@@ -151,7 +151,7 @@ async def test_get_data_plays_its_prompt_then_waits_the_timeout(
         probe = await connect(sim)
         sim.add_agent("agent1")
         call = sim.place_call("79000000001", "Alice")
-        await sim.run_for(9)  # inside the first GET DATA's timeout
+        await sim.run_for(7.5)  # while the UIN is being said
         call.two.dtmf.append("1")  # not yet pressed when the next GET DATA starts ...
         await sim.run_for(30)
         await probe.read_until(b"QueueCallerJoin")
