@@ -63,7 +63,7 @@ def test_the_rendered_dialplan_gives_the_call_path(tmp_path: Path) -> None:
     assert site["transfer_context"] == "hotline-transfer"
     assert site["transfer_agi_url"] == "agi://127.0.0.1:4999/transfer"
     assert site["member_gosub_url"] is None  # no whisper by default
-    assert (site["answer_delay_s"], site["agent_answer_wait_s"]) == (0.02, 0.5)
+    assert (site["answer_delay_s"], site["agent_answer_wait_s"]) == (0.02, 0.02)
 
 
 def test_queues_conf_inheritance_and_overrides() -> None:
