@@ -17,6 +17,14 @@ class CrmUnavailable(Exception):
     """The CRM did not answer in time, or answered with a server error."""
 
 
+class CrmRefused(CrmUnavailable):
+    """The CRM answered this request with an error (`status`): it is up, but said no."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class UinNotReserved(Exception):
     """The CRM does not know this UIN as reserved (a stock older than its database)."""
 
@@ -71,9 +79,13 @@ class CrmClient:
             raise CrmUnavailable(f"{method} {path}: no answer in {deadline_s} s") from exc
         except httpx.HTTPError as exc:  # refused connections, broken replies
             raise CrmUnavailable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
-        if response.status_code >= 500 or response.status_code in (401, 403):
-            # A server error, or a token the CRM refuses: nothing the caller can fix.
+        if response.status_code in (401, 403, 502, 503, 504):
+            # A token the CRM refuses, or a CRM (or the proxy before it) that says it is not
+            # there: true of every call, not of this one.
             raise CrmUnavailable(f"{method} {path}: HTTP {response.status_code}")
+        if response.status_code >= 500:
+            # The CRM failed on this request (say, on what it holds): the others may pass.
+            raise CrmRefused(response.status_code, f"{method} {path}: HTTP {response.status_code}")
         return response
 
     async def register(self, caller_phone: str | None, caller_name: str | None) -> Ticketed:
@@ -180,7 +192,8 @@ def _ok(response: httpx.Response) -> None:
     """Any answer but a success is the CRM being unavailable for this call: the caller then
     gets a UIN from the stock instead of no UIN at all."""
     if not response.is_success:
-        raise CrmUnavailable(
+        raise CrmRefused(
+            response.status_code,
             f"{response.request.method} {response.request.url.path}: "
-            f"HTTP {response.status_code}: {response.text[:200]}"
+            f"HTTP {response.status_code}: {response.text[:200]}",
         )

@@ -32,6 +32,7 @@ from agi import commands
 from agi.commands import AgiReply, parse_reply
 from agi.errors import AgiBadRequest, AgiError, AgiHangup, AgiProtocolError, AgiTimeout
 from core.settings import AgiSettings
+from core.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,8 @@ async def read_env(reader: asyncio.StreamReader) -> dict[str, str]:
         match = _ENV_LINE.match(line)
         if match is None:
             raise AgiBadRequest(f"not an AGI environment line: {line[:60]!r}")
-        env[match[1]] = match[2]
+        # A NUL or another control character in a caller's name must not reach a ticket.
+        env[match[1]] = clean_text(match[2])
     raise AgiBadRequest(f"AGI environment over {MAX_ENV_LINES} lines")
 
 

@@ -9,14 +9,19 @@ ticket with that same UIN) as soon as the CRM answers again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import time
+from collections import deque
+from collections.abc import Callable
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from agi.crm_client import (
     CrmClient,
+    CrmRefused,
     CrmUnavailable,
     TicketMissing,
     UinNotReserved,
@@ -30,6 +35,7 @@ from core.keys import (
     AGI_UIN_STOCK,
     AGI_WITHDRAWALS_REFUSED,
 )
+from core.text import clean_text
 
 log = logging.getLogger(__name__)
 STOCK_KEY = AGI_UIN_STOCK
@@ -37,23 +43,67 @@ PENDING_KEY = AGI_PENDING_TICKETS
 REFUSED_KEY = AGI_PENDING_REFUSED
 WITHDRAWALS_KEY = AGI_PENDING_WITHDRAWALS
 WITHDRAWALS_REFUSED_KEY = AGI_WITHDRAWALS_REFUSED
+# The stock holds at least the UINs callers took over this window (the observed peak).
+PEAK_WINDOW_S = 60.0
+RESERVE_MAX = 1000  # UINs per reservation request (the API's limit)
+# An owed ticket the CRM answered with an error waits this long, doubling, up to the max.
+RETRY_FIRST_S = 2.0
+RETRY_MAX_S = 300.0
+# The CRM's answers about the request itself: the same body sent again gets the same no.
+# (A 404 or 429 may come from a proxy or a CRM starting up: those wait and retry.)
+REFUSED_FOR_GOOD = frozenset({400, 409, 413, 422})
+# Owed tickets sent to the CRM at once when it is back (a few connections' worth).
+FLUSH_CONCURRENCY = 8
 
 
 class UinStock:
-    def __init__(self, redis: Redis, crm: CrmClient, low_water: int = 50, block: int = 200) -> None:
-        self._redis, self._crm = redis, crm
+    """Reserved UINs in Redis, sized to the observed peak.
+
+    It holds at least `low_water` UINs, or as many as callers took in the last minute if
+    that is more, and tops up to twice that in blocks of at least `block` (one request per
+    1,000). A caller who finds it empty waits briefly for the refill already on its way
+    (`take(wait_s=...)`): one reservation serves a whole burst, where a registration per
+    caller would not.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        crm: CrmClient,
+        low_water: int = 50,
+        block: int = 200,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._redis, self._crm, self._clock = redis, crm, clock
         self.low_water, self.block = low_water, block
         self._wanted = asyncio.Event()
         self._refilling = asyncio.Lock()
+        self._refilled = asyncio.Condition()
+        self._taken: deque[float] = deque()  # when UINs were taken, over PEAK_WINDOW_S
 
-    async def take(self) -> str | None:
-        """One reserved UIN, or None when the stock is empty or Redis is unreachable."""
+    @property
+    def wanted_level(self) -> int:
+        """Below this many UINs the stock is refilled: the last minute's takes at least."""
+        horizon = self._clock() - PEAK_WINDOW_S
+        while self._taken and self._taken[0] < horizon:
+            self._taken.popleft()
+        return max(self.low_water, len(self._taken))
+
+    async def take(self, wait_s: float = 0.0) -> str | None:
+        """One reserved UIN, or None when the stock is empty (after waiting up to `wait_s`
+        for a refill) or Redis is unreachable."""
         try:
             uin = await self._redis.lpop(STOCK_KEY)
+            self._taken.append(self._clock())
+            self._wanted.set()
+            if uin is None and wait_s > 0:
+                async with self._refilled:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._refilled.wait(), wait_s)
+                uin = await self._redis.lpop(STOCK_KEY)
         except (RedisError, OSError) as exc:
             log.error("UIN stock unreachable in Redis: %s", exc)
             return None
-        self._wanted.set()
         return uin.decode() if isinstance(uin, bytes) else uin
 
     async def discard(self) -> None:
@@ -65,16 +115,24 @@ class UinStock:
         self._wanted.set()
 
     async def refill(self) -> int:
-        """Top the stock up to `low_water + block` when it is below `low_water`.
+        """Top the stock up to twice `wanted_level` when it is below it.
 
         One refill at a time: a second one waits, then finds the stock full."""
         async with self._refilling:
-            if await self._redis.llen(STOCK_KEY) >= self.low_water:
+            have = int(await self._redis.llen(STOCK_KEY))
+            wanted = self.wanted_level
+            if have >= wanted:
                 return 0
-            uins = await self._crm.reserve_uins(self.block)
-            await self._redis.rpush(STOCK_KEY, *uins)
-        log.info("UIN stock refilled with %d reserved UINs", len(uins))
-        return len(uins)
+            count = max(self.block, 2 * wanted - have)
+            reserved = 0
+            while reserved < count:
+                uins = await self._crm.reserve_uins(min(RESERVE_MAX, count - reserved))
+                await self._redis.rpush(STOCK_KEY, *uins)
+                reserved += len(uins)
+                async with self._refilled:
+                    self._refilled.notify_all()
+        log.info("UIN stock refilled with %d reserved UINs (level wanted %d)", reserved, wanted)
+        return reserved
 
     async def run(self, stop: asyncio.Event, every_s: float = 5.0) -> None:
         while not stop.is_set():
@@ -88,11 +146,28 @@ class UinStock:
 
 class PendingTickets:
     """Tickets owed for UINs given from the stock, kept in Redis until the CRM has them;
-    and withdrawals owed (a caller who named their existing request), paid after them."""
+    and withdrawals owed (a caller who named their existing request), paid after them.
 
-    def __init__(self, redis: Redis, crm: CrmClient) -> None:
-        self._redis, self._crm = redis, crm
+    Each owed ticket is paid on its own: one the CRM answers with an error is retried
+    later with its own backoff while the others go on; one the CRM refuses for good
+    (`REFUSED_FOR_GOOD`: nothing a retry can change) is set aside in `REFUSED_KEY` for a
+    person, logged, and counted on `GET /api/health` and in the metrics. Only a CRM that
+    does not answer at all ends a round early (the next ones would wait as long).
+    The caller's text is cleaned before it is sent (an entry written before the AGI
+    server cleaned the AGI environment can hold a NUL)."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        crm: CrmClient,
+        clock: Callable[[], float] = time.monotonic,
+        concurrency: int = FLUSH_CONCURRENCY,
+    ) -> None:
+        self._redis, self._crm, self._clock = redis, crm, clock
+        self._concurrency = concurrency
         self._added = asyncio.Event()
+        self._failures: dict[str, int] = {}  # uin -> errors in a row (this process)
+        self._next_try: dict[str, float] = {}  # uin -> not before this clock reading
 
     async def add(self, uin: str, caller_phone: str | None, caller_name: str | None) -> None:
         await self._redis.hset(
@@ -134,30 +209,77 @@ class PendingTickets:
             except WithdrawalRefused as exc:
                 log.error("withdrawal refused by the CRM: %s", exc)
                 await self._redis.hset(WITHDRAWALS_REFUSED_KEY, uin, into)
+            except CrmRefused as exc:  # a server error on this one: the next round again
+                log.warning("withdrawal of %s into %s not made yet: %s", uin, into, exc)
+                continue
             else:
                 log.warning("UIN %s withdrawn into %s (owed while the CRM was away)", uin, into)
             await self._redis.hdel(WITHDRAWALS_KEY, uin)
 
     async def _flush_tickets(self) -> int:
+        now = self._clock()
+        due = [
+            (uin.decode() if isinstance(uin, bytes) else uin, raw)
+            for uin, raw in (await self._redis.hgetall(PENDING_KEY)).items()
+        ]
+        due = [(uin, raw) for uin, raw in due if self._next_try.get(uin, 0.0) <= now]
         created = 0
-        for raw_uin, raw in (await self._redis.hgetall(PENDING_KEY)).items():
-            uin = raw_uin.decode() if isinstance(raw_uin, bytes) else raw_uin
-            caller = json.loads(raw)
-            try:
-                await self._crm.register_reserved(
-                    uin, caller["caller_phone"], caller["caller_name"]
-                )
-            except UinNotReserved:
-                # Never creatable with this UIN: set aside for a person, not retried forever
-                # in front of the others.
-                log.error(
-                    "owed ticket %s: the CRM does not know this UIN; kept in %s", uin, REFUSED_KEY
-                )
-                await self._redis.hset(REFUSED_KEY, uin, raw)
-            else:
-                created += 1
-            await self._redis.hdel(PENDING_KEY, uin)
+        for start in range(0, len(due), self._concurrency):
+            batch = due[start : start + self._concurrency]
+            results = await asyncio.gather(
+                *(self._settle(uin, raw) for uin, raw in batch), return_exceptions=True
+            )
+            created += sum(result is True for result in results)
+            for result in results:
+                if isinstance(result, Exception):
+                    raise result  # the CRM does not answer (or Redis fails): next round
         return created
+
+    async def _settle(self, uin: str, raw: str | bytes) -> bool:
+        """Pay one owed ticket: True when created; False when it waits or is set aside."""
+        try:
+            await self._pay(uin, raw)
+        except CrmRefused as exc:
+            if exc.status in REFUSED_FOR_GOOD:
+                await self._set_aside(uin, raw, str(exc))
+            else:
+                self._back_off(uin, exc)
+            return False
+        self._failures.pop(uin, None)
+        self._next_try.pop(uin, None)
+        await self._redis.hdel(PENDING_KEY, uin)
+        return True
+
+    async def _pay(self, uin: str, raw: str | bytes) -> None:
+        try:
+            caller = json.loads(raw)
+            phone, name = caller["caller_phone"], caller["caller_name"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CrmRefused(400, f"owed ticket {uin}: unreadable entry: {exc}") from exc
+        try:
+            await self._crm.register_reserved(
+                uin, phone and clean_text(phone), name and clean_text(name)
+            )
+        except UinNotReserved as exc:
+            raise CrmRefused(422, f"the CRM does not know UIN {uin} as reserved") from exc
+
+    def _back_off(self, uin: str, exc: Exception) -> None:
+        failures = self._failures[uin] = self._failures.get(uin, 0) + 1
+        delay_s = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (failures - 1))
+        self._next_try[uin] = self._clock() + delay_s
+        log.warning(
+            "owed ticket %s failed %d time(s), next try in %.0f s: %s", uin, failures, delay_s, exc
+        )
+
+    async def _set_aside(self, uin: str, raw: str | bytes, why: str) -> None:
+        # Never creatable as it is: kept for a person, not retried forever.
+        log.error("owed ticket %s set aside in %s: %s", uin, REFUSED_KEY, why)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(REFUSED_KEY, uin, raw)
+            pipe.hdel(PENDING_KEY, uin)
+            await pipe.execute()
+        self._failures.pop(uin, None)
+        self._next_try.pop(uin, None)
 
     async def run(self, stop: asyncio.Event, retry_s: float = 2.0) -> None:
         while not stop.is_set():

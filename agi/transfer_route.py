@@ -10,8 +10,9 @@ Dialplan contract (`[hotline-transfer]`, `exten => _X.,1,AGI(agi://agi:4573/tran
 - a blind transfer (Asterisk sets `BLINDTRANSFER` to the transferer's channel; the route
   runs on the caller's channel) counts at once, and the `BlindTransfer` event that
   reports it is matched to this count; an attended one (the route runs on the agent's
-  consultation channel) takes a slot that counts when `AttendedTransfer` reports it done
-  and frees itself if nobody completes it;
+  consultation channel, a Local channel whose `TRANSFERERNAME` names the agent's) takes
+  a slot that counts when `AttendedTransfer` reports it done and frees itself if nobody
+  completes it;
 - no context filed over the API: the transfer still goes, with the UIN and the caller's
   name, and its record says `context_missing`.
 """
@@ -58,7 +59,12 @@ class TransferRoute:
         linkedid = await request.get_variable("CHANNEL(linkedid)") or env.get("agi_uniqueid", "")
         transferer = await request.get_variable("BLINDTRANSFER")
         blind = bool(transferer)
-        agent = agent_of(transferer if blind else env.get("agi_channel", ""))
+        if not blind:
+            # An attended transfer's consultation is a Local channel Asterisk made for
+            # the transferer, whose name it leaves in TRANSFERERNAME (bridge_basic.c):
+            # the Local channel's own name is the extension dialled, not the agent.
+            transferer = await request.get_variable("TRANSFERERNAME") or env.get("agi_channel", "")
+        agent = agent_of(transferer)
         ctx = await self.store.get(linkedid) or CallContext()
         uin = await request.get_variable("UIN") or ctx.uin
         context = ctx.memo()

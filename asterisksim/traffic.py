@@ -120,3 +120,75 @@ class TrafficGenerator:
     def _maybe_transfer(self, call: Call) -> None:
         if call.state == "bridged" and call.leg is not None and call.leg.member is not None:
             self.sim.pbx.blind_transfer(call.leg.one.name, "transfer-targets", "300")
+
+
+def poisson_arrivals(
+    rng: random.Random, rate_per_hour: float, start_s: float, duration_s: float
+) -> list[float]:
+    """Arrival times of a Poisson process of `rate_per_hour` over [start_s, start_s + duration_s)
+    (exponential gaps)."""
+    if rate_per_hour < 0 or duration_s < 0:
+        raise ValueError("the rate and the duration must be >= 0")
+    arrivals: list[float] = []
+    if rate_per_hour == 0:
+        return arrivals
+    t_s = start_s + rng.expovariate(rate_per_hour / 3600)
+    while t_s < start_s + duration_s:
+        arrivals.append(t_s)
+        t_s += rng.expovariate(rate_per_hour / 3600)
+    return arrivals
+
+
+@dataclass
+class SteadyLoad:
+    """A stationary load, what Erlang C and A assume: callers at a constant Poisson rate,
+    exponential talk times and patience, a fixed team logged in all along."""
+
+    rate_per_hour: float
+    mean_talk_s: float
+    agents: int
+    hours: float = 1.0
+    mean_patience_s: float | None = None  # None: nobody hangs up while waiting
+    answer_delay_s: float = 0.0  # each agent's phone rings this long before they answer
+    queue: str = "hotline"
+    seed: int = 1
+    use_agi: bool = False
+
+
+class SteadyTraffic:
+    """Schedules a `SteadyLoad` on a SimulatedAsterisk's clock."""
+
+    def __init__(self, sim: SimulatedAsterisk, load: SteadyLoad) -> None:
+        self.sim = sim
+        self.load = load
+        self.rng = random.Random(load.seed)
+        self.placed = 0
+        self.calls: list[Call] = []
+        self.arrivals: list[float] = []
+
+    def schedule(self, start_s: float | None = None) -> float:
+        """Agents in from `start_s` (default now), callers over `hours`; returns the end."""
+        load, clock = self.load, self.sim.clock
+        begin_s = self.sim.now() if start_s is None else start_s
+        for n in range(load.agents):
+            self.sim.add_agent(f"agent{n + 1}", load.queue, answer_delay_s=load.answer_delay_s)
+        self.arrivals = poisson_arrivals(self.rng, load.rate_per_hour, begin_s, load.hours * 3600)
+        for at_s in self.arrivals:
+            clock.call_at(at_s, self._call)
+        return begin_s + load.hours * 3600
+
+    def _call(self) -> None:
+        load, rng = self.load, self.rng
+        self.placed += 1
+        patience_s = (
+            None if load.mean_patience_s is None else rng.expovariate(1 / load.mean_patience_s)
+        )
+        self.calls.append(
+            self.sim.place_call(
+                f"7900{rng.randrange(10**7):07d}",
+                f"Caller {self.placed}",
+                patience_s=patience_s,
+                talk_s=rng.expovariate(1 / load.mean_talk_s),
+                use_agi=load.use_agi,
+            )
+        )

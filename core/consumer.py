@@ -34,6 +34,7 @@ FactHandler = Callable[[list[CallFact]], Awaitable[object]]
 class ConsumerStats:
     entries: int = 0  # entries read and acknowledged
     unreadable: int = 0  # entries that held no readable fact (moved to the dead letters)
+    groups_recreated: int = 0  # times the stream (and the group) was gone and made again
 
 
 class FactConsumer:
@@ -86,13 +87,25 @@ class FactConsumer:
     ) -> int:
         """Read one batch (`count` entries at most, the consumer's own by default), hand its
         facts over, acknowledge it; how many entries it had."""
-        reply = await self._redis.xreadgroup(
-            self.group,
-            self.consumer,
-            {self.stream: "0" if pending else ">"},
-            count=count or self.count,
-            block=None if pending else block_ms,
-        )
+        try:
+            reply = await self._redis.xreadgroup(
+                self.group,
+                self.consumer,
+                {self.stream: "0" if pending else ">"},
+                count=count or self.count,
+                block=None if pending else block_ms,
+            )
+        except ResponseError as exc:
+            if not _stream_gone(exc):
+                raise
+            # The stream's key was deleted (or Redis flushed) under us: the group went with
+            # it. Made again, it reads what is written from now on; nothing else was left.
+            log.warning(
+                "%s: the stream %s is gone (%s); group made again", self.group, self.stream, exc
+            )
+            self.stats.groups_recreated += 1
+            await self.ensure_group()
+            return 0
         entry_ids: list[bytes] = []
         facts: list[CallFact] = []
         for _stream, entries in reply or []:
@@ -133,3 +146,9 @@ class FactConsumer:
             )
             await self._redis.xadd(self.dead_letters, {"fact": raw, "from": entry_id})
             return None
+
+
+def _stream_gone(exc: ResponseError) -> bool:
+    """Redis's answer when the stream key, and with it the group, no longer exists."""
+    text = str(exc)
+    return text.startswith("NOGROUP") or "stream key no longer exists" in text

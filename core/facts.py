@@ -104,6 +104,25 @@ class CallAnswered(_Fact):
         return f"{self.linkedid}:answered:{self.entry}"
 
 
+class CallCompleted(_Fact):
+    """An answered queue entry's talk ended (Asterisk's `AgentComplete`): the agent hung
+    up, the caller did, or a transfer took the caller on. After an AMI `Redirect` out of
+    the queue's bridge Asterisk tells it only when the caller's call ends (`Reason:
+    caller`), so an entry is completed when Asterisk says, as `QueueParams` counts it."""
+
+    kind: Literal["completed"] = "completed"
+    queue: str
+    agent: str
+    talk_s: float = 0.0
+    reason: str = ""
+    entry: int = 1
+    at: datetime
+
+    @property
+    def key(self) -> str:
+        return f"{self.linkedid}:completed:{self.entry}"
+
+
 class CallAbandoned(_Fact):
     kind: Literal["abandoned"] = "abandoned"
     queue: str
@@ -164,6 +183,7 @@ CallFact = Annotated[
     | CallQueued
     | CallRinging
     | CallAnswered
+    | CallCompleted
     | CallAbandoned
     | CallTransferred
     | CallEnded

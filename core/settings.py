@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import cached_property
 from typing import Literal
 
@@ -54,6 +55,10 @@ class ApiSettings(BaseSettings):
 
     model_config = _group("HOTLINE_API_")
     tokens: str = ""
+    # A request body longer than this is refused (413) before it is read in full or parsed.
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # `POST /api/mail/inbound` takes whole e-mails, attachments included (base64: 4/3).
+    max_mail_bytes: int = Field(default=40_000_000, ge=1024)
 
     @field_validator("tokens")
     @classmethod
@@ -240,21 +245,74 @@ class LifecycleSettings(BaseSettings):
         return self
 
 
+class StaffingSettings(BaseSettings):
+    """`HOTLINE_WRAPUP_S` (the queue's wrap-up after each call: rendered into `queues.conf`
+    and added to the talk time by the staffing planner), `HOTLINE_STAFFING_*`: the
+    planner's defaults (target share within `HOTLINE_SL_THRESHOLD_S`, shrinkage, weeks of
+    history)."""
+
+    model_config = _group("HOTLINE_")
+    wrapup_s: int = Field(default=10, ge=0)
+    staffing_target_pct: float = Field(default=96.0, gt=0, lt=100)
+    staffing_shrinkage: float = Field(default=0.3, ge=0, lt=1)
+    staffing_weeks: int = Field(default=4, ge=1, le=52)
+
+
+class ImapSettings(BaseSettings):
+    """`HOTLINE_IMAP_HOST`, `_PORT`, `_USER`, `_PASSWORD`, `_MAILBOX`, `_TLS` and the timings
+    below: the hotline's mailbox that `hotline mail-intake` reads; `HOTLINE_MAIL_MAX_BYTES`,
+    the largest attachment kept (a larger one is refused with a note to the sender).
+
+    An empty host: no mailbox is read (`hotline run` starts no reader). `tls` is `on`
+    (IMAPS, port 993 by default) or `off` (plain IMAP, port 143, for loopback only).
+    """
+
+    model_config = _group("HOTLINE_")
+    imap_host: str = ""
+    imap_port: int | None = Field(default=None, ge=1, le=65535)  # None: 993 with TLS, else 143
+    imap_user: str = ""
+    imap_password: str = ""
+    imap_mailbox: str = "INBOX"
+    imap_tls: bool = True
+    imap_ca_file: str = ""  # a CA bundle to check the server with; empty: the system's
+    # IDLE is renewed this often (RFC 2177: servers may drop an idle client after 30 min).
+    imap_idle_s: float = Field(default=600.0, gt=0)
+    # Without IDLE (or while it is refused) the mailbox is searched this often.
+    imap_poll_s: float = Field(default=30.0, gt=0)
+    imap_timeout_s: float = Field(default=30.0, gt=0)
+    imap_reconnect_max_s: float = Field(default=60.0, gt=0)
+    mail_max_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
+
+    @property
+    def port(self) -> int:
+        return self.imap_port or (993 if self.imap_tls else 143)
+
+
+TARGETS_CONTEXT = "hotline-targets"  # extensions.conf: rendered from HOTLINE_TRANSFER_TARGETS
+_DIALPLAN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+_EXTENSION = re.compile(r"[0-9]{1,10}")
+
+
 class TransferSettings(BaseSettings):
     """`HOTLINE_TRANSFER_LIMIT`, `_CONTEXT`, `_PHONE_CONTEXT`, `_TARGETS`, `_RESERVATION_S`.
 
-    `targets` maps dialplan extensions to who answers them, `200=agent:agent2,
-    300=queue:support`; the API accepts an extension or the name behind it. `context` is
-    the dialplan context the API's BlindTransfer/Atxfer send the caller to; `phone_context`
-    the one the agents' own phones transfer to (the dialplan's TRANSFER_CONTEXT, whose AGI
-    route `transfer` decides: a transfer reported there at the limit was refused).
+    `targets` is the one list of transfer targets: it maps dialplan extensions to who
+    answers them, `201=agent:agent01,300=queue:support`. `hotline asterisk-config render`
+    writes the dialplan's `[hotline-targets]` from it (an agent's extension dials that
+    agent through `HOTLINE_AGENT_CHANNEL`, a queue's runs `Queue()`), the API accepts an
+    extension or the name behind it, and the screen pop goes to the agent it names.
+    `context` is the dialplan context the API's BlindTransfer/Atxfer send the caller to
+    (`hotline-targets`: the API counts its own transfers); `phone_context` the one the
+    agents' own phones transfer to (the dialplan's TRANSFER_CONTEXT, whose AGI route
+    `transfer` decides: a transfer reported there at the limit, or to an extension that
+    is not a target, was refused).
     """
 
     model_config = _group("HOTLINE_TRANSFER_")
     limit: int = Field(default=2, ge=0)
-    context: str = "transfer-targets"
+    context: str = TARGETS_CONTEXT
     phone_context: str = "hotline-transfer"
-    targets: str = "200=agent:agent2,201=agent:agent3,300=queue:support"
+    targets: str = "201=agent:agent01,202=agent:agent02,300=queue:support"
     # An attended transfer nobody completed frees its slot after this long.
     reservation_s: float = Field(default=120.0, gt=0)
 
@@ -264,9 +322,19 @@ class TransferSettings(BaseSettings):
         parse_targets(value)
         return value
 
+    @field_validator("context", "phone_context")
+    @classmethod
+    def _check_context(cls, value: str) -> str:
+        if not _DIALPLAN_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a dialplan context name")
+        return value
+
 
 def parse_targets(value: str) -> dict[str, tuple[str, str]]:
-    """`200=agent:agent2,300=queue:support` -> {"200": ("agent", "agent2"), ...}."""
+    """`201=agent:agent01,300=queue:support` -> {"201": ("agent", "agent01"), ...}.
+
+    Extensions are digits (an agent's phone dials them); agent and queue names are
+    dialplan names (they are written into the rendered `[hotline-targets]`)."""
     targets: dict[str, tuple[str, str]] = {}
     for raw in value.split(","):
         item = raw.strip()
@@ -274,11 +342,19 @@ def parse_targets(value: str) -> dict[str, tuple[str, str]]:
             continue
         exten, _, target = item.partition("=")
         kind, _, name = target.partition(":")
-        if not exten.strip() or kind.strip() not in ("agent", "queue") or not name.strip():
+        exten, kind, name = exten.strip(), kind.strip(), name.strip()
+        if (
+            not _EXTENSION.fullmatch(exten)
+            or kind not in ("agent", "queue")
+            or not _DIALPLAN_NAME.fullmatch(name)
+        ):
             raise ValueError(
                 f"HOTLINE_TRANSFER_TARGETS: {item!r} is not exten=agent:NAME or exten=queue:NAME"
+                " (exten: digits; NAME: letters, digits, _ and -)"
             )
-        targets[exten.strip()] = (kind.strip(), name.strip())
+        if exten in targets:
+            raise ValueError(f"HOTLINE_TRANSFER_TARGETS: extension {exten} is listed twice")
+        targets[exten] = (kind, name)
     return targets
 
 
@@ -298,7 +374,9 @@ class Settings(BaseSettings):
     asterisk: AsteriskSettings = Field(default_factory=AsteriskSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
+    staffing: StaffingSettings = Field(default_factory=StaffingSettings)
     transfers: TransferSettings = Field(default_factory=TransferSettings)
+    imap: ImapSettings = Field(default_factory=ImapSettings)
 
 
 def parse_tokens(value: str) -> list[tuple[Role, str]]:

@@ -17,6 +17,7 @@ from crm.errors import (
     UinSpaceExhausted,
 )
 from crm.models import Call, Category, Status, Ticket
+from crm.owed import read_owed
 from crm.schemas import (
     CallAttach,
     CallPublic,
@@ -36,6 +37,7 @@ router = APIRouter(prefix="/api")
 
 def _call_public(call: Call, uin: str | None, uins: list[str] | None = None) -> CallPublic:
     fields = {c: getattr(call, c) for c in CallPublic.model_fields if c not in ("uin", "uins")}
+    fields["agents"] = call.agents or []
     return CallPublic.model_validate(
         {**fields, "uin": uin, "uins": uins if uins is not None else ([uin] if uin else [])}
     )
@@ -81,6 +83,11 @@ async def register_reserved(
     return ticket
 
 
+MAX_PAGE_SIZE = 200
+# The row offset of the last page must fit the databases' 64-bit integers.
+MAX_PAGE = (2**63 - 1) // MAX_PAGE_SIZE
+
+
 @router.get("/tickets", response_model=TicketPage, tags=["tickets"])
 async def list_tickets(
     tickets: TicketsDep,
@@ -89,8 +96,8 @@ async def list_tickets(
     status_: Annotated[Status | None, Query(alias="status")] = None,
     category: Category | None = None,
     text: Annotated[str | None, Query(max_length=200)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> TicketPage:
     rows, total = await tickets.list_tickets(
         TicketFilter(phone=phone, status=status_, category=category, text=text), page, page_size
@@ -176,7 +183,10 @@ async def health(request: Request) -> JSONResponse:
     """Database and Redis reachability; open (no token) for load balancers and compose."""
     checks = await request.app.state.health()
     down = [name for name, ok in checks.items() if not ok]
-    body = {name: "ok" if ok else "down" for name, ok in checks.items()}
+    body: dict[str, object] = {name: "ok" if ok else "down" for name, ok in checks.items()}
+    if checks.get("redis"):
+        # Not a reason for 503 (callers are served), but a person must see them.
+        body["tickets_owed"] = await read_owed(request.app.state.redis)
     if down:
         body["detail"] = f"down: {', '.join(down)}"
         return JSONResponse(body, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Enum,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -161,7 +162,9 @@ class Call(Base):
     answered_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     wait_s: Mapped[float | None]
-    agent: Mapped[str | None] = mapped_column(String(80))
+    agent: Mapped[str | None] = mapped_column(String(80))  # who had the caller last
+    # Every agent the call reached, in order (a queue's answer, a transfer to an agent).
+    agents: Mapped[list[str] | None] = mapped_column(JSON)
     outcome: Mapped[CallOutcome] = mapped_column(
         _str_enum(CallOutcome, "call_outcome"), default=CallOutcome.in_progress
     )
@@ -179,6 +182,17 @@ class Call(Base):
     entries: Mapped[list[QueueEntry]] = relationship(
         back_populates="call", lazy="raise", order_by="QueueEntry.entry"
     )
+
+    def reached(self, agent: str) -> None:
+        """`agent` has the caller now (a queue's answer, a transfer to them): the call's
+        agent, and the next in its list of agents (one reached again later is listed
+        again)."""
+        if not agent:
+            return
+        agents = list(self.agents or [])
+        if not agents or agents[-1] != agent:
+            self.agents = [*agents, agent]  # a new list: the JSON column sees the change
+        self.agent = agent
 
 
 class QueueEntryOutcome(enum.StrEnum):
@@ -203,6 +217,9 @@ class QueueEntry(Base):
     left_at: Mapped[datetime | None]
     wait_s: Mapped[float | None]
     agent: Mapped[str | None] = mapped_column(String(80))
+    # The agent's talk ended (Asterisk's AgentComplete, the `completed` fact): what
+    # QueueParams' `Completed` counts, and the history's `completed`.
+    completed_at: Mapped[datetime | None]
     outcome: Mapped[QueueEntryOutcome] = mapped_column(
         _str_enum(QueueEntryOutcome, "queue_entry_outcome"), default=QueueEntryOutcome.waiting
     )
@@ -303,6 +320,10 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime | None]
+    # The Message-ID the e-mail is (or will be) sent with: a reply naming it in
+    # In-Reply-To/References finds its ticket (crm/mail/). Set when written or when sent.
+    message_id: Mapped[str | None] = mapped_column(String(300), index=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(300))  # the mail it answers
 
 
 class Transfer(Base):
@@ -340,3 +361,52 @@ class CallContext(Base):
     transfers_refused: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     chain: Mapped[list[Any] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MailDecision(enum.StrEnum):
+    """What the mail intake decided about one inbound message (once, for good)."""
+
+    registered = "registered"  # a new request: a ticket on channel email
+    reply = "reply"  # added to an existing ticket's conversation
+    returned = "returned"  # not enough information: sent back with the reasons, no ticket
+    ignored = "ignored"  # an auto-reply, a bounce, a list, or no sender to answer
+
+
+class InboundMail(Base):
+    """One inbound e-mail, decided once: its key is the Message-ID (or a digest of it all).
+
+    Kept with its text for the ticket's conversation and as the log of returned mail
+    (who, when, why: `reasons`).
+    """
+
+    __tablename__ = "inbound_mail"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    from_addr: Mapped[str | None] = mapped_column(String(254), index=True)
+    from_name: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(String(500))
+    body: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]  # its Date header
+    received_at: Mapped[datetime]  # when the intake took it
+    registered_at: Mapped[datetime | None]  # the business moment a new request counts from
+    source: Mapped[str] = mapped_column(String(20))  # imap | http
+    decision: Mapped[MailDecision] = mapped_column(_str_enum(MailDecision, "mail_decision"))
+    reasons: Mapped[list[Any] | None] = mapped_column(JSON)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MailAttachment(Base):
+    """A file that came with an inbound e-mail; one over the limit is listed, not kept."""
+
+    __tablename__ = "mail_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mail_id: Mapped[int] = mapped_column(ForeignKey("inbound_mail.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(300))
+    content_type: Mapped[str] = mapped_column(String(200))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)  # None: refused (too large)
+    refused: Mapped[str | None] = mapped_column(String(300))  # why it was not kept

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from core.text import PlainTextModel
 from crm.models import CallOutcome, Category, Channel, OverrideKind, RefusalReason, Status
 from crm.sla.events import SuspendReason
 from crm.validation import validate_inn
@@ -46,7 +47,7 @@ Linkedid = Annotated[
 ]
 
 
-class TicketCreate(BaseModel):
+class TicketCreate(PlainTextModel):
     model_config = ConfigDict(extra="forbid")
     channel: Channel = Channel.phone
     caller_phone: Phone | None = None
@@ -62,7 +63,7 @@ class TicketCreate(BaseModel):
     agreed_deadline: AwareDatetime | None = None  # priority 4 only
 
 
-class TicketUpdate(BaseModel):
+class TicketUpdate(PlainTextModel):
     model_config = ConfigDict(extra="forbid")
     caller_phone: Phone | None = None
     caller_name: Name | None = None
@@ -120,7 +121,7 @@ class TicketPage(BaseModel):
     page_size: int
 
 
-class CallAttach(BaseModel):
+class CallAttach(PlainTextModel):
     model_config = ConfigDict(extra="forbid")
     linkedid: Linkedid
     caller_number: Annotated[str, StringConstraints(max_length=40)] | None = None
@@ -142,7 +143,8 @@ class CallPublic(BaseModel):
     answered_at: datetime | None
     ended_at: datetime | None
     wait_s: float | None
-    agent: str | None
+    agent: str | None  # who had the caller last
+    agents: list[str] = []  # every agent the call reached, in order
     outcome: CallOutcome
     transfer_count: int
     talk_s: float | None = None
@@ -163,7 +165,7 @@ class TicketEventPublic(BaseModel):
     data: dict[str, Any] | None = None  # what the step carried: reason, note, solution...
 
 
-class UinReserve(BaseModel):
+class UinReserve(PlainTextModel):
     model_config = ConfigDict(extra="forbid")
     count: Annotated[int, Field(ge=1, le=1000)] = 100
 
@@ -172,7 +174,7 @@ class UinBlock(BaseModel):
     uins: list[str]
 
 
-class SuspendRequest(BaseModel):
+class SuspendRequest(PlainTextModel):
     model_config = ConfigDict(extra="forbid")
     reason: SuspendReason
     note: Note | None = None
@@ -181,29 +183,29 @@ class SuspendRequest(BaseModel):
     ) = None  # required for external_system: the vendor's ticket number
 
 
-class ResolveRequest(BaseModel):
+class ResolveRequest(PlainTextModel):
     model_config = ConfigDict(extra="forbid")
     solution: Text
 
 
-class RefuseRequest(BaseModel):
+class RefuseRequest(PlainTextModel):
     model_config = ConfigDict(extra="forbid")
     reason: RefusalReason
     note: Note | None = None
     duplicate_of: UinRef | None = None  # required for duplicate
 
 
-class InfoRequest(BaseModel):
+class InfoRequest(PlainTextModel):
     model_config = ConfigDict(extra="forbid")
     question: Text
 
 
-class CallerReplied(BaseModel):
+class CallerReplied(PlainTextModel):
     model_config = ConfigDict(extra="forbid")
     note: Note | None = None
 
 
-class ConfirmedWithCaller(BaseModel):
+class ConfirmedWithCaller(PlainTextModel):
     """The caller agreed (on the phone, say) that the solution works: how, in `note`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -231,7 +233,7 @@ class AtRiskTicket(BaseModel):
     sla: SlaPublic
 
 
-class OverrideRequest(BaseModel):
+class OverrideRequest(PlainTextModel):
     model_config = ConfigDict(extra="forbid")
     kind: OverrideKind
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None

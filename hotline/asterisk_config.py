@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from core.settings import Settings
+from core.settings import Settings, parse_targets
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "asterisk-config"
 CONF_FILES = (
@@ -33,7 +33,6 @@ MAX_AGENTS = 99  # extension 2NN dials agentNN (extensions.conf, _2XX)
 
 # Values with a default; every other placeholder must come from the environment.
 DEFAULTS = {
-    "HOTLINE_WRAPUP_S": "10",
     "HOTLINE_EXTERNAL_ADDRESS": "127.0.0.1",
     "HOTLINE_AGENTS": "10",
 }
@@ -74,10 +73,67 @@ def permit_lines(networks: str) -> str:
     return "\n".join(f"permit = {item}" for item in items)
 
 
+def targets_dialplan(settings: Settings, values: Mapping[str, str]) -> str:
+    """`[hotline-targets]` from `HOTLINE_TRANSFER_TARGETS`: the one list of transfer
+    targets, so the agent the API, the AGI route and the screen pops name is the one
+    whose phone rings."""
+    agi = f"agi://{values['HOTLINE_AGI_HOST']}:{values['HOTLINE_AGI_PORT']}"
+    whisper_gosub = values["WHISPER_GOSUB"]
+    lines = []
+    for exten, (kind, name) in parse_targets(settings.transfers.targets).items():
+        if kind == "agent":
+            lines += [
+                f"exten => {exten},1,Dial({settings.asterisk.agent_dial(name)},30,tT)",
+                f" same => n,Queue(hotline,tTc,,,,,{whisper_gosub})",
+                " same => n,Hangup()",
+            ]
+        else:
+            lines += [
+                f"exten => {exten},1,Queue({name},tTc,,,,,{whisper_gosub})",
+                ' same => n,GotoIf($["${QUEUESTATUS}" = "CONTINUE"]?survey)',
+                " same => n,Hangup()",
+                f" same => n(survey),AGI({agi}/survey)",
+                " same => n,Hangup()",
+            ]
+    return "\n".join(lines)
+
+
+CONTEXT_LINE = re.compile(r"^\[([A-Za-z0-9_-]+)\]", re.MULTILINE)
+
+
+def check_targets(settings: Settings, texts: Mapping[str, str], agents: int) -> None:
+    """Every transfer target reaches something the rendered config has: a queue of
+    `queues.conf`, an agent of `pjsip.conf` (when agents are PJSIP endpoints), and the
+    contexts the API and the agents' phones transfer into exist."""
+    queues = set(CONTEXT_LINE.findall(texts["queues.conf"])) - {"general"}
+    endpoints = {f"agent{n:02d}" for n in range(1, agents + 1)}
+    pjsip = settings.asterisk.agent_channel.startswith("PJSIP/")
+    for exten, (kind, name) in parse_targets(settings.transfers.targets).items():
+        if kind == "queue" and name not in queues:
+            raise ConfigError(
+                f"HOTLINE_TRANSFER_TARGETS: {exten} goes to queue {name}, "
+                f"which queues.conf does not have ({', '.join(sorted(queues))})"
+            )
+        if kind == "agent" and pjsip and name not in endpoints:
+            raise ConfigError(
+                f"HOTLINE_TRANSFER_TARGETS: {exten} dials {name}, who is not one of "
+                f"the HOTLINE_AGENTS={agents} agents of pjsip.conf (agent01..agent{agents:02d})"
+            )
+    contexts = set(CONTEXT_LINE.findall(texts["extensions.conf"]))
+    for variable, context in (
+        ("HOTLINE_TRANSFER_CONTEXT", settings.transfers.context),
+        ("HOTLINE_TRANSFER_PHONE_CONTEXT", settings.transfers.phone_context),
+    ):
+        if context not in contexts:
+            raise ConfigError(f"{variable}: the dialplan has no context [{context}]")
+
+
 def values_from(env: Mapping[str, str], settings: Settings) -> dict[str, str]:
     """Every placeholder's value: the environment, then the settings, then DEFAULTS."""
     values = dict(DEFAULTS)
     values["HOTLINE_SL_THRESHOLD_S"] = str(settings.sl.threshold_s)
+    # one wrap-up for Asterisk's queue and the staffing planner's handle time
+    values["HOTLINE_WRAPUP_S"] = str(settings.staffing.wrapup_s)
     values["HOTLINE_AMI_USER"] = settings.ami.user
     values["HOTLINE_AMI_PORT"] = str(settings.ami.port)
     values["HOTLINE_AMI_BIND"] = settings.ami.bind
@@ -92,6 +148,7 @@ def values_from(env: Mapping[str, str], settings: Settings) -> dict[str, str]:
     values["AGENT_DIAL"] = asterisk.agent_dial("agent${EXTEN:1}")
     values["WHISPER_GOSUB"] = WHISPER_CONTEXT if asterisk.whisper == "on" else ""
     values["AGENT_LANGUAGE"] = asterisk.agent_language
+    values["TRANSFER_TARGETS"] = targets_dialplan(settings, values)
     return values
 
 
@@ -125,6 +182,7 @@ def render(
         raise ConfigError(f"set these environment variables: {', '.join(missing)}")
     values["AGENTS"] = agent_sections(agents, values["HOTLINE_SIP_SECRET"])
     texts = {name: render_text(text, values) for name, text in templates.items()}
+    check_targets(settings, texts, agents)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in texts.items():

@@ -215,6 +215,60 @@ def worker(
     asyncio.run(main())
 
 
+@app.command("mail-intake")
+def mail_intake(
+    once: Annotated[
+        bool, typer.Option("--once", help="take the waiting messages once and exit")
+    ] = False,
+    upgrade_db: Annotated[
+        bool, typer.Option("--upgrade-db/--no-upgrade-db", help="migrate the database first")
+    ] = True,
+) -> None:
+    """Read the hotline's mailbox (HOTLINE_IMAP_*): new requests become tickets on channel
+    email, replies join their ticket, mail without enough information is returned.
+
+    Waits in IDLE where the server offers it, else polls every HOTLINE_IMAP_POLL_S
+    seconds, until SIGINT or SIGTERM. E-mails to senders go through the outbox (the
+    worker sends them).
+    """
+    import asyncio
+    import signal
+
+    from crm.mail.imap import ImapError
+    from hotline.bootstrap.mail import mail_reader, run_mail_intake
+
+    settings = _settings()
+    logging.basicConfig(level=logging.INFO)
+    if not settings.imap.imap_host:
+        typer.echo("hotline mail-intake: HOTLINE_IMAP_HOST is empty: no mailbox to read", err=True)
+        raise typer.Exit(2)
+    if upgrade_db:
+        from crm.migrate import upgrade
+
+        upgrade(settings.db.url)
+
+    async def main() -> None:
+        if once:
+            async with mail_reader(settings) as reader:
+                try:
+                    result = await reader.run_once()
+                except (ImapError, OSError, TimeoutError) as exc:
+                    where = f"{settings.imap.imap_host}:{settings.imap.port}"
+                    typer.echo(f"hotline mail-intake: IMAP {where}: {exc!r}", err=True)
+                    raise typer.Exit(1) from None
+            typer.echo(f"mail-intake: {result.taken} taken, {result.failed} failed")
+            if result.failed:
+                raise typer.Exit(1)
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_mail_intake(settings, stop)
+
+    asyncio.run(main())
+
+
 @app.command()
 def tracker(
     recorder: Annotated[
@@ -253,7 +307,10 @@ def tracker(
             loop.add_signal_handler(sig, stop.set)
         await run_tracker(settings, stop, with_recorder=recorder)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except Exception:  # logged with its traceback by run_tracker: exit for the supervisor
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -271,8 +328,20 @@ def demo(
         str | None, typer.Option(help="SQLAlchemy async URL (default: SQLite in a temp folder)")
     ] = None,
     port: Annotated[int, typer.Option(help="the CRM API's port (0: a free one)")] = 0,
+    rate: Annotated[
+        float | None,
+        typer.Option(help="steady traffic instead of the busy hour: Poisson calls per hour"),
+    ] = None,
+    aht: Annotated[
+        float | None, typer.Option(help="with --rate: mean talk time, s (exponential; 180)")
+    ] = None,
+    patience: Annotated[
+        float | None, typer.Option(help="with --rate: callers' mean patience, s (exponential; 75)")
+    ] = None,
+    hours: Annotated[float | None, typer.Option(help="with --rate: hours of traffic (1)")] = None,
 ) -> None:
-    """All of Hotline in one process against a simulated Asterisk: a busy hour, then a summary."""
+    """All of Hotline in one process against a simulated Asterisk: a busy hour (or --rate's
+    steady traffic, staffed by the planner unless --agents), then a summary."""
     import asyncio
     import json
 
@@ -286,6 +355,10 @@ def demo(
             speed=parse_speed(speed),
             database_url=database_url,
             port=port,
+            rate=rate,
+            aht_s=aht,
+            patience_s=patience,
+            hours=hours,
         )
     except ValueError as exc:
         typer.echo(f"hotline demo: {exc}", err=True)
@@ -303,6 +376,72 @@ def demo(
         typer.echo(report.text())
 
 
+@app.command()
+def staffing(
+    rate: Annotated[
+        float | None, typer.Option(help="calls per hour (one load; without it: the history)")
+    ] = None,
+    aht: Annotated[
+        float | None, typer.Option(help="handle time, talk + wrap-up, s (default: history)")
+    ] = None,
+    patience: Annotated[
+        float | None,
+        typer.Option(help="callers' mean patience, s: Erlang A (default: history; none: C)"),
+    ] = None,
+    target: Annotated[
+        float | None,
+        typer.Option(help="percent answered within the threshold [HOTLINE_STAFFING_TARGET_PCT]"),
+    ] = None,
+    threshold: Annotated[int | None, typer.Option(help="seconds [HOTLINE_SL_THRESHOLD_S]")] = None,
+    shrinkage: Annotated[
+        float | None,
+        typer.Option(help="share of paid time off the phones [HOTLINE_STAFFING_SHRINKAGE]"),
+    ] = None,
+    agents: Annotated[
+        int | None, typer.Option(help="the inverse: what this many agents give")
+    ] = None,
+    queue: Annotated[str, typer.Option(help="the queue whose history is read")] = "hotline",
+    day: Annotated[
+        str | None, typer.Option(help="the day to plan, YYYY-MM-DD (default: today)")
+    ] = None,
+    week: Annotated[bool, typer.Option("--week", help="plan seven days from --day")] = False,
+    interval: Annotated[int, typer.Option(help="minutes per interval: 15, 30 or 60")] = 30,
+    weeks: Annotated[
+        int | None,
+        typer.Option(help="history: the same weekday, N weeks back [HOTLINE_STAFFING_WEEKS]"),
+    ] = None,
+    model: Annotated[str, typer.Option(help="auto, erlang_c or erlang_a")] = "auto",
+    json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    csv_out: Annotated[bool, typer.Option("--csv", help="print the plan as CSV")] = False,
+) -> None:
+    """Agents needed for a target share within a threshold (Erlang C, or A when callers
+    give up): for one rate, or per interval of a day or a week from the recorded history."""
+    from hotline.staffing import StaffingOptions, run_staffing
+
+    options = StaffingOptions(
+        rate=rate,
+        aht=aht,
+        patience=patience,
+        target=target,
+        threshold=threshold,
+        shrinkage=shrinkage,
+        agents=agents,
+        queue=queue,
+        day=day,
+        week=week,
+        interval=interval,
+        weeks=weeks,
+        model=model,
+        json_out=json_out,
+        csv_out=csv_out,
+    )
+    try:
+        typer.echo(run_staffing(_settings(), options))
+    except ValueError as exc:  # StaffingError and bad dates alike: say what is wrong
+        typer.echo(f"hotline staffing: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command("run")
 def run_command(
     host: Annotated[str, typer.Option(help="address of the CRM API")] = "127.0.0.1",
@@ -316,7 +455,8 @@ def run_command(
         bool, typer.Option("--upgrade-db/--no-upgrade-db", help="migrate the database first")
     ] = True,
 ) -> None:
-    """Every component in one process (API, AGI, tracker + recorder, worker): a small site."""
+    """Every component in one process (API, AGI, tracker + recorder, worker, and the mail
+    intake when HOTLINE_IMAP_HOST is set): a small site."""
     import asyncio
     import signal
     from pathlib import Path

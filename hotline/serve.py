@@ -44,5 +44,9 @@ async def serving(
                 await asyncio.sleep(0.02)
         yield server
     finally:
+        # Open event streams (wallboards, agent desks) end first: uvicorn waits for them.
+        stopping = getattr(app.state, "stopping", None)
+        if stopping is not None:
+            stopping.set()
         server.should_exit = True
         await asyncio.wait_for(task, SERVER_STOP_TIMEOUT_S)

@@ -56,8 +56,16 @@ async def blind_transfer(send: SendAction, channel: str, context: str, exten: st
 
 
 async def attended_transfer(send: SendAction, channel: str, context: str, exten: str) -> None:
+    """`Atxfer` queues the feature code and then the extension as DTMF on `channel`; on a
+    real Asterisk 22 the transfer prompt (`pbx-transfer`) eats all but the first digit
+    ("Dialed '2@hotline-targets' does not exist"). `TRANSFER_EXTEN` on the channel is the
+    extension Asterisk takes instead of collecting digits (bridge_basic.c,
+    `grab_transfer`), so it is set first."""
+    _ok(await send(_action("Setvar", Channel=channel, Variable="TRANSFER_EXTEN", Value=exten)))
     _ok(await send(_action("Atxfer", Channel=channel, Context=context, Exten=exten)))
 
 
 async def cancel_attended_transfer(send: SendAction, channel: str) -> None:
     _ok(await send(_action("CancelAtxfer", Channel=channel)))
+    # The agent keeps the caller: a later transfer from their phone asks for its digits.
+    _ok(await send(_action("Setvar", Channel=channel, Variable="TRANSFER_EXTEN", Value="")))

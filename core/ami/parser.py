@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import repeat
 
+from core.text import UNWANTED
+
 log = logging.getLogger(__name__)
 
 BANNER_PREFIX = "Asterisk Call Manager/"
@@ -39,6 +41,7 @@ class ParserStats:
     malformed_lines: int = 0
     skipped_frames: int = 0
     bad_utf8_frames: int = 0
+    control_char_frames: int = 0  # reads whose NUL or control characters were dropped
 
 
 class AmiMessage:
@@ -206,6 +209,11 @@ class AmiParser:
             text = chunk.decode("utf-8", errors="replace")
             self.stats.bad_utf8_frames += 1
             log.warning("AMI: invalid UTF-8 in received frames; replaced")
+        if UNWANTED.search(text):
+            # NUL and other control characters in a field (a caller's name) would make the
+            # facts unstorable downstream: dropped here, once, for every reader.
+            text = UNWANTED.sub("", text)
+            self.stats.control_char_frames += 1
         received_at = self._clock()
         stats = self.stats
         wanted = self._wanted

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.inn import validate_inn
+from core.text import PlainTextModel
 
 # The memo's fields: what an agent files about the call before transferring it.
 MEMO_FIELDS = ("summary", "caller_full_name", "org_inn")
@@ -15,7 +16,7 @@ MEMO_FIELDS = ("summary", "caller_full_name", "org_inn")
 TRANSFER_MEMO = (*MEMO_FIELDS, "uin")
 
 
-class ContextFields(BaseModel):
+class ContextFields(PlainTextModel):
     """The memo's context of a call: what the next specialist must be told."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

@@ -81,6 +81,21 @@ class Mailer(abc.ABC):
     @abc.abstractmethod
     async def send(self, to_addr: str, subject: str, body: str) -> None: ...
 
+    def new_message_id(self) -> str:
+        """A fresh Message-ID for an outbox row (kept, so replies can name it)."""
+        return make_msgid()
+
+    async def send_message(
+        self,
+        to_addr: str,
+        subject: str,
+        body: str,
+        message_id: str | None = None,
+        in_reply_to: str | None = None,
+    ) -> None:
+        """`send` with the Message-ID (and In-Reply-To) the row keeps; plain `send` by default."""
+        await self.send(to_addr, subject, body)
+
 
 class SmtpMailer(Mailer):
     """SMTP through aiosmtplib, one connection per message (the outbox is small and slow)."""
@@ -90,20 +105,45 @@ class SmtpMailer(Mailer):
             raise ValueError("HOTLINE_SMTP_HOST is empty: no SMTP server to send through")
         self._settings = settings
 
-    def message(self, to_addr: str, subject: str, body: str) -> EmailMessage:
+    def new_message_id(self) -> str:
+        return make_msgid(domain=self._settings.smtp_from.rpartition("@")[2])
+
+    def message(
+        self,
+        to_addr: str,
+        subject: str,
+        body: str,
+        message_id: str | None = None,
+        in_reply_to: str | None = None,
+    ) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self._settings.smtp_from
         message["To"] = to_addr
         message["Subject"] = subject
         message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = make_msgid(domain=self._settings.smtp_from.rpartition("@")[2])
+        message["Message-ID"] = message_id or self.new_message_id()
+        if in_reply_to:
+            message["In-Reply-To"] = in_reply_to
+            message["References"] = in_reply_to
+        # Our own answers are automatic: RFC 3834, so that other robots do not answer them.
+        message["Auto-Submitted"] = "auto-replied" if in_reply_to else "auto-generated"
         message.set_content(body)
         return message
 
     async def send(self, to_addr: str, subject: str, body: str) -> None:
+        await self.send_message(to_addr, subject, body)
+
+    async def send_message(
+        self,
+        to_addr: str,
+        subject: str,
+        body: str,
+        message_id: str | None = None,
+        in_reply_to: str | None = None,
+    ) -> None:
         s = self._settings
         await aiosmtplib.send(
-            self.message(to_addr, subject, body),
+            self.message(to_addr, subject, body, message_id, in_reply_to),
             hostname=s.smtp_host,
             port=s.smtp_port,
             username=s.smtp_user or None,

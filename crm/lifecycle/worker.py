@@ -130,8 +130,16 @@ class Worker:
                 if note is None:
                     return
                 note.attempts += 1
+                # Kept before sending, so that a reply naming it finds the ticket.
+                note.message_id = note.message_id or self._mailer.new_message_id()
                 try:
-                    await self._mailer.send(note.to_addr or "", note.subject, note.body)
+                    await self._mailer.send_message(
+                        note.to_addr or "",
+                        note.subject,
+                        note.body,
+                        note.message_id,
+                        note.in_reply_to,
+                    )
                 except Exception as exc:  # any failure: keep the row, try again later
                     note.last_error = f"{type(exc).__name__}: {exc}"[:2000]
                     note.next_attempt_at = now + retry_delay(note.attempts)

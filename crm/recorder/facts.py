@@ -17,6 +17,7 @@ from core.caller_id import later_wins
 from core.facts import (
     CallAbandoned,
     CallAnswered,
+    CallCompleted,
     CallEnded,
     CallFact,
     CallOutOfHours,
@@ -83,8 +84,16 @@ async def on_answered(
     entry.answered_at, entry.wait_s, entry.agent = fact.at, fact.wait_s, fact.agent
     if call.answered_at is None:  # the call's own figures are those of its first answer
         call.answered_at, call.wait_s = fact.at, fact.wait_s
-    call.agent = fact.agent
+    call.reached(fact.agent)
     call.outcome = CallOutcome.answered
+
+
+async def on_completed(
+    session: AsyncSession, call: Call, fact: CallCompleted, transfers: TransferLedger | None
+) -> None:
+    """The agent's talk of this entry ended (AgentComplete): the history's `completed`."""
+    entry = await queue_entry(session, call, fact.entry, fact.queue)
+    entry.completed_at = fact.at
 
 
 async def on_ringing(
@@ -160,6 +169,7 @@ HANDLERS: dict[type, Handler] = {
     CallTicketed: on_ticketed,
     CallQueued: on_queued,
     CallAnswered: on_answered,
+    CallCompleted: on_completed,
     CallAbandoned: on_abandoned,
     CallRinging: on_ringing,
     CallTransferred: on_transferred,

@@ -8,20 +8,20 @@ takes `supervisor` or `service` (give Prometheus a service token in its scrape c
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from fastapi.responses import StreamingResponse
 from redis.asyncio import Redis
+from sse_starlette import EventSourceResponse
 
 from core.keys import LIVE_CHANGES_CHANNEL as CHANGES_CHANNEL
 from core.settings import Settings
 from crm.deps import Principal, require
+from crm.owed import read_owed
+from crm.sse import pubsub_stream
 from crm.supervisor.history import INTERVALS, history, load_entries
 from crm.supervisor.live import read_agents, read_counters, read_queues
 from crm.supervisor.metrics import MEDIA_TYPE, prometheus_text
@@ -30,7 +30,6 @@ router = APIRouter()
 SupervisorRole = Annotated[Principal, Depends(require("supervisor"))]
 ScraperRole = Annotated[Principal, Depends(require("supervisor", "service"))]
 SSE_KEEPALIVE_S = 15.0
-SSE_POLL_S = 1.0  # under the Redis client's socket timeout
 
 
 def _settings(request: Request) -> Settings:
@@ -115,48 +114,24 @@ async def agents_live(request: Request, _: SupervisorRole) -> dict[str, Any]:
     return {"at": time.time(), "agents": await read_agents(_redis(request))}
 
 
-@router.get("/api/stream/live", tags=["supervisor"])
+@router.get("/api/stream/live", tags=["supervisor"], response_class=EventSourceResponse)
 async def stream_live(
     request: Request,
     _: SupervisorRole,
     limit: Annotated[
         int | None, Query(ge=1, le=10_000, description="end the stream after this many changes")
     ] = None,
-) -> StreamingResponse:
+) -> EventSourceResponse:
     """Server-sent events: `change` (`{"at", "queues", "agents"}`: what the tracker just
     wrote) on every change of the live state; a comment line every 15 s keeps it open."""
-    redis = _redis(request)
-    pubsub = redis.pubsub()
-    await pubsub.subscribe(CHANGES_CHANNEL)
-    return StreamingResponse(
-        _changes(request, pubsub, limit),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    return await pubsub_stream(
+        request,
+        CHANGES_CHANNEL,
+        "change",
+        greeting="live changes follow",
+        ping_s=SSE_KEEPALIVE_S,
+        limit=limit,
     )
-
-
-async def _changes(request: Request, pubsub: Any, limit: int | None) -> AsyncIterator[bytes]:
-    sent = 0
-    quiet_s = 0.0
-    try:
-        yield b": live changes follow\n\n"
-        while limit is None or sent < limit:
-            if await request.is_disconnected():
-                return
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=SSE_POLL_S)
-            if message is None:
-                quiet_s += SSE_POLL_S
-                if quiet_s >= SSE_KEEPALIVE_S:
-                    quiet_s = 0.0
-                    yield b": keep-alive\n\n"
-                continue
-            quiet_s = 0.0
-            data = message["data"]
-            text = data.decode() if isinstance(data, bytes) else str(data)
-            sent += 1
-            yield f"event: change\nid: {sent}\ndata: {text}\n\n".encode()
-    finally:
-        await asyncio.shield(pubsub.aclose())
 
 
 @router.get("/metrics", tags=["supervisor"], response_class=Response)
@@ -164,4 +139,5 @@ async def metrics(request: Request, _: ScraperRole) -> Response:
     """Prometheus text format (counters since the tracker's live keys were created)."""
     counters = await read_counters(_redis(request))
     live = await _live_queues(request)
-    return Response(prometheus_text(counters, live), media_type=MEDIA_TYPE)
+    owed = await read_owed(_redis(request))
+    return Response(prometheus_text(counters, live, owed), media_type=MEDIA_TYPE)

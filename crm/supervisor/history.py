@@ -32,6 +32,7 @@ class SqlEntry:
     joined_at: datetime
     wait_s: float | None
     outcome: QueueEntryOutcome
+    completed: bool = False  # the agent's talk ended (AgentComplete), as the tracker counts
 
 
 def interval_start(at: datetime, interval: Interval, tz: tzinfo) -> datetime:
@@ -80,18 +81,27 @@ async def load_entries(
     engine: AsyncEngine, start: datetime, end: datetime, queue: str | None
 ) -> list[SqlEntry]:
     query = select(
-        QueueEntryRow.queue, QueueEntryRow.joined_at, QueueEntryRow.wait_s, QueueEntryRow.outcome
+        QueueEntryRow.queue,
+        QueueEntryRow.joined_at,
+        QueueEntryRow.wait_s,
+        QueueEntryRow.outcome,
+        QueueEntryRow.completed_at,
     ).where(QueueEntryRow.joined_at >= start, QueueEntryRow.joined_at < end)
     if queue:
         query = query.where(QueueEntryRow.queue == queue)
     async with engine.connect() as conn:
         rows = (await conn.execute(query.order_by(QueueEntryRow.joined_at))).all()
-    return [SqlEntry(r.queue, r.joined_at, r.wait_s, QueueEntryOutcome(r.outcome)) for r in rows]
+    return [
+        SqlEntry(
+            r.queue, r.joined_at, r.wait_s, QueueEntryOutcome(r.outcome), r.completed_at is not None
+        )
+        for r in rows
+    ]
 
 
 def outcome_of(row: SqlEntry) -> EntryOutcome:
     """A stored entry as the service-level maths reads it (no whole-second wait kept)."""
-    return EntryOutcome(row.queue, row.outcome.value, row.wait_s)
+    return EntryOutcome(row.queue, row.outcome.value, row.wait_s, completed=row.completed)
 
 
 def history(

@@ -12,19 +12,25 @@ from prometheus_client.registry import Collector
 MEDIA_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
-def prometheus_text(counters: dict[str, dict[str, int]], live: dict[str, Any]) -> bytes:
-    """The metrics of the queues' counters and of their live figures (`read_queues`)."""
+def prometheus_text(
+    counters: dict[str, dict[str, int]], live: dict[str, Any], owed: dict[str, int] | None = None
+) -> bytes:
+    """The metrics of the queues' counters and of their live figures (`read_queues`), and of
+    the AGI server's owed tickets (`crm.owed.read_owed`)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Snapshot(counters, live))
+    registry.register(_Snapshot(counters, live, owed or {}))
     return generate_latest(registry)
 
 
 class _Snapshot(Collector):
     """Collector over figures read from Redis just before `generate_latest`."""
 
-    def __init__(self, counters: dict[str, dict[str, int]], live: dict[str, Any]) -> None:
+    def __init__(
+        self, counters: dict[str, dict[str, int]], live: dict[str, Any], owed: dict[str, int]
+    ) -> None:
         self._counters = counters
         self._live = live
+        self._owed = owed
 
     def collect(self) -> Iterable[Metric]:
         counters = {
@@ -59,6 +65,13 @@ class _Snapshot(Collector):
         yield waiting
         yield longest
         yield level
+        for key, doc in (
+            ("owed", "Tickets owed for UINs callers heard, not yet created in the CRM"),
+            ("set_aside", "Owed tickets the CRM refused for good, kept for a person"),
+        ):
+            if key in self._owed:
+                name = "hotline_owed_tickets" + ("_set_aside" if key == "set_aside" else "")
+                yield GaugeMetricFamily(name, doc, value=self._owed[key])
         seen = self._live["tracker_seen_at"]
         if seen is not None:
             yield GaugeMetricFamily(

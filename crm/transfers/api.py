@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
+from sse_starlette import EventSourceResponse
 
 from core import keys
 from crm.deps import Principal, UinPath, require
+from crm.sse import pubsub_stream
 from crm.transfers.errors import (
     NotOnCall,
     TransferError,
@@ -89,29 +90,14 @@ async def ticket_transfers(
     return await transfers.chain(uin)
 
 
-@router.get("/agents/{agent}/events")
-async def agent_events(agent: str, request: Request, who: AgentOrSupervisor) -> StreamingResponse:
+@router.get("/agents/{agent}/events", response_class=EventSourceResponse)
+async def agent_events(agent: str, request: Request, who: AgentOrSupervisor) -> EventSourceResponse:
     """Server-sent events for one agent: `screen-pop` when a call rings them."""
     if who.role == "agent" and who.agent != agent:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"this token is not {agent}'s")
-    pubsub = request.app.state.redis.pubsub()
-    await pubsub.subscribe(keys.agent_events(agent))
-
-    async def stream() -> AsyncIterator[bytes]:
-        try:
-            yield b": connected\n\n"
-            while not await request.is_disconnected():
-                message = await pubsub.get_message(
-                    ignore_subscribe_messages=True, timeout=KEEPALIVE_S
-                )
-                if message is None:
-                    yield b": keepalive\n\n"
-                    continue
-                yield b"event: screen-pop\ndata: " + message["data"] + b"\n\n"
-        finally:
-            await pubsub.aclose()
-
-    return StreamingResponse(stream(), media_type="text/event-stream")
+    return await pubsub_stream(
+        request, keys.agent_events(agent), "screen-pop", greeting="connected", ping_s=KEEPALIVE_S
+    )
 
 
 def install_transfer_error_handlers(app: FastAPI) -> None:

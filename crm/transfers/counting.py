@@ -52,6 +52,11 @@ class TransferCounter:
     async def count(self, fact: CallTransferred) -> EventCount:
         """The transfer's n (0 for a phone transfer's try refused at the limit) and the
         reservation it matched; the same answer however often it is asked."""
+        phone = bool(self.phone_context) and fact.dialplan_context == self.phone_context
+        if phone and self.targets and fact.to not in self.targets:
+            # The dialplan sends a phone transfer to an extension that is no target back
+            # to the agent before the route runs: a refused try, never a transfer.
+            return EventCount(0, None)
         return await self.store.on_event(
             fact.linkedid,
             record_key(fact),
@@ -59,7 +64,7 @@ class TransferCounter:
             fact.how,
             fact.to,
             self.target_agent(fact.to),
-            phone=bool(self.phone_context) and fact.dialplan_context == self.phone_context,
+            phone=phone,
         )
 
     def target_of(self, fact: CallTransferred, counted: EventCount) -> str:

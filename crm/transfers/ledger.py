@@ -7,22 +7,32 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context.model import CallContext, is_missing
 from core.context.store import EventCount
 from core.facts import CallFact, CallTicketed, CallTransferred
 from core.settings import TransferSettings
-from crm.models import Call, Transfer, utcnow
+from crm.models import Call, CallOutcome, Transfer, utcnow
 from crm.models import CallContext as ContextCopy
 from crm.transfers.counting import TransferCounter, record_key
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TransferLedger", "copy_context", "prefetch_contexts", "record_key"]
+__all__ = [
+    "TransferLedger",
+    "call_id_of",
+    "copy_context",
+    "prefetch_contexts",
+    "record_key",
+    "write_transfer",
+]
 
 CONTEXTS = "ledger.call_contexts"  # session.info: linkedid -> its CallContext, None: none
 READ = "ledger.redis_read"  # session.info: the batch's `RedisRead`
@@ -54,16 +64,70 @@ async def prefetch_contexts(session: AsyncSession, linkedids: list[str]) -> None
         known.update((row.linkedid, row) for row in rows)
 
 
+def _insert(session: AsyncSession, table: Any) -> Any:
+    """An INSERT that can say ON CONFLICT, in the session's SQL dialect."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+
+
 async def copy_context(session: AsyncSession, linkedid: str, ctx: CallContext) -> None:
-    """Write the CRM's copy of the context (called on every change)."""
+    """Write the CRM's copy of the context (called on every change). The API and the
+    recorder both write it, each in its own transaction: the row is made with ON CONFLICT
+    DO NOTHING, so whichever comes second updates the first one's row."""
     known: dict[str, ContextCopy | None] = session.info.setdefault(CONTEXTS, {})
     row = known[linkedid] if linkedid in known else await session.get(ContextCopy, linkedid)
     if row is None:
-        row = ContextCopy(linkedid=linkedid, transfer_count=0, transfers_refused=0)
-        session.add(row)
+        await session.execute(
+            _insert(session, ContextCopy)
+            .values(linkedid=linkedid, transfer_count=0, transfers_refused=0, updated_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["linkedid"])
+        )
+        row = await session.get(ContextCopy, linkedid, populate_existing=True)
+        assert row is not None
     known[linkedid] = row
     ctx.copy_onto(row)
     row.updated_at = utcnow()
+
+
+async def call_id_of(session: AsyncSession, linkedid: str) -> int:
+    """The id of the call's row, made if it is new (ON CONFLICT: the recorder may be
+    making it at the same moment), and locked for the transaction. The recorder locks its
+    calls first too: taking the transfer's key before the call's lock would let the two
+    wait for each other (a deadlock: PostgreSQL aborts one, the API answered 500)."""
+    await session.execute(
+        _insert(session, Call)
+        .values(linkedid=linkedid, outcome=CallOutcome.in_progress.value, transfer_count=0)
+        .on_conflict_do_nothing(index_elements=["linkedid"])
+    )
+    return (
+        await session.execute(select(Call.id).where(Call.linkedid == linkedid).with_for_update())
+    ).scalar_one()
+
+
+async def write_transfer(
+    session: AsyncSession, call_id: int, n: int, values: dict[str, Any], *, by_recorder: bool
+) -> None:
+    """The transfer `n` of a call: one row whoever writes it first. The API writes its
+    record once Asterisk accepted the action (`made`, at the API's clock); the recorder
+    once Asterisk reported it (`completed`, at the event's moment), and its outcome and
+    moment win over the API's whichever order they come in; the API's, coming second,
+    changes nothing."""
+    insert = _insert(session, Transfer).values(call_id=call_id, n=n, **values)
+    if by_recorder:
+        statement = insert.on_conflict_do_update(
+            index_elements=["call_id", "n"],
+            set_={"outcome": insert.excluded.outcome, "at": insert.excluded.at},
+        )
+    else:
+        statement = insert.on_conflict_do_nothing(index_elements=["call_id", "n"])
+    await session.execute(statement)
+    # Never lowered: the call's count is its highest transfer.
+    await session.execute(
+        update(Call)
+        .where(Call.id == call_id, Call.transfer_count < n)
+        .values(transfer_count=n)
+        .execution_options(synchronize_session=False)
+    )
 
 
 class TransferLedger:
@@ -117,28 +181,25 @@ class TransferLedger:
             # copy of the context learns of the refused try.
             await copy_context(session, fact.linkedid, read.context(fact.linkedid))
             return 0
-        row = (
-            await session.execute(
-                select(Transfer).where(Transfer.call_id == call.id, Transfer.n == n)
-            )
-        ).scalar_one_or_none()
-        if row is None:
-            context = dict(res.context) if res is not None else ctx.memo()
-            row = Transfer(
-                call_id=call.id,
-                n=n,
-                from_agent=(res.agent if res else fact.from_agent) or None,
-                to=res.to if res else fact.to,
-                mode=res.mode if res else ("attended" if fact.how == "attended" else "blind"),
-                how=res.how if res else fact.how,
-                outcome="completed",
-                context=context,
-                context_missing=is_missing(context),
-                at=fact.at,
-            )
-            session.add(row)
-        else:
-            row.outcome = "completed"
+        context = dict(res.context) if res is not None else ctx.memo()
+        await write_transfer(
+            session,
+            call.id,
+            n,
+            {
+                "from_agent": (res.agent if res else fact.from_agent) or None,
+                "to": res.to if res else fact.to,
+                "mode": res.mode if res else ("attended" if fact.how == "attended" else "blind"),
+                "how": res.how if res else fact.how,
+                "outcome": "completed",
+                "context": context,
+                "context_missing": is_missing(context),
+                "at": fact.at,
+            },
+            by_recorder=True,
+        )
         call.transfer_count = max(call.transfer_count or 0, n)
+        # The agent the caller went to has them now (a queue's target: its answer says who).
+        call.reached(self.counter.target_of(fact, counted))
         await copy_context(session, fact.linkedid, ctx)
         return n

@@ -19,7 +19,7 @@ from core.context.store import CallContextStore, Reservation
 from core.keys import live_agent
 from core.settings import TransferSettings, parse_targets
 from crm.errors import CallNotFound
-from crm.models import Call, CallOutcome, Ticket, Transfer
+from crm.models import Call, Ticket, Transfer
 from crm.models import CallContext as ContextCopy
 from crm.transfers.errors import (
     NotOnCall,
@@ -27,7 +27,7 @@ from crm.transfers.errors import (
     TransferNotMade,
     UnknownTarget,
 )
-from crm.transfers.ledger import copy_context
+from crm.transfers.ledger import call_id_of, copy_context, write_transfer
 from crm.transfers.schemas import (
     CallContextPublic,
     ContextFields,
@@ -135,11 +135,7 @@ class TransferService:
         if not current:
             raise TransferNotMade(f"no agent is on call {linkedid} to transfer from")
         exten, kind, name = self.resolve(body.to)
-        await self.store.update(linkedid, **body.memo())
         ctx = await self.store.get(linkedid) or CallContext()
-        async with self._sessions.begin() as session:
-            await copy_context(session, linkedid, ctx)
-        context = {**body.memo(), "uin": ctx.uin}
         reservation = Reservation(
             token=f"api-{secrets.token_hex(8)}",
             agent=current,
@@ -147,15 +143,21 @@ class TransferService:
             mode=body.mode,
             how="api",
             at=self._clock().timestamp(),
-            context=context,
+            context={**body.memo(), "uin": ctx.uin},
             to_agent=name if kind == "agent" else "",
         )
         n, _count = await self.store.claim(linkedid, reservation)
         if n < 0:
+            # Refused: the context filed for the transfers made stays as it was; the CRM's
+            # copy learns of the refused try.
             ctx = await self.store.get(linkedid) or CallContext()
             async with self._sessions.begin() as session:
-                await copy_context(session, linkedid, ctx)  # the refused try, in the CRM too
+                await copy_context(session, linkedid, ctx)
             raise TransferLimitReached(self.settings.limit)
+        await self.store.update(linkedid, **body.memo())
+        ctx = await self.store.get(linkedid) or CallContext()
+        async with self._sessions.begin() as session:
+            await copy_context(session, linkedid, ctx)
         try:
             await self._issue(linkedid, current, body.mode, exten, n)
         except (AmiError, TransferNotMade, TimeoutError) as exc:
@@ -209,37 +211,30 @@ class TransferService:
         await action(self._send, channel, self.settings.context, exten)
 
     async def _record(self, linkedid: str, n: int, reservation: Reservation) -> None:
-        """The API's own record of a counted transfer (the recorder completes it)."""
+        """The API's own record of a counted transfer. Asterisk's `BlindTransfer` event
+        follows the action's response within milliseconds, so the recorder may write the
+        same transfer first, or at the same moment: `write_transfer` makes them one row
+        (the recorder's outcome and moment win), and nothing here can fail on the other's
+        write."""
         ctx = await self.store.get(linkedid) or CallContext()
         async with self._sessions.begin() as session:
-            call = (
-                await session.execute(select(Call).where(Call.linkedid == linkedid))
-            ).scalar_one_or_none()
-            if call is None:
-                call = Call(linkedid=linkedid, outcome=CallOutcome.in_progress, transfer_count=0)
-                session.add(call)
-                await session.flush()
-            exists = (
-                await session.execute(
-                    select(Transfer.id).where(Transfer.call_id == call.id, Transfer.n == n)
-                )
-            ).scalar_one_or_none()
-            if exists is None:
-                session.add(
-                    Transfer(
-                        call_id=call.id,
-                        n=n,
-                        from_agent=reservation.agent,
-                        to=reservation.to,
-                        mode=reservation.mode,
-                        how="api",
-                        outcome="made",
-                        context=reservation.context,
-                        context_missing=False,
-                        at=self._clock(),
-                    )
-                )
-            call.transfer_count = max(call.transfer_count or 0, n)
+            call_id = await call_id_of(session, linkedid)
+            await write_transfer(
+                session,
+                call_id,
+                n,
+                {
+                    "from_agent": reservation.agent,
+                    "to": reservation.to,
+                    "mode": reservation.mode,
+                    "how": "api",
+                    "outcome": "made",
+                    "context": reservation.context,
+                    "context_missing": False,
+                    "at": self._clock(),
+                },
+                by_recorder=False,
+            )
             await copy_context(session, linkedid, ctx)
 
     async def chain(self, uin: str) -> list[TransferPublic]:

@@ -8,22 +8,28 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from redis.asyncio import Redis
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.ami.manager import AmiManager
 from core.settings import Settings
 from crm.api import install_error_handlers, router
 from crm.db import make_engine, make_sessionmaker
+from crm.edge import BodyLimit, install_edge_error_handlers, plain_request_text
 from crm.lifecycle.api import install_lifecycle_error_handlers
 from crm.lifecycle.api import router as lifecycle_router
 from crm.lifecycle.calendar import CalendarStore
 from crm.lifecycle.service import LifecycleService
 from crm.lifecycle.tokens import ConfirmationTokens
+from crm.mail.api import router as mail_router
+from crm.mail.service import MailIntake
 from crm.models import utcnow
 from crm.service import Clock, TicketService
+from crm.sse import install_stopping
+from crm.staffing.api import install_staffing_error_handlers
+from crm.staffing.api import router as staffing_router
 from crm.supervisor.api import router as supervisor_router
 from crm.transfers.api import install_transfer_error_handlers
 from crm.transfers.api import router as transfers_router
@@ -38,6 +44,23 @@ def confirmation_tokens(settings: Settings) -> ConfirmationTokens:
     return ConfirmationTokens(
         settings.lifecycle.secret_key,
         timedelta(days=settings.lifecycle.confirm_link_max_age_days),
+    )
+
+
+def mail_intake(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    calendars: CalendarStore,
+    clock: Clock,
+) -> MailIntake:
+    """The one intake function behind `POST /api/mail/inbound` and the IMAP reader."""
+    return MailIntake(
+        sessions,
+        calendars,
+        uin_digits=settings.tickets.uin_digits,
+        own_address=settings.mail.smtp_from,
+        max_attachment_bytes=settings.imap.mail_max_bytes,
+        clock=clock,
     )
 
 
@@ -78,14 +101,25 @@ def create_app(
         version=__version__,
         lifespan=lifespan,
         description="Tickets with UINs, calls, transfers and service-level metrics.",
+        dependencies=[Depends(plain_request_text)],
     )
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.api.max_body_bytes,
+        larger={"/api/mail/inbound": settings.api.max_mail_bytes},
+    )
+    install_stopping(app)
     app.include_router(router)
     app.include_router(lifecycle_router)
     app.include_router(supervisor_router)
+    app.include_router(staffing_router)
     app.include_router(transfers_router)
+    app.include_router(mail_router)
     install_error_handlers(app)
+    install_edge_error_handlers(app)
     install_transfer_error_handlers(app)
     install_lifecycle_error_handlers(app)
+    install_staffing_error_handlers(app)
     return app
 
 
@@ -125,6 +159,7 @@ def _install_services(
         confirmation_tokens(settings),
         clock,
     )
+    app.state.mail_intake = mail_intake(settings, sessions, app.state.calendars, clock)
     app.state.transfers = TransferService(
         sessions,
         redis,

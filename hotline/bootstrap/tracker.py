@@ -68,7 +68,12 @@ def build_screen_pops(settings: Settings, redis: Redis) -> FactConsumer:
 
 
 async def run_tracker(settings: Settings, stop: asyncio.Event, *, with_recorder: bool) -> None:
-    """Run until `stop` is set."""
+    """Run until `stop` is set; a part that fails stops the others and its error is raised
+    (`hotline tracker` exits for its supervisor; `hotline run` starts it again)."""
+    outer_stop = stop
+    stop = asyncio.Event()  # this run's own: a failed part stops only the tracker's parts
+    relay = asyncio.create_task(outer_stop.wait(), name="stop")
+    relay.add_done_callback(lambda _: stop.set())
     redis = Redis.from_url(
         settings.redis.url,
         socket_timeout=REDIS_TIMEOUT_S,
@@ -92,20 +97,25 @@ async def run_tracker(settings: Settings, stop: asyncio.Event, *, with_recorder:
         settings.ami.port,
         " with the recorder" if with_recorder else "",
     )
+    failure: BaseException | None = None
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
             if not task.cancelled() and task.exception() is not None:
-                log.critical("%s stopped", task.get_name(), exc_info=task.exception())
+                failure = task.exception()
+                log.critical("%s stopped", task.get_name(), exc_info=failure)
                 stop.set()
         await asyncio.wait(tasks, timeout=10)
     finally:
+        relay.cancel()
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(relay, *tasks, return_exceptions=True)
         if engine is not None:
             await engine.dispose()
         await redis.aclose()
+    if failure is not None:
+        raise failure
 
 
 class _FactReader(Protocol):

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from asterisksim import SimConfig, SimulatedAsterisk
+from core.settings import Settings
 from hotline.asgi import DetachedASGITransport
 from hotline.demo.report import DemoReport, LiveLine, build_report
 from hotline.demo.stack import (
@@ -31,7 +32,12 @@ from hotline.demo.stack import (
     simulated_site,
     sounds_dir,
 )
-from hotline.demo.traffic import BusyHour, BusyHourTraffic
+from hotline.demo.traffic import (
+    BusyHour,
+    BusyHourTraffic,
+    SteadyHours,
+    SteadyTraffic,
+)
 from hotline.serve import serving
 
 log = logging.getLogger(__name__)
@@ -46,6 +52,10 @@ RECORDER_LINGER_S = 0.1  # the recorder is on no caller's path: fuller reads, le
 # their reads linger longer and carry more facts: 2,000 calls take ~10 % less wall time
 # than with 0.1 s. `hotline tracker` reads them without lingering.
 SCREEN_POPS_LINGER_S = 0.5
+DEFAULT_AHT_S = 180.0  # --rate's talk time when --aht is not given
+DEFAULT_PATIENCE_S = 75.0  # the busy hour's mean patience
+MAX_RATE_PER_HOUR = 20_000.0
+MAX_HOURS = 168.0
 
 
 @dataclass
@@ -58,10 +68,26 @@ class DemoOptions:
     host: str = "127.0.0.1"
     port: int = 0  # the API's port; 0: a free one
     live_lines: int = 6  # live figures printed over the run
+    # Steady traffic instead of the busy hour: Poisson callers at `rate` per hour for
+    # `hours`, exponential talk times of mean `aht_s` and patience of mean `patience_s`.
+    rate: float | None = None
+    aht_s: float | None = None  # default DEFAULT_AHT_S
+    patience_s: float | None = None  # default DEFAULT_PATIENCE_S
+    hours: float | None = None  # default 1
 
     def __post_init__(self) -> None:
         if self.calls < 1:
             raise ValueError("--calls must be at least 1")
+        steady = (self.aht_s, self.patience_s, self.hours)
+        if self.rate is None and any(value is not None for value in steady):
+            raise ValueError("--aht, --patience and --hours go with --rate")
+        if self.rate is not None and not 0 < self.rate <= MAX_RATE_PER_HOUR:
+            raise ValueError(f"--rate must be above 0 and at most {MAX_RATE_PER_HOUR} calls/h")
+        for flag, value in (("--aht", self.aht_s), ("--patience", self.patience_s)):
+            if value is not None and value <= 0:
+                raise ValueError(f"{flag} must be a positive number of seconds")
+        if self.hours is not None and not 0 < self.hours <= MAX_HOURS:
+            raise ValueError(f"--hours must be above 0 and at most {MAX_HOURS}")
         if self.agents is not None and self.agents < 1:
             raise ValueError("--agents must be at least 1")
         if self.speed is not None and self.speed <= 0:
@@ -189,7 +215,7 @@ async def _run_demo(
                 ]
                 try:
                     await asyncio.wait_for(tracker.resynced.wait(), 10)
-                    traffic = await _run_hour(options, sim, tracker, say)
+                    traffic = await _run_hour(options, sim, tracker, say, settings)
                     await asyncio.wait_for(tracker.manager.send_action({"Action": "Ping"}), 30)
                     await tracker.outbox.drained(DRAIN_TIMEOUT_S)
                     await agi.outbox.drained(DRAIN_TIMEOUT_S)
@@ -218,14 +244,36 @@ async def _run_hour(
     sim: SimulatedAsterisk,
     tracker: Any,
     say: Callable[[str], None],
-) -> BusyHourTraffic:
-    agents = options.agents or BusyHour.agents_for(options.calls)
-    traffic = BusyHourTraffic(sim, BusyHour(calls=options.calls, agents=agents, seed=options.seed))
-    start_s = sim.now()
-    last_call_s = traffic.schedule()
+    settings: Settings | None = None,
+) -> BusyHourTraffic | SteadyTraffic:
     speed = "max" if options.speed is None else f"x{options.speed:g}"
-    say(f"a busy hour: {options.calls} calls, {agents} agents, seed {options.seed}, speed {speed}")
-    live = LiveLine(tracker, traffic, options.calls)
+    traffic: BusyHourTraffic | SteadyTraffic
+    if options.rate is not None:
+        steady = steady_hours(options, settings or Settings())
+        planned = "" if options.agents else " (the staffing planner's)"
+        traffic = SteadyTraffic(sim, steady)
+        start_s = sim.now()
+        last_call_s = traffic.schedule()
+        say(
+            f"steady traffic: {steady.rate_per_hour:g} calls/h (Poisson) for {steady.hours:g} h,"
+            f" {traffic.total} calls, talk {steady.aht_s:g} s, patience {steady.patience_s:g} s"
+            f" (exponential), {steady.agents} agents{planned},"
+            f" seed {options.seed}, speed {speed}"
+        )
+        total = traffic.total
+    else:
+        agents = options.agents or BusyHour.agents_for(options.calls)
+        traffic = BusyHourTraffic(
+            sim, BusyHour(calls=options.calls, agents=agents, seed=options.seed)
+        )
+        start_s = sim.now()
+        last_call_s = traffic.schedule()
+        say(
+            f"a busy hour: {options.calls} calls, {agents} agents, seed {options.seed},"
+            f" speed {speed}"
+        )
+        total = options.calls
+    live = LiveLine(tracker, traffic, max(1, total))  # type: ignore[arg-type]
     every = max(1, round((last_call_s - start_s) / STEP_S / max(1, options.live_lines)))
     wall_start, step = time.perf_counter(), 0
     while True:
@@ -237,13 +285,37 @@ async def _run_hour(
             ahead_s = (target_s - start_s) / options.speed - (time.perf_counter() - wall_start)
             if ahead_s > 0:
                 await asyncio.sleep(ahead_s)
-        finished = traffic.counts.placed == options.calls and all(
+        finished = traffic.counts.placed == total and all(
             c.truth.ended_at is not None for c in traffic.calls
         )
         if step % every == 0 or finished:
             say(live.render(sim.now() - start_s))
         if finished or sim.now() > last_call_s + MAX_OVERTIME_S:
             return traffic
+
+
+def steady_hours(options: DemoOptions, settings: Settings) -> SteadyHours:
+    """The steady load of `--rate`; its agents, unless given, are the staffing planner's
+    for the settings' target (HOTLINE_STAFFING_TARGET_PCT within HOTLINE_SL_THRESHOLD_S)."""
+    from crm.staffing.erlang import Load, agents_needed
+
+    rate = options.rate or 0.0
+    aht_s = options.aht_s or DEFAULT_AHT_S
+    patience_s = options.patience_s or DEFAULT_PATIENCE_S
+    agents = options.agents
+    if agents is None:
+        sl, staffing = settings.sl, settings.staffing
+        load = Load(rate / 3600, aht_s, patience_s)
+        target = staffing.staffing_target_pct / 100
+        agents = agents_needed(load, target, sl.threshold_s, sl.short_abandon_s).agents
+    return SteadyHours(
+        rate_per_hour=rate,
+        aht_s=aht_s,
+        patience_s=patience_s,
+        hours=options.hours or 1.0,
+        agents=agents,
+        seed=options.seed,
+    )
 
 
 async def _recorder_caught_up(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from asterisksim.calls import Call
 from asterisksim.sim import SimulatedAsterisk
+from asterisksim.traffic import poisson_arrivals
 
 HOUR_S = 3600.0
 RETRY_S = 30.0
@@ -112,3 +113,60 @@ class BusyHourTraffic:
             self.sim.clock.call_later(
                 self.rng.uniform(40, 90), self._transfer, call, tries_left - 1
             )
+
+
+@dataclass
+class SteadyHours:
+    """`hotline demo --rate`: callers at a constant Poisson rate for `hours`, exponential talk
+    times of mean `aht_s` and patience of mean `patience_s`; every agent logged in all along,
+    no breaks, no transfers (the load Erlang C and A describe)."""
+
+    rate_per_hour: float
+    aht_s: float
+    patience_s: float
+    hours: float
+    agents: int
+    seed: int = 1
+    answer_delay_s: tuple[float, float] = (1.0, 5.0)
+
+
+class SteadyTraffic:
+    """Schedules `SteadyHours` on the simulator's clock; every caller runs the AGI first.
+
+    Same face as `BusyHourTraffic` (`counts`, `calls`, `schedule`) for the demo's loop and report.
+    """
+
+    def __init__(self, sim: SimulatedAsterisk, load: SteadyHours) -> None:
+        self.sim = sim
+        self.load = load
+        self.rng = random.Random(load.seed)
+        self.counts = TrafficCounts()
+        self.calls: list[Call] = []
+        self.total = 0  # callers scheduled
+
+    def schedule(self) -> float:
+        """Put the hours on the clock from now; returns when the last caller rings."""
+        load, rng = self.load, self.rng
+        start_s = self.sim.now()
+        for n in range(load.agents):
+            self.sim.add_agent(
+                f"agent{n + 1}", "hotline", answer_delay_s=rng.uniform(*load.answer_delay_s)
+            )
+        arrivals = poisson_arrivals(rng, load.rate_per_hour, start_s, load.hours * HOUR_S)
+        self.total = len(arrivals)
+        for at_s in arrivals:
+            self.sim.clock.call_at(at_s, self._call)
+        return arrivals[-1] if arrivals else start_s
+
+    def _call(self) -> None:
+        load, rng = self.load, self.rng
+        self.counts.placed += 1
+        self.calls.append(
+            self.sim.place_call(
+                f"7900{rng.randrange(10**7):07d}",
+                f"Caller {self.counts.placed}",
+                use_agi=True,
+                patience_s=rng.expovariate(1 / load.patience_s),
+                talk_s=rng.expovariate(1 / load.aht_s),
+            )
+        )

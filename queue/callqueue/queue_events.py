@@ -14,6 +14,7 @@ from core.ami.parser import AmiMessage
 from core.facts import (
     CallAbandoned,
     CallAnswered,
+    CallCompleted,
     CallFact,
     CallQueued,
     CallRinging,
@@ -37,6 +38,10 @@ class QueueEvents:
         facts = self._transfers.check(message, at)
         call = self._book.call(message, at)
         channel = message.get("Channel")
+        position = as_int(message.get("Position")) or 0
+        if _waiting_there(call.open_entry(message.get("Queue")), channel, position):
+            # The same join told twice (a repeated event, a replayed read): one entry.
+            return facts
         facts += self._book.caller_seen(call, message)
         entry = QueueEntry(
             linkedid=call.linkedid,
@@ -45,7 +50,7 @@ class QueueEvents:
             channel=channel,
             caller_num=call.caller_num,
             caller_name=call.caller_name,
-            position=as_int(message.get("Position")) or 0,
+            position=position,
             joined_at=at,
         )
         self._book.add_entry(call, entry)
@@ -183,6 +188,17 @@ class QueueEvents:
         facts: list[CallFact] = []
         if entry.answer_pending:
             facts.append(self._late_answer(entry, message, at))
+        facts.append(
+            CallCompleted(
+                linkedid=entry.linkedid,
+                queue=entry.queue,
+                agent=entry.agent,
+                talk_s=entry.talk_s,
+                reason=entry.complete_reason,
+                entry=entry.entry,
+                at=utc(at),
+            )
+        )
         facts += self._transfers.confirm_entry(entry)
         call = book.calls.get(entry.linkedid)
         if call is None:
@@ -226,3 +242,13 @@ class QueueEvents:
     def on_ami_QueueMemberRemoved(self, message: AmiMessage, at: float) -> list[CallFact]:
         self._agents.on_member_removed(message, at)
         return []
+
+
+def _waiting_there(entry: QueueEntry | None, channel: str, position: int) -> bool:
+    """`entry` is this channel still waiting in the queue at `position`."""
+    return (
+        entry is not None
+        and entry.channel == channel
+        and entry.position == position
+        and not (entry.answered or entry.abandoned or entry.left_at is not None)
+    )

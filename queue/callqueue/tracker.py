@@ -17,6 +17,7 @@ are never parsed.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable
 
 from callqueue.agents import AgentBoard
@@ -33,6 +34,8 @@ from core.facts import CallFact
 __all__ = ["CallTracker", "checked_wait"]
 
 log = logging.getLogger(__name__)
+# Later than any real event (year 2286): a Timestamp past it is garbage, not a date.
+LATEST_TIMESTAMP = 1e10
 
 Handler = Callable[[AmiMessage, float], list[CallFact]]
 # Events that matter only while a Redirect is suspected; skipped unparsed otherwise.
@@ -52,6 +55,28 @@ def handlers_of(*groups: object) -> dict[str, Handler]:
                     raise ValueError(f"two handlers for {event}")
                 found[event] = getattr(group, name)
     return found
+
+
+def event_time(message: AmiMessage) -> float:
+    """The event's `Timestamp` (epoch seconds), or when it was read if it has none.
+
+    A Timestamp that is no time (not a number, infinite, past year 2286) makes the event
+    unreadable, like any other bad field: ValueError.
+
+    >>> from core.ami.parser import AmiParser
+    >>> [m] = AmiParser().feed(b"Event: Hangup\\r\\nTimestamp: 1e308\\r\\n\\r\\n")
+    >>> event_time(m)
+    Traceback (most recent call last):
+    ...
+    ValueError: Timestamp 1e308 is not a time
+    """
+    stamp = message.headers.get("Timestamp")
+    if not stamp:
+        return message.received_at
+    at = float(stamp)
+    if not (math.isfinite(at) and 0 < at < LATEST_TIMESTAMP):
+        raise ValueError(f"Timestamp {stamp} is not a time")
+    return at
 
 
 class CallTracker:
@@ -101,15 +126,18 @@ class CallTracker:
         if handler is None or (message.name in WATCH_ONLY and not self._transfers.watch):
             return []
         try:
-            stamp = message.headers.get("Timestamp")
-            at = float(stamp) if stamp else message.received_at
-            return handler(message, at)
-        except (ValueError, KeyError, TypeError) as exc:
-            # One odd event (a bad number, a fact that fails validation) must not stop
-            # the stream; it is logged and counted, and the tests require zero.
+            return handler(message, event_time(message))
+        except Exception as exc:  # one event, whatever is wrong with it
+            # One odd event (a bad number, a fact that fails validation, a date out of
+            # range) must not stop the stream: it is logged with the event and counted
+            # (the tests require zero on Asterisk's own transcripts).
             self.errors += 1
             log.warning(
-                "AMI %s event not understood (%s): %r", message.name, exc, message.text[:200]
+                "AMI %s event not understood (%s: %s): %r",
+                message.name,
+                type(exc).__name__,
+                exc,
+                message.text[:200],
             )
             return []
 

@@ -29,6 +29,7 @@ from tests.conftest import PG_SERVER, REDIS_TEST_URL, ROOT, TOKENS, _pg_admin
 
 # A Redis database of its own: the tracker and the recorder write the shared key names.
 ASTERISK_REDIS_URL = REDIS_TEST_URL.rsplit("/", 1)[0] + "/11"
+AGENT_TOKENS = {f"agent0{n}": f"agent0{n}-token-0123456789abcdef" for n in (1, 2, 3)}
 SCRIPT = ROOT / "scripts" / "asterisk-test-instance"
 ENABLE_HINT = (
     "real-Asterisk tier skipped: no Asterisk source at {source} "
@@ -126,7 +127,12 @@ def running_services(asterisk: AsteriskInstance, redis_url: str) -> Iterator[Ser
     env = {
         "HOTLINE_DATABASE_URL": database_url,
         "HOTLINE_REDIS_URL": redis_url,
-        "HOTLINE_API_TOKENS": f"service:{TOKENS['service']},supervisor:{TOKENS['supervisor']}",
+        "HOTLINE_API_TOKENS": ",".join(
+            [f"service:{TOKENS['service']}", f"supervisor:{TOKENS['supervisor']}"]
+            # The agents' own tokens: a transfer over the API is asked by the agent on
+            # the call (tests/asterisk/test_transfers.py).
+            + [f"agent/{agent}:{token}" for agent, token in AGENT_TOKENS.items()]
+        ),
         "HOTLINE_CRM_URL": f"http://127.0.0.1:{crm_port}",
         "HOTLINE_CRM_TOKEN": TOKENS["service"],
         "HOTLINE_CRM_TIMEOUT_S": "3",  # a loaded machine: a CRM that answers is not "down"

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import httpx
 from asgi_lifespan import LifespanManager
+from redis.asyncio import Redis
 
+from agi.stock import PENDING_KEY, REFUSED_KEY
 from core.settings import DatabaseSettings, RedisSettings, Settings
 from hotline.bootstrap import create_app
+from tests.conftest import REDIS_TEST_URL, auth
 
 
 async def _health(settings: Settings) -> httpx.Response:
@@ -20,7 +23,27 @@ async def _health(settings: Settings) -> httpx.Response:
 async def test_all_up(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/health")
     assert response.status_code == 200
-    assert response.json() == {"database": "ok", "redis": "ok"}
+    assert response.json() == {
+        "database": "ok",
+        "redis": "ok",
+        "tickets_owed": {"owed": 0, "set_aside": 0},
+    }
+
+
+async def test_owed_and_set_aside_tickets_are_shown(client: httpx.AsyncClient) -> None:
+    redis = Redis.from_url(REDIS_TEST_URL)
+    try:
+        await redis.hset(PENDING_KEY, mapping={"00000001": "{}", "00000002": "{}"})
+        await redis.hset(REFUSED_KEY, "00000003", "{}")
+        response = await client.get("/api/health")
+        assert response.status_code == 200  # callers are served: not a reason for 503
+        assert response.json()["tickets_owed"] == {"owed": 2, "set_aside": 1}
+        metrics = await client.get("/metrics", headers=auth("supervisor"))
+        assert "hotline_owed_tickets 2.0" in metrics.text
+        assert "hotline_owed_tickets_set_aside 1.0" in metrics.text
+    finally:
+        await redis.delete(PENDING_KEY, REFUSED_KEY)
+        await redis.aclose()
 
 
 async def test_redis_down_is_named(settings: Settings) -> None:

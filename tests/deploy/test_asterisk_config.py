@@ -236,11 +236,16 @@ def test_manager_binds_and_permits_loopback_unless_a_setting_says(tmp_path: Path
 
 
 def test_agents_are_dialled_through_the_channel_setting(tmp_path: Path) -> None:
+    # [agents] _2XX (agent to agent) and the transfer targets of HOTLINE_TRANSFER_TARGETS.
     dials = re.findall(r"Dial\((\w+/agent[^,]+),", _render(tmp_path)["extensions.conf"])
-    assert dials and set(dials) == {"PJSIP/agent${EXTEN:1}"}
+    assert dials and set(dials) == {"PJSIP/agent${EXTEN:1}", "PJSIP/agent01", "PJSIP/agent02"}
     local = AsteriskSettings(agent_channel="Local/{agent}@phones/n")
     site = _render(tmp_path / "local", asterisk=local)["extensions.conf"]
-    assert set(re.findall(r"Dial\((\w+/agent[^,]+),", site)) == {"Local/agent${EXTEN:1}@phones/n"}
+    assert set(re.findall(r"Dial\((\w+/agent[^,]+),", site)) == {
+        "Local/agent${EXTEN:1}@phones/n",
+        "Local/agent01@phones/n",
+        "Local/agent02@phones/n",
+    }
     assert AsteriskSettings(agent_channel="SIP").agent_channel == "SIP/{agent}"
     with pytest.raises(ValueError, match="HOTLINE_AGENT_CHANNEL"):
         AsteriskSettings(agent_channel="PJSIP/{agent},30")

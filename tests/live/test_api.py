@@ -174,9 +174,11 @@ async def test_stream_delivers_a_change(client, live_pbx) -> None:
     reply = await asyncio.wait_for(request, 5)
     assert reply.status_code == 200
     assert reply.headers["content-type"].startswith("text/event-stream")
-    events = [block for block in reply.text.split("\n\n") if block.startswith("event:")]
+    # SSE fields in any order (sse-starlette writes `id:` first): one event, a change
+    events = [b for b in reply.text.split("\n\n") if "\nevent: " in f"\n{b}"]
     assert len(events) == 1
     assert "event: change" in events[0] and '"agent1"' in events[0]
+    assert "id: 1" in events[0].splitlines()
 
 
 def test_live_state_refuses_a_zero_ttl() -> None:

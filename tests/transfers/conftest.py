@@ -40,6 +40,14 @@ AGENT_TOKENS = {
     "agent2": "agent2-token-0123456789abcdef",
     "agent3": "agent3-token-0123456789abcdef",
 }
+# The simulator's own targets (`SimConfig.transfer_targets`: its agents are agent1, agent2...,
+# not the rendered dialplan's agentNN); the real dialplan's are HOTLINE_TRANSFER_TARGETS.
+SIM_TARGETS = ",".join(
+    f"{exten}={kind}:{name}"
+    for exten, (kind, name) in SimConfig().transfer_targets.items()
+    if kind != "ivr"
+)
+SIM_TARGETS_CONTEXT = "transfer-targets"
 CONTEXT = {
     "summary": "Cannot sign the VAT return",
     "caller_full_name": "Иванова Мария Петровна",
@@ -145,7 +153,9 @@ def transfer_settings(settings: Settings) -> Settings:
         update={
             "redis": RedisSettings(url=TRANSFER_REDIS_URL),
             "api": ApiSettings(tokens=",".join(tokens)),
-            "transfers": TransferSettings(reservation_s=60),
+            "transfers": TransferSettings(
+                reservation_s=60, targets=SIM_TARGETS, context=SIM_TARGETS_CONTEXT
+            ),
         }
     )
 

@@ -192,3 +192,29 @@ async def test_a_phone_transfer_reported_at_the_limit_is_a_refused_try(rig: Rig)
     ctx = await rig.store.get(linkedid)
     assert ctx is not None and (ctx.count, ctx.refused) == (2, 1)
     assert await rig.store.refused_total() == 1
+
+
+async def test_a_phone_transfer_to_an_extension_that_is_no_target_counts_nothing(
+    rig: Rig,
+) -> None:
+    """[hotline-transfer] sends it back to the agent before the AGI route (a Goto to a
+    missing extension would hang the caller up): Asterisk's BlindTransfer into the phone
+    context still reports it, and it must not take one of the call's two transfers."""
+    call = await rig.call(uin="00005555")
+    linkedid = call.two.linkedid
+    phone = rig.settings.transfers.phone_context
+    at = datetime.fromtimestamp(rig.pbx.now(), UTC)
+    stray = CallTransferred(
+        linkedid=linkedid, n=1, how="blind", from_agent="agent1", to="999",
+        dialplan_context=phone, at=at,
+    )  # fmt: skip
+    assert await rig.recorder.apply(stray)
+    await rig.screen_pops.on_fact(stray)
+    ctx = await rig.store.get(linkedid)
+    assert ctx is None or ctx.count == 0
+    assert await _rows(rig) == []
+    # The same event to a target counts.
+    made = stray.model_copy(update={"to": "300", "at": at.replace(microsecond=1)})
+    assert await rig.recorder.apply(made)
+    ctx = await rig.store.get(linkedid)
+    assert ctx is not None and ctx.count == 1

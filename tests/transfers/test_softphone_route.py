@@ -3,7 +3,9 @@ the same counter as the API's, and a third attempt hears "transfer limit reached
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -12,6 +14,8 @@ from agi.server import AgiServer
 from agi.transfer_route import TransferRoute
 from core.context.model import CallContext
 from core.context.notifier import AgentNotifier
+from core.context.store import Reservation
+from core.facts import CallTransferred
 from core.settings import AgiSettings
 from crm.models import Call, Transfer
 from tests.agi.scripted import environment, replies, run_script
@@ -226,3 +230,32 @@ async def test_a_third_phone_transfer_is_refused_and_the_caller_stays_with_the_a
     later = await rig.crm.get(f"/api/calls/{linkedid}/context", headers=supervisor_auth())
     assert later.status_code == 200, later.text
     assert later.json()["count"] == 2 and later.json()["uin"] == "00008888"
+
+
+async def test_an_attended_phone_transfer_is_the_transferers_on_a_real_asterisk(
+    rig: Rig, agi_port: int
+) -> None:
+    """A real Asterisk runs the route on a Local consultation channel it dialled for the
+    transferer (`Local/200@hotline-transfer-...;2`) and names the transferer's channel in
+    TRANSFERERNAME: the slot is that agent's, so Asterisk's AttendedTransfer (from that
+    agent) completes it instead of counting a second transfer beside a stray slot."""
+    call = await rig.call(uin="00007777")
+    linkedid = call.two.linkedid
+    agent_channel = await rig.agent_channel(call)
+    env = environment("transfer", channel="Local/200@hotline-transfer-0000000a;2", agi_arg_1="200")
+    variables = {"CHANNEL(linkedid)": linkedid, "TRANSFERERNAME": agent_channel}
+    commands = await run_script(agi_port, env, replies(variables))
+    assert 'SET VARIABLE "TRANSFER_ALLOWED" "1"' in commands
+    done = CallTransferred(
+        linkedid=linkedid, n=1, how="attended", from_agent="agent1", to="200",
+        dialplan_context="hotline-transfer", at=datetime.now(UTC),
+    )  # fmt: skip
+    assert await rig.recorder.apply(done)
+    ctx = await rig.store.get(linkedid)
+    assert ctx is not None and ctx.count == 1
+    # No slot is left taken: the second transfer of the call still goes.
+    second = Reservation(
+        token="api-second", agent="agent2", to="300", mode="blind", how="api",
+        at=time.time(), context={},
+    )  # fmt: skip
+    assert await rig.store.claim(linkedid, second) == (2, 1)

@@ -1,0 +1,1 @@
+"""The mail intake: the hotline's mailbox (IMAP) and piped mail (HTTP) into tickets."""

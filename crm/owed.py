@@ -1,0 +1,20 @@
+"""The AGI server's owed tickets as the CRM sees them: how many wait, how many were set aside.
+
+The AGI server keeps them in Redis (`agi/stock.py`); the CRM only counts them, for
+`GET /api/health` and the metrics, so that a ticket nobody can create is seen by a person.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from core.keys import AGI_PENDING_REFUSED, AGI_PENDING_TICKETS
+
+
+async def read_owed(redis: Redis) -> dict[str, int]:
+    """`{"owed": tickets still to create, "set_aside": tickets the CRM refused for good}`."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hlen(AGI_PENDING_TICKETS)
+        pipe.hlen(AGI_PENDING_REFUSED)
+        owed, set_aside = await pipe.execute()
+    return {"owed": int(owed), "set_aside": int(set_aside)}
