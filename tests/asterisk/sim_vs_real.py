@@ -65,6 +65,8 @@ class Scenario:
     name: str
     agents: tuple[AgentPlan, ...]
     callers: tuple[CallerPlan, ...]
+    # HoldTime/TalkTime tolerance (s); see TOLERATED's "whole-second cascade".
+    tolerance_s: int = TOLERANCE_S
 
 
 @dataclass
@@ -289,7 +291,9 @@ def _same_moment_completes_sorted(steps: list[Step]) -> list[Step]:
     return out
 
 
-def differences(real: list[list[Step]], sim: list[list[Step]]) -> list[str]:
+def differences(
+    real: list[list[Step]], sim: list[list[Step]], tolerance_s: int = TOLERANCE_S
+) -> list[str]:
     """Where the two stories differ, one line each ([] when they agree)."""
     found = []
     if len(real) != len(sim):
@@ -306,7 +310,7 @@ def differences(real: list[list[Step]], sim: list[list[Step]]) -> list[str]:
                     found.append(f"{where} {header}: {a.get(header)} != {b.get(header)}")
             for header in WITHIN:
                 if (header in a) != (header in b) or (
-                    header in a and abs(int(a[header]) - int(b[header])) > TOLERANCE_S
+                    header in a and abs(int(a[header]) - int(b[header])) > tolerance_s
                 ):
                     found.append(f"{where} {header}: {a.get(header)} != {b.get(header)}")
     return found

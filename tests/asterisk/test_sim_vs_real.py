@@ -71,6 +71,13 @@ TOLERATED = {
     "and fraction, so app_queue's whole seconds fall alike): compared through "
     "HoldTime/TalkTime (within 1 s) and each caller's IVR and survey (within 0.5 s), not "
     "event by event",
+    "whole-second cascade (busy period: HoldTime within 2 s)": "app_queue counts whole "
+    "seconds: a moment a few milliseconds from a second's edge (the real run adds AGI and "
+    "dialplan latencies of 1-60 ms the simulator does not) can fall on the other side, and "
+    "the member's wrap-up then ends a second apart, the next ring a retry tick apart (seen: "
+    "an answer at x.9977 in the simulator and x+1.0016 for real made two later HoldTimes "
+    "2 s apart); one call's own HoldTime still agrees within 1 s where no earlier wrap-up "
+    "intervenes (the other scenarios)",
     "AGI and CRM latency": "the real IVR adds each AGI command's round trip and the CRM's "
     "answer (milliseconds each); the simulator holds its clock while the AGI server works",
     "events outside the queue story": "VarSet, Newexten, music on hold, DeviceStateChange, "
@@ -117,6 +124,7 @@ BUSY = Scenario(
         CallerPlan(25, patience_s=50),
         CallerPlan(27),
     ),
+    tolerance_s=2,
 )
 TRANSFERS = Scenario(
     "redirect-and-blind-transfer",
@@ -228,7 +236,7 @@ async def test_the_simulator_tells_the_real_story(
     # The same clock phase as the real run: app_queue's whole seconds then fall alike.
     sim = await run_sim(sim_site.config(real.started_at), scenario)
     real_told, sim_told = stories(real), stories(sim)
-    found = differences(real_told, sim_told) + queue_differences(real, sim)
+    found = differences(real_told, sim_told, scenario.tolerance_s) + queue_differences(real, sim)
     assert not found, (
         "\n".join(found)
         + f"\n--- real\n{describe(real_told)()}\n--- simulated\n{describe(sim_told)()}"
