@@ -139,8 +139,13 @@ async def run_real(line: Line, scenario: Scenario) -> Run:
             await line.hang_up(me)
         await _ended(line, me)
 
+    # Agents in the plan's order, one after another: fewestcalls breaks a tie by the order
+    # the members were added (the simulator logs them in in that order too).
+    for plan in scenario.agents:
+        if plan.login_at_s <= 0:
+            await agent(plan)
     await asyncio.gather(
-        *(agent(a) for a in scenario.agents),
+        *(agent(a) for a in scenario.agents if a.login_at_s > 0),
         *(caller(k, c) for k, c in enumerate(scenario.callers)),
     )
     params = await queue_params(line.ami)
