@@ -6,8 +6,8 @@ instance runs (`asterisksim.site`: queues.conf, the dialplan, the sounds' length
 side with its own fresh `hotline crm` and `hotline agi` so that caller k is given the same
 UIN on both. Compared: per caller, the queue events in order with `Queue`, `Position`,
 `OriginalPosition`, `MemberName`, `Reason`, transfer `Context`/`Extension` exactly,
-`HoldTime`/`TalkTime` within 1 s (2 s in the busy period, see `TOLERATED`); each caller's IVR (answer to `QueueCallerJoin`); the
-queues' final `ServicelevelPerf`, `ServicelevelPerf2`, `Completed`, `Abandoned`.
+`HoldTime`/`TalkTime` within 1 s (2 s in the busy period, see `TOLERATED`); each
+caller's IVR (answer to `QueueCallerJoin`); the queues' final `ServicelevelPerf`, `ServicelevelPerf2`, `Completed`, `Abandoned`.
 
 What is not compared, and why, is `TOLERATED` below: the one list of differences between
 the simulator and the real Asterisk that the project accepts.
