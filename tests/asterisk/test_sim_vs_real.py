@@ -7,7 +7,8 @@ side with its own fresh `hotline crm` and `hotline agi` so that caller k is give
 UIN on both. Compared: per caller, the queue events in order with `Queue`, `Position`,
 `OriginalPosition`, `MemberName`, `Reason`, transfer `Context`/`Extension` exactly,
 `HoldTime`/`TalkTime` within 1 s (2 s in the busy period, see `TOLERATED`); each
-caller's IVR (answer to `QueueCallerJoin`); the queues' final `ServicelevelPerf`, `ServicelevelPerf2`, `Completed`, `Abandoned`.
+caller's IVR (answer to `QueueCallerJoin`); the queues' final `ServicelevelPerf`,
+`ServicelevelPerf2`, `Completed`, `Abandoned`.
 
 What is not compared, and why, is `TOLERATED` below: the one list of differences between
 the simulator and the real Asterisk that the project accepts.
