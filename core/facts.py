@@ -96,6 +96,9 @@ class CallAnswered(_Fact):
     queue: str
     agent: str
     wait_s: float
+    # app_queue's whole-second wait (`HoldTime`), which its `ServicelevelPerf` counts on;
+    # None from a tracker that did not tell it (the float wait truncated stands in).
+    wait_whole_s: int | None = None
     entry: int = 1
     at: datetime
 
@@ -127,6 +130,7 @@ class CallAbandoned(_Fact):
     kind: Literal["abandoned"] = "abandoned"
     queue: str
     wait_s: float
+    wait_whole_s: int | None = None  # app_queue's `HoldTime`, as on `answered`
     position: int
     original_position: int
     entry: int = 1

@@ -22,6 +22,10 @@ DEFAULT_SHORT_ABANDON_S = 5  # S: an abandon within S seconds counts neither way
 ALL_QUEUES = "all"
 BUCKET_S = 15
 BUCKETS = 8  # 0-15 ... 105-120, then "120+"
+BUCKET_LABELS = (
+    *(f"{i * BUCKET_S}-{(i + 1) * BUCKET_S}" for i in range(BUCKETS)),
+    f"{BUCKETS * BUCKET_S}+",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +102,29 @@ class QueueFigures:
         if entry.answered or entry.abandoned:
             self.longest_wait_s = max(self.longest_wait_s, wait_s)
 
-    def as_dict(self) -> dict[str, Any]:
+    def merge(self, other: QueueFigures) -> None:
+        """Add the counts of `other` (figures of other entries) to these."""
+        for name in COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.wait_answered_sum_s += other.wait_answered_sum_s
+        self.longest_wait_s = max(self.longest_wait_s, other.longest_wait_s)
+        self.buckets = [a + b for a, b in zip(self.buckets, other.buckets, strict=True)]
+
+    def rates(self) -> tuple[float | None, float, float, float | None, float | None, float]:
+        """`sl`, `perf`, `perf2`, `asa_s`, `abandon_rate`, `longest_wait_s`, rounded."""
         counted = self.answered + self.abandoned - self.abandoned_short
         handled = self.answered + self.abandoned
-        labels = [f"{i * BUCKET_S}-{(i + 1) * BUCKET_S}" for i in range(BUCKETS)]
+        return (
+            round(100.0 * self.answered_within / counted, 1) if counted else None,
+            asterisk_pct(self.answered_within_whole_s, self.answered),
+            asterisk_pct(self.answered_within_whole_s + self.abandoned_within_whole_s, handled),
+            round(self.wait_answered_sum_s / self.answered, 3) if self.answered else None,
+            round(100.0 * self.abandoned / handled, 1) if handled else None,
+            round(self.longest_wait_s, 3),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        sl, perf, perf2, asa_s, abandon_rate, longest_wait_s = self.rates()
         return {
             "threshold_s": self.threshold_s,
             "short_abandon_s": self.short_abandon_s,
@@ -114,18 +137,83 @@ class QueueFigures:
             "abandoned_short": self.abandoned_short,
             "abandoned_within_whole_s": self.abandoned_within_whole_s,
             "waiting": self.waiting,
-            "sl": round(100.0 * self.answered_within / counted, 1) if counted else None,
-            "perf": asterisk_pct(self.answered_within_whole_s, self.answered),
-            "perf2": asterisk_pct(
-                self.answered_within_whole_s + self.abandoned_within_whole_s, handled
-            ),
-            "asa_s": round(self.wait_answered_sum_s / self.answered, 3) if self.answered else None,
-            "abandon_rate": round(100.0 * self.abandoned / handled, 1) if handled else None,
-            "longest_wait_s": round(self.longest_wait_s, 3),
-            "answered_within_buckets": dict(
-                zip([*labels, f"{BUCKETS * BUCKET_S}+"], self.buckets, strict=True)
-            ),
+            "sl": sl,
+            "perf": perf,
+            "perf2": perf2,
+            "asa_s": asa_s,
+            "abandon_rate": abandon_rate,
+            "longest_wait_s": longest_wait_s,
+            "answered_within_buckets": dict(zip(BUCKET_LABELS, self.buckets, strict=True)),
         }
+
+    def as_json(self) -> str:
+        """`as_dict()` as JSON text, written without the dict (reports write thousands).
+
+        >>> figures = QueueFigures(40, 5, offered=2, answered=1, answered_within=1)
+        >>> import json; json.loads(figures.as_json()) == figures.as_dict()
+        True
+        """
+        return _FIGURES_JSON % (
+            self.threshold_s,
+            self.short_abandon_s,
+            self.offered,
+            self.answered,
+            self.completed,
+            self.answered_within,
+            self.answered_within_whole_s,
+            self.abandoned,
+            self.abandoned_short,
+            self.abandoned_within_whole_s,
+            self.waiting,
+            *map(_json_number, self.rates()),
+            *self.buckets,
+        )
+
+
+def _json_number(value: float | None) -> str:
+    return "null" if value is None else repr(float(value))
+
+
+_FIGURES_JSON = (
+    "{"
+    + ", ".join(
+        f'"{name}": %d'
+        for name in (
+            "threshold_s",
+            "short_abandon_s",
+            "offered",
+            "answered",
+            "completed",
+            "answered_within",
+            "answered_within_whole_s",
+            "abandoned",
+            "abandoned_short",
+            "abandoned_within_whole_s",
+            "waiting",
+        )
+    )
+    + ", "
+    + ", ".join(
+        f'"{name}": %s'
+        for name in ("sl", "perf", "perf2", "asa_s", "abandon_rate", "longest_wait_s")
+    )
+    + ', "answered_within_buckets": {'
+    + ", ".join(f'"{label}": %d' for label in BUCKET_LABELS)
+    + "}}"
+)
+
+
+COUNTS = (
+    "offered",
+    "answered",
+    "completed",
+    "answered_within",
+    "answered_within_whole_s",
+    "abandoned",
+    "abandoned_short",
+    "abandoned_within_whole_s",
+    "waiting",
+)
 
 
 def service_level(

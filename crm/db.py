@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from crm.supervisor.intervals import wall_start
+
 
 def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
@@ -32,6 +34,10 @@ def make_engine(url: str) -> AsyncEngine:
             # SQLite's own lower() folds ASCII only: ILIKE ("lower(x) LIKE lower(y)") would
             # miss "ПАРОЛЬ" for "пароль". An application function of the same name wins.
             dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+            # Report intervals in the hotline's time zone (SQLite knows no zones).
+            dbapi_connection.create_function(
+                "hotline_wall_start", 3, wall_start, deterministic=True
+            )
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Dialect,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -150,11 +151,13 @@ class Ticket(Base):
 
 class Call(Base):
     __tablename__ = "calls"
+    # The call log pages newest first by (started_at, id).
+    __table_args__ = (Index("ix_calls_started_at_id", "started_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     linkedid: Mapped[str] = mapped_column(String(64), unique=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
-    caller_number: Mapped[str | None] = mapped_column(String(40))
+    caller_number: Mapped[str | None] = mapped_column(String(40), index=True)
     caller_name: Mapped[str | None] = mapped_column(String(200))
     started_at: Mapped[datetime | None]
     queue: Mapped[str | None] = mapped_column(String(80))
@@ -173,7 +176,7 @@ class Call(Base):
     hung_up_by: Mapped[str | None] = mapped_column(String(20))
     # The UIN read to the caller, kept until a ticket with it exists (the AGI server may
     # hand out a reserved UIN while the CRM is down and register the ticket later).
-    announced_uin: Mapped[str | None] = mapped_column(String(20))
+    announced_uin: Mapped[str | None] = mapped_column(String(20), index=True)
     # The caller's answers to the survey after the agent left ("was it solved?", 1-5).
     solved: Mapped[bool | None]
     score: Mapped[int | None] = mapped_column(Integer)
@@ -205,18 +208,32 @@ class QueueEntry(Base):
     """One wait of a call in a queue (a call transferred back into a queue has several)."""
 
     __tablename__ = "queue_entries"
-    __table_args__ = (UniqueConstraint("call_id", "entry"),)
+    __table_args__ = (
+        UniqueConstraint("call_id", "entry"),
+        # Covers the service-level history: a range of joined_at read from the index alone.
+        Index(
+            "ix_queue_entries_report",
+            "joined_at",
+            "queue",
+            "outcome",
+            "wait_s",
+            "wait_whole_s",
+            "completed_at",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
     entry: Mapped[int] = mapped_column(Integer)
     queue: Mapped[str] = mapped_column(String(80), index=True)
     position: Mapped[int | None] = mapped_column(Integer)
-    joined_at: Mapped[datetime | None] = mapped_column(index=True)
+    joined_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
     left_at: Mapped[datetime | None]
     wait_s: Mapped[float | None]
-    agent: Mapped[str | None] = mapped_column(String(80))
+    # app_queue's whole-second wait (`HoldTime`): what its ServicelevelPerf/Perf2 count on
+    wait_whole_s: Mapped[int | None] = mapped_column(Integer)
+    agent: Mapped[str | None] = mapped_column(String(80), index=True)
     # The agent's talk ended (Asterisk's AgentComplete, the `completed` fact): what
     # QueueParams' `Completed` counts, and the history's `completed`.
     completed_at: Mapped[datetime | None]

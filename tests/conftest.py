@@ -147,6 +147,8 @@ async def _empty(url: str) -> None:
                 await conn.execute(delete(table))
             if url.startswith("postgresql"):
                 await conn.execute(text("ALTER SEQUENCE uin_seq RESTART WITH 1"))
+            else:  # the UIN counter of SQLite (AUTOINCREMENT) starts again too
+                await conn.execute(text("DELETE FROM sqlite_sequence"))
     finally:
         await engine.dispose()
 

@@ -82,6 +82,7 @@ async def on_answered(
     entry = await queue_entry(session, call, fact.entry, fact.queue)
     entry.outcome = QueueEntryOutcome.answered
     entry.answered_at, entry.wait_s, entry.agent = fact.at, fact.wait_s, fact.agent
+    entry.wait_whole_s = fact.wait_whole_s
     if call.answered_at is None:  # the call's own figures are those of its first answer
         call.answered_at, call.wait_s = fact.at, fact.wait_s
     call.reached(fact.agent)
@@ -111,6 +112,7 @@ async def on_abandoned(
         fact.at,
         fact.wait_s,
     )
+    entry.wait_whole_s = fact.wait_whole_s
     entry.position = entry.position or fact.original_position
     if call.answered_at is None:
         call.outcome, call.wait_s = CallOutcome.abandoned, fact.wait_s

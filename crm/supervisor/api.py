@@ -9,22 +9,30 @@ takes `supervisor` or `service` (give Prometheus a service token in its scrape c
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from redis.asyncio import Redis
 from sse_starlette import EventSourceResponse
 
 from core.keys import LIVE_CHANGES_CHANNEL as CHANGES_CHANNEL
 from core.settings import Settings
+from crm.csv_export import MEDIA_TYPE as CSV_MEDIA_TYPE
+from crm.csv_export import SEPARATORS, CsvRows, with_bom
 from crm.deps import Principal, require
 from crm.owed import read_owed
 from crm.sse import pubsub_stream
-from crm.supervisor.history import INTERVALS, history, load_entries
+from crm.supervisor.export import HEADER, history_csv
+from crm.supervisor.history import INTERVALS, history_json
+from crm.supervisor.history_sql import aggregate
+from crm.supervisor.intervals import interval_starts
 from crm.supervisor.live import read_agents, read_counters, read_queues
 from crm.supervisor.metrics import MEDIA_TYPE, prometheus_text
+from crm.supervisor.schemas import ServiceLevelHistory
 
 router = APIRouter()
 SupervisorRole = Annotated[Principal, Depends(require("supervisor"))]
@@ -50,7 +58,19 @@ def _aware(value: datetime | None, tz: tzinfo) -> datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=tz)
 
 
-@router.get("/api/metrics/service-level", tags=["supervisor"])
+def _invalid(parameter: str, message: str) -> HTTPException:
+    """A 422 in FastAPI's own shape, naming the query parameter."""
+    return HTTPException(
+        422, [{"loc": ["query", parameter], "msg": message, "type": "value_error"}]
+    )
+
+
+@router.get(
+    "/api/metrics/service-level",
+    tags=["supervisor"],
+    response_model=None,
+    responses={200: {"model": ServiceLevelHistory}},
+)
 async def service_level_history(
     request: Request,
     _: SupervisorRole,
@@ -61,33 +81,61 @@ async def service_level_history(
         datetime | None, Query(alias="from", description="ISO time; default: today 00:00")
     ] = None,
     to: Annotated[datetime | None, Query(description="ISO time, exclusive; default: now")] = None,
-    interval: Annotated[str, Query(description="15m, hour, day or quarter")] = "hour",
-) -> dict[str, Any]:
-    """Service level by interval from the recorded queue entries (per queue and `all`)."""
+    interval: Annotated[
+        str, Query(description="15m, hour, day, week (from Monday), month or quarter")
+    ] = "hour",
+    format: Annotated[
+        str, Query(description="json, or csv (UTF-8 with BOM, a row per interval and queue)")
+    ] = "json",
+    sep: Annotated[
+        str, Query(description="csv: `;` (decimal comma, the default), `,` or `tab`")
+    ] = ";",
+) -> StreamingResponse:
+    """Service level by interval from the recorded queue entries (per queue and `all`),
+    counted by the database; the JSON (or CSV) is streamed as it is written."""
     settings = _settings(request)
     tz = _tz(settings)
     if interval not in INTERVALS:
-        raise HTTPException(
-            422,
-            f"interval must be one of {', '.join(INTERVALS)}, not {interval!r}",
-        )
+        raise _invalid("interval", f"must be one of {', '.join(INTERVALS)}, not {interval!r}")
+    if format not in ("json", "csv"):
+        raise _invalid("format", f"must be json or csv, not {format!r}")
+    if sep not in SEPARATORS:
+        raise _invalid("sep", f"must be one of {', '.join(SEPARATORS)}, not {sep!r}")
     end = _aware(to, tz) or datetime.now(UTC)
     start = _aware(from_, tz) or datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
     if start >= end:
-        raise HTTPException(422, "`from` must be before `to`")
-    rows = await load_entries(request.app.state.engine, start, end, queue)
+        raise _invalid("from", "`from` must be before `to`")
     try:
-        return history(
-            rows,
-            start,
-            end,
-            interval,  # type: ignore[arg-type]
-            tz,
-            settings.sl.threshold_s,
-            settings.sl.short_abandon_s,
-        )
+        starts = list(interval_starts(start, end, interval, tz))  # type: ignore[arg-type]
     except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise _invalid("interval", str(exc)) from None
+    sl = settings.sl
+    counts = await aggregate(
+        request.app.state.engine,
+        start,
+        end,
+        interval,  # type: ignore[arg-type]
+        tz,
+        sl.threshold_s,
+        sl.short_abandon_s,
+        queue,
+    )
+    span = (start, end, interval, tz, sl.threshold_s, sl.short_abandon_s)
+    if format == "csv":
+        rows = CsvRows(sep)
+        pieces = with_bom(HEADER, history_csv(counts, starts, *span, rows), rows)  # type: ignore[arg-type]
+        return StreamingResponse(
+            _encoded(pieces),
+            media_type=CSV_MEDIA_TYPE,
+            headers={"Content-Disposition": 'attachment; filename="service-level.csv"'},
+        )
+    pieces = history_json(counts, starts, *span)  # type: ignore[arg-type]
+    return StreamingResponse(_encoded(pieces), media_type="application/json")
+
+
+async def _encoded(pieces: Iterator[str]) -> AsyncIterator[bytes]:
+    for piece in pieces:
+        yield piece.encode()
 
 
 async def _live_queues(request: Request) -> dict[str, Any]:

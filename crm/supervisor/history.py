@@ -1,29 +1,57 @@
-"""Service-level history from SQL: the `queue_entries` the recorder writes, by interval.
+"""Service-level history: the figures of `core.service_level` by interval, per queue and `all`.
 
-Intervals are cut in the hotline's time zone (`HOTLINE_TIMEZONE`): `15m`, `hour`, `day`,
-`quarter` (calendar quarters). An entry belongs to the interval in which it joined the
-queue. The stored wait is the float wait (timestamps); Asterisk's whole-second wait is
-not stored, so `perf`/`perf2` here use the float wait truncated, which can differ from
-`QueueParams` by a call whose wait was within a second of T.
+Intervals are cut in the hotline's time zone (`HOTLINE_TIMEZONE`, `crm.supervisor.intervals`):
+`15m`, `hour`, `day`, `week`, `month`, `quarter`. An entry belongs to the interval in which
+it joined the queue. The database does the counting (`crm.supervisor.history_sql`): the
+API reads one row per interval and queue, never the entries. Every figure is computed
+from the entries at the moment of asking, so an interval that is still open is exact.
+
+`history()` is the Python reference: the same response from entries in memory
+(`load_entries`), used by the tests and the demo to check the SQL. `perf`/`perf2` count on
+Asterisk's whole-second wait (`HoldTime`, stored as `wait_whole_s`), so they equal
+`QueueParams`' `ServicelevelPerf`/`ServicelevelPerf2` for the same calls; entries recorded
+before it was stored use the float wait truncated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
-from typing import Any, Literal
+from datetime import UTC, datetime, tzinfo
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.service_level import ALL_QUEUES, EntryOutcome, service_level
+from core.service_level import ALL_QUEUES, EntryOutcome, QueueFigures, service_level
 from crm.models import QueueEntry as QueueEntryRow
 from crm.models import QueueEntryOutcome
+from crm.supervisor.history_sql import Counts, add_counts, aggregate, figures_of
+from crm.supervisor.intervals import (
+    INTERVALS,
+    MAX_INTERVALS,
+    Interval,
+    interval_start,
+    interval_starts,
+    next_start,
+)
 
-Interval = Literal["15m", "hour", "day", "quarter"]
-INTERVALS: tuple[Interval, ...] = ("15m", "hour", "day", "quarter")
-MAX_INTERVALS = 10_000  # a request asking for more is refused, not served slowly
+CHUNK_INTERVALS = 256  # intervals per piece of the streamed response
+
+__all__ = [
+    "INTERVALS",
+    "MAX_INTERVALS",
+    "Interval",
+    "SqlEntry",
+    "history",
+    "history_from_sql",
+    "history_json",
+    "interval_start",
+    "load_entries",
+    "next_start",
+    "outcome_of",
+]
 
 
 @dataclass(frozen=True)
@@ -32,76 +60,52 @@ class SqlEntry:
     joined_at: datetime
     wait_s: float | None
     outcome: QueueEntryOutcome
+    wait_whole_s: int | None = None
     completed: bool = False  # the agent's talk ended (AgentComplete), as the tracker counts
-
-
-def interval_start(at: datetime, interval: Interval, tz: tzinfo) -> datetime:
-    """The start (aware, in `tz`) of the interval holding `at`."""
-    local = at.astimezone(tz)
-    if interval == "15m":
-        local = local.replace(minute=local.minute - local.minute % 15, second=0, microsecond=0)
-    elif interval == "hour":
-        local = local.replace(minute=0, second=0, microsecond=0)
-    elif interval == "day":
-        local = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    else:
-        month = local.month - (local.month - 1) % 3
-        local = local.replace(month=month, day=1, hour=0, minute=0, second=0, microsecond=0)
-    # re-localise: the wall time may sit on the other side of a DST change
-    return local.replace(tzinfo=None).replace(tzinfo=tz)
-
-
-def next_start(start: datetime, interval: Interval, tz: tzinfo) -> datetime:
-    naive = start.replace(tzinfo=None)
-    if interval == "15m":
-        return interval_start((start + timedelta(minutes=15)), interval, tz)
-    if interval == "hour":
-        return interval_start((start + timedelta(hours=1)), interval, tz)
-    if interval == "day":
-        return (naive + timedelta(days=1)).replace(tzinfo=tz)
-    month = naive.month + 3
-    year = naive.year + (month > 12)
-    return naive.replace(year=year, month=(month - 1) % 12 + 1).replace(tzinfo=tz)
-
-
-def interval_starts(
-    start: datetime, end: datetime, interval: Interval, tz: tzinfo
-) -> Iterator[datetime]:
-    current = interval_start(start, interval, tz)
-    count = 0
-    while current < end:
-        yield current
-        count += 1
-        if count > MAX_INTERVALS:
-            raise ValueError(f"more than {MAX_INTERVALS} intervals: ask for a longer interval")
-        current = next_start(current, interval, tz)
 
 
 async def load_entries(
     engine: AsyncEngine, start: datetime, end: datetime, queue: str | None
 ) -> list[SqlEntry]:
+    """Every entry that joined in [start, end), in memory (the reference's input)."""
+    row = QueueEntryRow
     query = select(
-        QueueEntryRow.queue,
-        QueueEntryRow.joined_at,
-        QueueEntryRow.wait_s,
-        QueueEntryRow.outcome,
-        QueueEntryRow.completed_at,
-    ).where(QueueEntryRow.joined_at >= start, QueueEntryRow.joined_at < end)
+        row.queue, row.joined_at, row.wait_s, row.outcome, row.wait_whole_s, row.completed_at
+    ).where(row.joined_at >= start, row.joined_at < end)
     if queue:
-        query = query.where(QueueEntryRow.queue == queue)
+        query = query.where(row.queue == queue)
     async with engine.connect() as conn:
-        rows = (await conn.execute(query.order_by(QueueEntryRow.joined_at))).all()
+        rows = (await conn.execute(query.order_by(row.joined_at))).all()
     return [
         SqlEntry(
-            r.queue, r.joined_at, r.wait_s, QueueEntryOutcome(r.outcome), r.completed_at is not None
+            r.queue,
+            r.joined_at,
+            r.wait_s,
+            QueueEntryOutcome(r.outcome),
+            r.wait_whole_s,
+            r.completed_at is not None,
         )
         for r in rows
     ]
 
 
 def outcome_of(row: SqlEntry) -> EntryOutcome:
-    """A stored entry as the service-level maths reads it (no whole-second wait kept)."""
-    return EntryOutcome(row.queue, row.outcome.value, row.wait_s, completed=row.completed)
+    """A stored entry as the service-level maths reads it."""
+    return EntryOutcome(
+        row.queue, row.outcome.value, row.wait_s, row.wait_whole_s, completed=row.completed
+    )
+
+
+def _header(
+    start: datetime, end: datetime, interval: Interval, tz: tzinfo, threshold_s: int, short_s: int
+) -> dict[str, Any]:
+    return {
+        "interval": interval,
+        "from": start.astimezone(tz).isoformat(),
+        "to": end.astimezone(tz).isoformat(),
+        "threshold_s": threshold_s,
+        "short_abandon_s": short_s,
+    }
 
 
 def history(
@@ -113,7 +117,8 @@ def history(
     threshold_s: int,
     short_abandon_s: int,
 ) -> dict[str, Any]:
-    """Figures per interval (per queue and `all`), and over the whole range."""
+    """The reference: figures per interval (per queue and `all`) and over the whole range,
+    from entries in memory."""
     starts = list(interval_starts(start, end, interval, tz))
     by_start: dict[datetime, list[EntryOutcome]] = {s: [] for s in starts}
     for row in rows:
@@ -133,12 +138,98 @@ def history(
         [e for entries in by_start.values() for e in entries], threshold_s, short_abandon_s
     )
     return {
-        "interval": interval,
-        "from": start.astimezone(tz).isoformat(),
-        "to": end.astimezone(tz).isoformat(),
-        "threshold_s": threshold_s,
-        "short_abandon_s": short_abandon_s,
+        **_header(start, end, interval, tz, threshold_s, short_abandon_s),
         "queues": sorted(q for q in total if q != ALL_QUEUES),
         "total": total,
         "series": series,
     }
+
+
+def history_json(
+    counts: Mapping[tuple[datetime, str], Counts],
+    starts: Sequence[datetime],
+    start: datetime,
+    end: datetime,
+    interval: Interval,
+    tz: tzinfo,
+    threshold_s: int,
+    short_abandon_s: int,
+) -> Iterator[str]:
+    """The response as JSON text in pieces (`history()`'s shape), from the numbers of each
+    (interval start in UTC, queue); `starts` are `interval_starts()`'s. Nothing is held but
+    the numbers: a quarter by 15 minutes is ~13 MB of JSON, written out as it is made."""
+
+    def as_dict(numbers: Counts | None) -> dict[str, Any]:
+        if numbers is None:
+            return QueueFigures(threshold_s, short_abandon_s).as_dict()
+        return figures_of(numbers, threshold_s, short_abandon_s).as_dict()
+
+    def as_json(numbers: Counts) -> str:
+        return figures_of(numbers, threshold_s, short_abandon_s).as_json()
+
+    per_start: dict[datetime, dict[str, Counts]] = {}
+    total: dict[str, Counts] = {}
+    overall: Counts | None = None
+    for (begin, queue), numbers in counts.items():
+        per_start.setdefault(begin, {})[queue] = numbers
+        total[queue] = add_counts(total.get(queue), numbers)
+        overall = add_counts(overall, numbers)
+    totals = {name: as_dict(total[name]) for name in sorted(total)}
+    totals[ALL_QUEUES] = as_dict(overall)
+    head = {
+        **_header(start, end, interval, tz, threshold_s, short_abandon_s),
+        "queues": sorted(total),
+        "total": totals,
+    }
+    yield json.dumps(head)[:-1] + ', "series": ['
+    empty = json.dumps({ALL_QUEUES: as_dict(None)})
+    end_local = end.astimezone(tz)
+    pieces: list[str] = []
+    for index, begin in enumerate(starts):
+        if index + 1 < len(starts):
+            following = starts[index + 1]
+        else:
+            following = min(next_start(begin, interval, tz), end_local)
+        queues = per_start.get(begin.astimezone(UTC))
+        if not queues:
+            text = empty
+        elif len(queues) == 1 and ALL_QUEUES not in queues:  # `all` is that queue
+            ((name, numbers),) = queues.items()
+            figures = as_json(numbers)
+            text = f'{{{json.dumps(name)}: {figures}, "{ALL_QUEUES}": {figures}}}'
+        else:
+            everything: Counts | None = None
+            parts = []
+            for name in sorted(queues):
+                if name != ALL_QUEUES:
+                    parts.append(f"{json.dumps(name)}: {as_json(queues[name])}")
+                everything = add_counts(everything, queues[name])
+            assert everything is not None
+            parts.append(f'"{ALL_QUEUES}": {as_json(everything)}')
+            text = "{" + ", ".join(parts) + "}"
+        pieces.append(
+            f'{"," if index else ""}{{"start": "{begin.isoformat()}", '
+            f'"end": "{following.isoformat()}", "queues": {text}}}'
+        )
+        if len(pieces) >= CHUNK_INTERVALS:
+            yield "".join(pieces)
+            pieces.clear()
+    pieces.append("]}")
+    yield "".join(pieces)
+
+
+async def history_from_sql(
+    engine: AsyncEngine,
+    start: datetime,
+    end: datetime,
+    interval: Interval,
+    tz: tzinfo,
+    threshold_s: int,
+    short_abandon_s: int,
+    queue: str | None = None,
+) -> Iterator[str]:
+    """The history counted by the database, as JSON text in pieces (see the module
+    docstring); ValueError (before any query) for more than `MAX_INTERVALS` intervals."""
+    starts = list(interval_starts(start, end, interval, tz))
+    counts = await aggregate(engine, start, end, interval, tz, threshold_s, short_abandon_s, queue)
+    return history_json(counts, starts, start, end, interval, tz, threshold_s, short_abandon_s)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from core.ami.manager import AmiManager
 from core.settings import Settings
 from crm.api import install_error_handlers, router
+from crm.calls.api import router as calls_router
 from crm.db import make_engine, make_sessionmaker
 from crm.edge import BodyLimit, install_edge_error_handlers, plain_request_text
 from crm.lifecycle.api import install_lifecycle_error_handlers
@@ -112,6 +113,7 @@ def create_app(
     app.include_router(router)
     app.include_router(lifecycle_router)
     app.include_router(supervisor_router)
+    app.include_router(calls_router)
     app.include_router(staffing_router)
     app.include_router(transfers_router)
     app.include_router(mail_router)

@@ -83,7 +83,7 @@ class DemoReport:
     truth: dict[str, Any]
     truth_calls: int
     elapsed_s: float
-    sql_agrees: bool = True  # SQL's recorded entries give the same counts and `sl`
+    sql_agrees: bool = True  # SQL's recorded entries give the same counts, `sl`, perf, perf2
     # Tries Hotline turned down at the limit (the call contexts' `refused`, counted by the
     # AGI route `transfer` and the API when they refused).
     refused: int = 0
@@ -143,9 +143,9 @@ class DemoReport:
             f" most on one call {s['max_transfers_per_call']})",
             f"service level over the queue entries (T={level['threshold_s']} s):"
             f" sl {level['sl']}%, perf {level['perf']}%, perf2 {level['perf2']}%",
-            "recorded in SQL: the same counts and sl"
+            "recorded in SQL: the same counts, sl, perf and perf2"
             if self.sql_agrees
-            else "recorded in SQL: DIFFERENT counts or sl",
+            else "recorded in SQL: DIFFERENT counts, sl, perf or perf2",
             f"simulator's truth:           sl {truth['sl']}%, perf {truth['perf']}%,"
             f" perf2 {truth['perf2']}%  {'(same)' if same else '(DIFFERENT)'}",
         ]
@@ -162,9 +162,8 @@ async def build_report(
     refused: int = 0,
 ) -> DemoReport:
     """Figures from what Hotline recorded in SQL, and the simulator's truth beside them."""
-    # The tracker's entries carry Asterisk's whole-second HoldTime, so perf/perf2 are
-    # exact; SQL keeps only the float wait (see crm.supervisor.history). Both must agree on
-    # the counts and on our own `sl`, which uses the float wait.
+    # The tracker's entries and SQL (`wait_whole_s`) both carry Asterisk's whole-second
+    # HoldTime, so they must agree on the counts, our own `sl` and perf/perf2.
     ours = service_level(
         [e.as_outcome() for e in tracker.tracker.entries() if e.queue == QUEUE],
         sl.threshold_s,
@@ -192,7 +191,9 @@ async def build_report(
     empty = {"threshold_s": sl.threshold_s, "sl": None, "perf": 0.0, "perf2": 0.0, "asa_s": None}
     mine = ours.get(QUEUE, empty | {"answered": 0, "abandoned": 0})
     in_sql = recorded.get(QUEUE, empty | {"answered": 0, "abandoned": 0})
-    sql_agrees = all(mine.get(k) == in_sql.get(k) for k in ("answered", "abandoned", "sl"))
+    sql_agrees = all(
+        mine.get(k) == in_sql.get(k) for k in ("answered", "abandoned", "sl", "perf", "perf2")
+    )
     return DemoReport(
         calls=calls,
         answered=mine["answered"],

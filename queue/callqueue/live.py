@@ -136,12 +136,9 @@ class LiveState(AgentStateSink):
         return bool(self._agents or self._done or self._counters_dirty or self._queues_dirty)
 
     def _outcome(self, fact: CallAnswered | CallAbandoned) -> dict[str, object]:
-        whole_s = int(fact.wait_s)
-        call = self.tracker.calls.get(fact.linkedid) if self.tracker else None
-        if call is not None and 0 < fact.entry <= len(call.entries):
-            entry = call.entries[fact.entry - 1]
-            if entry.wait_whole_s is not None:
-                whole_s = entry.wait_whole_s
+        # The tracker's facts carry app_queue's whole seconds (HoldTime); int() is the
+        # stand-in for a fact without them.
+        whole_s = fact.wait_whole_s if fact.wait_whole_s is not None else int(fact.wait_s)
         return {
             "linkedid": fact.linkedid,
             "entry": fact.entry,

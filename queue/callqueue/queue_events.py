@@ -124,6 +124,7 @@ class QueueEvents:
                 queue=entry.queue,
                 agent=entry.agent,
                 wait_s=round(entry.wait_s, 6),
+                wait_whole_s=entry.wait_whole_s,
                 entry=entry.entry,
                 at=utc(at),
             )
@@ -150,6 +151,7 @@ class QueueEvents:
                 linkedid=call.linkedid,
                 queue=entry.queue,
                 wait_s=round(entry.wait_s, 6),
+                wait_whole_s=entry.wait_whole_s,
                 at=utc(at),
                 position=entry.abandon_position,
                 original_position=entry.original_position,
@@ -222,6 +224,7 @@ class QueueEvents:
             queue=entry.queue,
             agent=entry.agent,
             wait_s=round(entry.wait_s, 6),
+            wait_whole_s=entry.wait_whole_s,
             entry=entry.entry,
             at=utc(entry.answered_at),
         )

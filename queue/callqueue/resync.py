@@ -289,6 +289,7 @@ class Resync:
                     linkedid=call.linkedid,
                     queue=entry.queue,
                     wait_s=round(entry.wait_s, 6),
+                    wait_whole_s=entry.wait_whole_s,
                     at=utc(at),
                     position=entry.position,
                     original_position=entry.position,

@@ -23,6 +23,7 @@ from tests.asterisk.instance import terminate
 class Component:
     def __init__(self, name: str, args: list[str], env: dict[str, str], home: Path) -> None:
         self.name = name
+        self.args, self.env, self.home = args, env, home
         self.log = home / f"{name}.log"
         base = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
         with self.log.open("ab") as out:
@@ -52,6 +53,16 @@ class Component:
 
     def stop(self, timeout_s: float = 15.0) -> None:
         terminate(self.process, timeout_s)
+
+    def kill(self) -> None:
+        """SIGKILL: the process goes at once, as in a crash (nothing flushed, no goodbye)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(5)
+
+    def again(self) -> Component:
+        """The same command started anew (same settings, same log, appended)."""
+        return Component(self.name, self.args, self.env, self.home)
 
 
 def answers_http(url: str) -> Callable[[], bool]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 
 import pytest
@@ -53,8 +54,8 @@ def test_sqlite_from_empty_to_head_and_back(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_postgresql_from_empty_to_head_and_back() -> None:
-    name = "hotline_migration_probe"
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    # A name of this run's own: two runs on one server must not drop each other's database.
+    name = f"hotline_migration_probe_{uuid.uuid4().hex[:8]}"
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
     from tests.conftest import PG_SERVER
 

@@ -103,11 +103,42 @@ async def test_service_level_history_by_interval(client, settings) -> None:
     )
     assert one_queue.json()["queues"] == ["support"]
     assert one_queue.json()["series"][0]["start"] == "2026-01-01T00:00:00+03:00"
-    for bad in ({"interval": "week"}, {"from": params["to"], "to": params["from"]}):
+    for bad in ({"interval": "year"}, {"from": params["to"], "to": params["from"]}):
         reply = await client.get(
             "/api/metrics/service-level", params={**params, **bad}, headers=auth("supervisor")
         )
         assert reply.status_code == 422
+
+
+async def test_history_decides_within_on_asterisks_whole_seconds(client, settings) -> None:
+    """A wait of 40.3 s whose HoldTime was 41 (joined at .9 of a second, answered at .2) is
+    outside T for app_queue; the float wait truncated (40) would count it within."""
+    joined = datetime(2026, 3, 3, 9, 0, 0, 900_000, tzinfo=UTC)
+    answered_at = joined + timedelta(seconds=40.3)
+    abandoned_at = joined + timedelta(seconds=60, milliseconds=400)
+    facts = [
+        CallQueued(linkedid="2.1", queue="hotline", position=1, at=joined),
+        CallAnswered(
+            linkedid="2.1", queue="hotline", agent="a1", wait_s=40.3, wait_whole_s=41,
+            at=answered_at,
+        ),
+        CallQueued(linkedid="2.2", queue="hotline", position=1, at=joined + timedelta(seconds=20)),
+        CallAbandoned(
+            linkedid="2.2", queue="hotline", wait_s=40.4, wait_whole_s=41, position=1,
+            original_position=1, at=abandoned_at,
+        ),
+    ]  # fmt: skip
+    await record(settings, facts)
+    params = {"from": "2026-03-03T12:00:00+03:00", "to": "2026-03-03T13:00:00+03:00"}
+    reply = await client.get(
+        "/api/metrics/service-level", params=params, headers=auth("supervisor")
+    )
+    assert reply.status_code == 200, reply.text
+    hotline = reply.json()["total"]["hotline"]
+    assert (hotline["answered"], hotline["abandoned"]) == (1, 1)
+    assert hotline["answered_within_whole_s"] == 0
+    assert hotline["abandoned_within_whole_s"] == 0
+    assert (hotline["perf"], hotline["perf2"]) == (0.0, 0.0)
 
 
 @pytest.fixture

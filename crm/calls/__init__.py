@@ -1,0 +1,1 @@
+"""The call log: every recorded call with its waits, agents, transfers and survey answers."""
