@@ -27,6 +27,9 @@ Modules:
 - `server` (sessions, fan-out), `frames` (wire format), `actions`, `status` (list replies).
 - `pbx` (calls, dialplan, hang-ups), `queueing` (app_queue), `queues` (counters), `transfers`,
   `channels`, `noise` (events nobody reads), `agi` (FastAGI client), `clock`.
+- `site` (`site_config(...)`: the model of a site's rendered queues.conf, dialplan and
+  sound lengths; `dialplan` reads the pre-bridge Gosub), `core_sounds.json` (the lengths of
+  Asterisk's own recorded digits).
 - `scenarios` (`run_scenario(name)`, the named scripted runs; `production` is 08's timeline),
   `traffic` (seeded generated days), `truth` (ground truth records), `transcript` (read
   `.txt` transcripts into frames), `cli` (`hotline sim scenario NAME --record FILE`).

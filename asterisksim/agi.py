@@ -18,8 +18,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 AGI = CLASSES["agi"]
+# Used only when the config has no sound durations (the recorded transcripts' prompts).
 SAY_DIGIT_S = 0.5
 PROMPT_S = 1.0
+# GET DATA with timeout 0: app.c's defaults for the first and the following digits.
+GET_DATA_FIRST_S = 6.0
+GET_DATA_NEXT_S = 2.0
+FOREVER_S = 1_000_000.0
 CONNECT_TIMEOUT_S = 5.0
 MAX_COMMAND_BYTES = 8192
 
@@ -161,16 +166,7 @@ async def execute(
         else:
             reply, ended = "200 result=-1 endpos=0", "FAILURE"
     elif verb == "GET DATA" and len(words) >= 3:
-        try:
-            timeout_s = float(words[3]) / 1000 if len(words) >= 4 else 5.0
-            max_digits = int(words[4]) if len(words) >= 5 else 32
-        except ValueError:
-            timeout_s, max_digits = -1.0, 0
-        if timeout_s < 0:
-            reply = "520 Invalid command syntax.  Proper usage not available."
-        else:
-            digits = await collect_digits(pbx, call, timeout_s, max_digits)
-            reply = f"200 result={digits}" if digits else "200 result= (timeout)"
+        reply = await get_data(pbx, call, two, words)
     elif words and words[0].upper() == "ANSWER":
         reply = "200 result=0"
     elif words and words[0].upper() == "EXEC":
@@ -203,27 +199,63 @@ def sound_s(pbx: PBX, chan: Channel, name: str, fixed_s: float) -> float:
     return durations.get(f"{chan.language}/{name}", fixed_s)
 
 
-async def collect_digits(pbx: PBX, call: Call, timeout_s: float, max_digits: int) -> str:
-    """Digits for GET DATA: the caller's scripted DTMF first, then PlayDTMF'd ones."""
+async def get_data(pbx: PBX, call: Call, chan: Channel, words: list[str]) -> str:
+    """res_agi's GET DATA (app.c ast_app_getdata_full): the prompt plays to its end unless
+    a key stops it, then each digit is awaited up to the timeout (first and later digits
+    alike when a timeout is given; 6 s and 2 s when it is 0). A missing prompt answers
+    `result=-1`; digits that stop at a timeout carry ` (timeout)`, as Asterisk's do."""
+    try:
+        timeout_ms = int(words[3]) if len(words) >= 4 else 0
+        max_digits = int(words[4]) if len(words) >= 5 else 1024
+    except ValueError:
+        return "520 Invalid command syntax.  Proper usage not available."
+    first_s, next_s = GET_DATA_FIRST_S, GET_DATA_NEXT_S
+    if timeout_ms > 0:
+        first_s = next_s = timeout_ms / 1000
+    elif timeout_ms < 0:
+        first_s = next_s = FOREVER_S
+    prompt = words[2]
+    if prompt and prompt not in pbx.config.prompts:
+        return "200 result=-1"
+    prompt_s = sound_s(pbx, chan, prompt, PROMPT_S) if prompt else 0.0
+    digits, timed_out = await collect_digits(pbx, call, prompt_s, first_s, next_s, max_digits)
+    if timed_out:
+        return f"200 result={digits} (timeout)"
+    return f"200 result={digits}"
+
+
+async def collect_digits(
+    pbx: PBX, call: Call, prompt_s: float, first_s: float, next_s: float, max_digits: int
+) -> tuple[str, bool]:
+    """Digits for GET DATA, and whether a timeout ended them: the caller's scripted DTMF
+    first (pressed as the prompt starts), then PlayDTMF'd ones. A key stops the prompt."""
     buffer = call.two.dtmf
     if call.dtmf:
         buffer.extend(call.dtmf)
         call.dtmf = ""
+    if prompt_s > 0 and not buffer:
+        await _digit_or_timeout(pbx, call, buffer, prompt_s)
     digits = ""
     while len(digits) < max_digits:
-        if not buffer:
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            call.extra_waiter = waiter
-            timer = pbx.clock.call_later(timeout_s, pbx.clock.wake, waiter)
-            await pbx.clock.wait(waiter)
-            timer.cancel()
-            if not buffer:
-                break
+        if not buffer and not await _digit_or_timeout(
+            pbx, call, buffer, next_s if digits else first_s
+        ):
+            return digits, True
         digit = buffer.pop(0)
         if digit == "#":
             break
         digits += digit
-    return digits
+    return digits, False
+
+
+async def _digit_or_timeout(pbx: PBX, call: Call, buffer: list[str], timeout_s: float) -> bool:
+    """Wait until a key is pressed (True) or `timeout_s` of the model's time has passed."""
+    waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    call.extra_waiter = waiter
+    timer = pbx.clock.call_later(timeout_s, pbx.clock.wake, waiter)
+    await pbx.clock.wait(waiter)
+    timer.cancel()
+    return bool(buffer)
 
 
 def play_dtmf(pbx: PBX, call: Call, digit: str) -> None:

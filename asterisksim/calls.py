@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from asterisksim.channels import Channel
@@ -52,3 +52,6 @@ class Call:
     target_bridge: str = ""
     atxfer_to: tuple[str, str] = ("", "")  # context, exten of the pending Atxfer
     extra_waiter: object | None = None
+    # Queue calls a Redirect took the caller out of: app_queue closes them (AgentComplete)
+    # when the caller's channel ends.
+    redirected: list[Leg] = field(default_factory=list)

@@ -46,9 +46,14 @@ class SimConfig:
     # Queue()'s 7th argument, the pre-bridge Gosub on the member's channel, as the AGI URL
     # it runs (asterisksim.dialplan reads it from a rendered extensions.conf); None: none.
     member_gosub_url: str | None = None
+    # Queue(...,c) then AGI(<this>) on QUEUESTATUS=CONTINUE: when the agent hangs up, the
+    # caller's ;2 leaves the bridge and runs this script (the survey), then Hangup().
+    # None: the caller's call ends with the agent's (asterisksim.site reads the dialplan).
+    survey_agi_url: str | None = None
     # Seconds each sound file plays, by "<lang>/<name>" ("ru/hotline/welcome",
-    # "ru/digits/4"): the rendered files' durations (asterisksim.dialplan). Empty: the
-    # fixed PROMPT_S and SAY_DIGIT_S of asterisksim.agi.
+    # "ru/digits/4"): the site's files (asterisksim.site: the project's rendered prompts,
+    # Asterisk's own digits where they win). Empty: the fixed PROMPT_S and SAY_DIGIT_S of
+    # asterisksim.agi (the recorded transcripts' hello-world and the like).
     sound_durations_s: dict[str, float] = field(default_factory=dict)
     # [hotline-in] Set(__TRANSFER_CONTEXT=...): the context the agents' softphone transfers
     # (features' blindxfer, SIP REFER) go to; "" leaves it unset, as in the transcripts.
@@ -74,6 +79,9 @@ class SimConfig:
     # timestamps to show it, and the fixtures built on the model (tests/live) expect callers
     # in the queue at once; `production-sample` (08, timestamped) turns it on.
     answer_delay_s: float = 0.0
+    # Answer() in the agent's own dialplan before its talk time runs (the harness's and the
+    # transcripts' Local agents: Wait(delay), Answer(), Wait(talk)); None: answer_delay_s.
+    agent_answer_wait_s: float | None = None
     # Time each 1 s pass of app_queue's wait loop takes beyond `retry` (08: about 0.8 ms).
     queue_tick_overhead_s: float = QUEUE_TICK_OVERHEAD_S
     # UINs the dialplan hands out, in call order (a replay of a recording); then random ones.

@@ -94,8 +94,10 @@ class PBX(QueueEngine, TransferEngine, ChannelNoise):
         )
         self.device_state(device_of(chan), "NOT_INUSE")
         self.factory.forget(chan)
-        self.by_chan.pop(chan.name, None)
+        call = self.by_chan.pop(chan.name, None)
         self.legs.pop(chan.name, None)
+        if call is not None and call.redirected and chan is call.two:
+            self.close_redirected(call)
 
     def bridge_event(self, name: str, bridge_id: str, count: int, chan: Channel) -> None:
         entering = name == "BridgeEnter"
@@ -316,11 +318,18 @@ class PBX(QueueEngine, TransferEngine, ChannelNoise):
                 self.bridge_event("BridgeLeave", bid, 1, call.via[0])
                 self.hangup_event(call.via[0], 16)
             self.bridge_event("BridgeLeave", bid, 0, call.two)
-            # The caller's ;2 ends first (its Queue() returns), then the handset (08).
-            self.hangup_event(call.two, 16)
-            self.hangup_event(call.one, 16)
-            call.state = "gone"
-            call.truth.ended_at = self.clock.now()
+            survey = self.config.survey_agi_url
+            if survey and leg.member is not None:
+                # Queue(...,c): the caller's ;2 goes on in the dialplan, to the survey.
+                call.state, call.leg = "agi", None
+                call.two.set(app="AGI", app_data=survey)
+                self.start_agi(call, survey, self.after_survey)
+            else:
+                # The caller's ;2 ends first (its Queue() returns), then the handset (08).
+                self.hangup_event(call.two, 16)
+                self.hangup_event(call.one, 16)
+                call.state = "gone"
+                call.truth.ended_at = self.clock.now()
         else:
             self.agent_complete(call, leg, reason)
             self.bridge_event("BridgeLeave", bid, 1, call.two)
@@ -337,6 +346,17 @@ class PBX(QueueEngine, TransferEngine, ChannelNoise):
             self.hangup_event(leg.one, 16)
             self.hangup_event(leg.two, 16)
         self.member_done(leg)
+
+    def after_survey(self, call: Call, status: str) -> None:
+        """The survey's AGI() returned: the dialplan's Hangup() (unless the script or the
+        caller already hung up)."""
+        call.two.set_var("AGISTATUS", "SUCCESS" if status == "HANGUP" else status)
+        if call.state != "agi":
+            return
+        self.hangup_event(call.two, 16)
+        self.hangup_event(call.one, 16)
+        call.state = "gone"
+        call.truth.ended_at = self.clock.now()
 
     def new_bridge_id(self) -> str:
         # From the seeded generator, so a scenario's recording is the same bytes every run.

@@ -257,7 +257,10 @@ class QueueEngine:
         talk_s = call.talk_s if call.talk_s is not None else self.agent_profile(leg.agent).talk_s
         if talk_s is not None:
             # The agent's dialplan: Wait(delay), Answer() (0.5 s), Wait(talk), hang up.
-            wait_s = talk_s + self.config.answer_delay_s
+            answer_wait_s = self.config.agent_answer_wait_s
+            if answer_wait_s is None:
+                answer_wait_s = self.config.answer_delay_s
+            wait_s = talk_s + answer_wait_s
             leg.timer = self.clock.call_later(wait_s, self.agent_hangup, call, leg)
 
     def leg_no_answer(self: PBX, call: Call, leg: Leg) -> None:
@@ -372,7 +375,8 @@ class QueueEngine:
         member.in_call = False
         member.calls_taken += 1
         member.last_call = int(now)
-        member.wrapup_until_s = now + member.wrapuptime_s
+        # app_queue: unavailable while time(NULL) - lastcall < wrapuptime, on whole seconds.
+        member.wrapup_until_s = member.last_call + member.wrapuptime_s
         self.busy.discard(member.interface)
         self.emit(AGENT, "QueueMemberStatus", member.body())
         self.queue_states(self.queues[member.queue])

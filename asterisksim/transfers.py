@@ -209,12 +209,7 @@ class TransferEngine:
             raise SimError("Redirect of an agent channel is not modelled")
         if call.state == "bridged" and call.leg is not None:
             leg = call.leg
-            # The caller is pulled out of the bridge first; the agent, left alone, hangs up,
-            # and app_queue's hang-up handler reports the agent's end of the queue call
-            # (handle_hangup: the member's channel -> reason "agent"). Seen in production:
-            # that AgentComplete carries no caller headers.
-            self.leave_bridge(call, leg)
-            self.agent_complete(call, leg, "agent", caller_block=False)
+            self.redirect_out_of_bridge(call, leg)
             self._record(call, "redirect", leg.agent, context, exten)
         elif call.state == "queued" and call.entry is not None:
             entry, queue = call.entry, call.entry.queue
@@ -237,6 +232,46 @@ class TransferEngine:
                 call.patience_timer = None
             self._record(call, "redirect", "", context, exten)
         self.goto_target(call, context, exten)
+
+    def redirect_out_of_bridge(self: PBX, call: Call, leg: Leg) -> None:
+        """The caller is pulled out of the queue's bridge; the bridge dissolves and the
+        agent's channels hang up at once, but app_queue closes the queue call only when the
+        caller's channel ends (real Asterisk 22.10, tests/asterisk/test_sim_vs_real.py):
+        then `AgentComplete` `Reason: caller` with no caller channel headers, TalkTime up to
+        that end, and only then the member's CallsTaken, last call and wrap-up
+        (update_queue). Meanwhile the member's device is free: it may take calls."""
+        if leg.timer is not None:
+            leg.timer.cancel()
+        self.bridge_event("BridgeLeave", call.bridge_id, 1, call.two)
+        self.bridge_event("BridgeLeave", call.bridge_id, 0, leg.one)
+        self.hangup_event(leg.one, 16)
+        self.hangup_event(leg.two, 16)
+        member = leg.member
+        if member is not None:
+            member.in_call = member.ringing = False
+            self.busy.discard(member.interface)
+            self.emit(CLASSES["agent"], "QueueMemberStatus", member.body())
+            call.redirected.append(leg)
+        else:
+            self.busy.discard(f"Local/{leg.agent}@agents/n")
+        call.leg, call.via = None, None
+        self.kick()
+
+    def close_redirected(self: PBX, call: Call) -> None:
+        """The caller's channel has ended: app_queue's hang-up handler closes the queue
+        calls a Redirect took the caller out of (see `redirect_out_of_bridge`)."""
+        legs, call.redirected = call.redirected, []
+        for leg in legs:
+            member = leg.member
+            if member is None:
+                continue
+            self.agent_complete(call, leg, "caller", caller_block=False)
+            member.calls_taken += 1
+            member.last_call = int(self.clock.now())
+            member.wrapup_until_s = member.last_call + member.wrapuptime_s
+            self.queue_states(self.queues[member.queue])
+            if member.wrapuptime_s > 0:
+                self.clock.call_at(member.wrapup_until_s, self.kick)
 
     def _record(self: PBX, call: Call, kind: str, agent: str, context: str, exten: str) -> None:
         call.truth.transfers.append(

@@ -39,7 +39,8 @@ class LiveLine:
         return (
             f"[{elapsed_s / 60:5.1f} min] calls {placed}/{self.calls}"
             f" ({100 * placed // self.calls}%)  waiting {waiting:3d}"
-            f"  answered {figures.get('answered', 0)}  abandoned {figures.get('abandoned', 0)}"
+            f"  queue entries: answered {figures.get('answered', 0)}"
+            f"  abandoned {figures.get('abandoned', 0)}"
             f"  SL so far {'-' if sl is None else f'{sl:.1f}%'}"
         )
 
@@ -86,6 +87,10 @@ class DemoReport:
     # Tries Hotline turned down at the limit (the call contexts' `refused`, counted by the
     # AGI route `transfer` and the API when they refused).
     refused: int = 0
+    # Calls (the simulator's truth) that never waited in line 1, and that waited in it twice
+    # or more: why queue entries and calls are not the same count.
+    calls_never_queued: int = 0
+    calls_queued_again: int = 0
 
     @property
     def transfers_refused(self) -> int:
@@ -123,16 +128,21 @@ class DemoReport:
             truth["perf"],
             truth["perf2"],
         )
+        entries = s["answered"] + s["abandoned"]
         lines = [
             f"done in {self.elapsed_s:.1f} s",
             f"calls {s['calls']} (simulator: {self.truth_calls}), tickets {s['tickets']}"
             f"{'  = one per call' if s['tickets'] == s['calls'] else '  (NOT one per call)'}",
-            f"answered {s['answered']}, abandoned {s['abandoned']}, ASA {s['asa_s']} s",
-            f"transfers {s['transfers']} (tries {self.transfer_tries}, third tries"
+            f"  of those calls: {self.calls_never_queued} hung up before the queue,"
+            f" {self.calls_queued_again} waited in line 1 more than once",
+            f"queue entries of line 1 ({QUEUE}): {entries} = answered {s['answered']}"
+            f" + abandoned {s['abandoned']}, ASA {s['asa_s']} s",
+            "  (one entry per wait: a call a refused transfer sends back to line 1 counts again)",
+            f"transfers of calls {s['transfers']} (tries {self.transfer_tries}, third tries"
             f" {self.third_transfer_tries}, refused {s['transfers_refused']},"
             f" most on one call {s['max_transfers_per_call']})",
-            f"service level (T={level['threshold_s']} s): sl {level['sl']}%, perf"
-            f" {level['perf']}%, perf2 {level['perf2']}%",
+            f"service level over the queue entries (T={level['threshold_s']} s):"
+            f" sl {level['sl']}%, perf {level['perf']}%, perf2 {level['perf2']}%",
             "recorded in SQL: the same counts, sl, perf and perf2"
             if self.sql_agrees
             else "recorded in SQL: DIFFERENT counts, sl, perf or perf2",
@@ -177,6 +187,7 @@ async def build_report(
                 )
             )
         ).one()
+    visits = [sum(1 for v in c.visits if v.queue == QUEUE) for c in sim.ground_truth]
     empty = {"threshold_s": sl.threshold_s, "sl": None, "perf": 0.0, "perf2": 0.0, "asa_s": None}
     mine = ours.get(QUEUE, empty | {"answered": 0, "abandoned": 0})
     in_sql = recorded.get(QUEUE, empty | {"answered": 0, "abandoned": 0})
@@ -198,4 +209,6 @@ async def build_report(
         elapsed_s=elapsed_s,
         sql_agrees=sql_agrees,
         refused=refused,
+        calls_never_queued=sum(1 for n in visits if n == 0),
+        calls_queued_again=sum(1 for n in visits if n > 1),
     )

@@ -29,10 +29,10 @@ from hotline.demo.stack import (
     demo_settings,
     demo_tokens,
     free_port,
+    simulated_site,
     sounds_dir,
 )
 from hotline.demo.traffic import (
-    PHONE_TRANSFER_CONTEXT,
     BusyHour,
     BusyHourTraffic,
     SteadyHours,
@@ -150,14 +150,19 @@ async def _run_demo(
         embedded = EmbeddedRedisServer()
         tokens = demo_tokens()
         port = options.port or free_port(options.host)
+        ami_port, agi_port = free_port(), free_port()
+        settings = demo_settings(database_url, port, "127.0.0.1", ami_port, tokens, agi_port)
+        # The simulator runs the project's own rendered queues.conf and dialplan (the
+        # hotline AGI, the survey after the agent hangs up, the transfer context), and
+        # plays every sound for as long as the site's file lasts.
         config = SimConfig(
+            port=ami_port,
             timestampevents=True,
             channelvars=("UIN", "TICKET_ID", "TRANSFER_COUNT"),
             prompts=frozenset(all_sound_files()),
-            transfer_context=PHONE_TRANSFER_CONTEXT,
+            **simulated_site(settings),
         )
         async with SimulatedAsterisk(config) as sim:
-            settings = demo_settings(database_url, port, sim.host, sim.port, tokens)
             app = create_app(settings, redis_factory=embedded.client)
             async with serving(app, options.host, port):
                 say(f"CRM API on http://{options.host}:{port}/docs (SQLite: {database_url})")
@@ -178,8 +183,6 @@ async def _run_demo(
                     redis_factory=embedded.client,
                 )
                 await agi.start()
-                sim.config.agi_url = f"agi://127.0.0.1:{agi.port}/hotline"
-                sim.config.transfer_agi_url = f"agi://127.0.0.1:{agi.port}/transfer"
                 redis = embedded.client()
                 tracker = TrackerService(settings, redis, clock=sim.now, keep_finished=True)
                 # The API's own engine: on SQLite one connection for the whole process,

@@ -24,6 +24,7 @@ from core.settings import (
 
 EMBEDDED_REDIS_URL = "redis://embedded-demo/0"  # never dialled: the clients are FakeRedis
 BLOCK_STEP_S = 0.02
+DEMO_NUMBER = "100"  # the hotline number the simulated callers dial
 
 
 class EmbeddedRedis(FakeRedis):
@@ -58,7 +59,12 @@ def demo_tokens() -> dict[str, str]:
 
 
 def demo_settings(
-    database_url: str, api_port: int, ami_host: str, ami_port: int, tokens: dict[str, str]
+    database_url: str,
+    api_port: int,
+    ami_host: str,
+    ami_port: int,
+    tokens: dict[str, str],
+    agi_port: int = 0,
 ) -> Settings:
     """Everything on embedded defaults; the hotline is open round the clock for the demo."""
     return Settings(
@@ -78,9 +84,22 @@ def demo_settings(
             reconnect_max_s=0.5,
         ),
         calendar=CalendarSettings(hours="mon-sun 00:00-24:00", holiday_calendar="none"),
-        agi=AgiSettings(host="127.0.0.1", port=0, command_timeout_s=30.0),
+        agi=AgiSettings(host="127.0.0.1", port=agi_port, command_timeout_s=30.0),
         lifecycle=LifecycleSettings(secret_key=secrets.token_urlsafe(32)),
     )
+
+
+def simulated_site(settings: Settings) -> dict[str, Any]:
+    """The simulator's `SimConfig` arguments for the site these settings render: the
+    project's own `queues.conf` and dialplan (`hotline asterisk-config render`'s
+    templates, filled from `settings`), and the sounds' lengths as a site plays them."""
+    from asterisksim.site import site_config
+    from hotline.asterisk_config import CONFIG_DIR, render_text, values_from
+
+    values = values_from({"HOTLINE_NUMBER": DEMO_NUMBER}, settings)
+    dialplan = render_text((CONFIG_DIR / "extensions.conf").read_text(), values)
+    queues = render_text((CONFIG_DIR / "queues.conf").read_text(), values)
+    return site_config(dialplan, queues, CONFIG_DIR / "sounds" / "manifest.json")
 
 
 def free_port(host: str = "127.0.0.1") -> int:

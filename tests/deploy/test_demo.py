@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -70,6 +71,22 @@ def test_the_plain_demo_shows_tokens_live_lines_and_a_summary() -> None:
     assert out.count("SL so far") >= 2, "live figures refreshed during the run"
     assert "tickets 40  = one per call" in out
     assert "(same)" in out
+    # Calls and queue entries are told apart: entries = answered + abandoned, and the
+    # calls that account for a difference are counted.
+    entries = re.search(
+        r"queue entries of line 1 \(hotline\): (\d+) = answered (\d+) \+ abandoned (\d+)", out
+    )
+    assert entries is not None, out
+    total, answered, abandoned = map(int, entries.groups())
+    assert total == answered + abandoned
+    again = re.search(
+        r"of those calls: (\d+) hung up before the queue, (\d+) waited in line 1", out
+    )
+    assert again is not None, out
+    never, twice = int(again.group(1)), int(again.group(2))
+    assert total >= 40 - never
+    assert (total > 40 - never) == (twice > 0)
+    assert "service level over the queue entries" in out
 
 
 @pytest.mark.parametrize(
