@@ -98,8 +98,15 @@ class ChannelEvents:
         call = self._book.calls.get(message.get("Linkedid"))
         if call is not None and call.entries and not call.transferring:
             entry = call.entries[-1]
-            if entry.channel == channel and entry.answered and not entry.completed:
+            if (
+                entry.channel == channel
+                and entry.answered
+                and not entry.completed
+                and not entry.transfers
+            ):
                 # Leaving while the agent is still on: a transfer, or a hang-up on the way.
+                # (Once a transfer of it is counted, the caller left that agent already:
+                # after a Redirect app_queue closes the queue call only at the call's end.)
                 watch.arm(channel, entry)
             elif (
                 call.connected

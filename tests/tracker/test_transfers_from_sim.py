@@ -16,14 +16,6 @@ async def transfers_of(scenario: str) -> list[tuple[int, str, str, str]]:
     return [(f.n, f.how, f.to, f.from_agent) for f in facts if isinstance(f, CallTransferred)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tracker defect (issue 12 item 3, found by the simulator held to the real "
-    "Asterisk): after a Redirect out of a queue's bridge app_queue closes that queue call "
-    "(AgentComplete) only when the caller's call ends, so the hotline entry is still open "
-    "when the caller leaves the Dial target's bridge; the tracker takes that second move "
-    "for a Redirect from agent1 to 200 instead of one to 300",
-)
 async def test_two_redirects_count_as_two_transfers() -> None:
     # The first from the queue agent (agent1) to 200, the second from agent2 (reached by a
     # plain Dial, not a queue member) to 300: no transfer event for either.
