@@ -81,16 +81,23 @@ def asterisk_prefix() -> Path:
     return prefix
 
 
-@pytest.fixture(scope="package")
-def asterisk(
-    asterisk_prefix: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[AsteriskInstance]:
-    instance = AsteriskInstance(tmp_path_factory.mktemp("asterisk"), asterisk_prefix)
+@contextmanager
+def running_instance(home: Path, prefix: Path, **render: str) -> Iterator[AsteriskInstance]:
+    """An Asterisk instance in `home`, started, and stopped whatever happens in the block."""
+    instance = AsteriskInstance(home, prefix, **render)
     instance.start()
     try:
         yield instance
     finally:
         instance.stop()
+
+
+@pytest.fixture(scope="package")
+def asterisk(
+    asterisk_prefix: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AsteriskInstance]:
+    with running_instance(tmp_path_factory.mktemp("asterisk"), asterisk_prefix) as instance:
+        yield instance
 
 
 @dataclass

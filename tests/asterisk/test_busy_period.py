@@ -30,7 +30,7 @@ import pytest
 
 from core.uin import short_uin
 from tests.asterisk.ami import Frame, HarnessAmi
-from tests.asterisk.conftest import ASTERISK_REDIS_URL, Services, running_services
+from tests.asterisk.conftest import ASTERISK_REDIS_URL, Services, running_instance, running_services
 from tests.asterisk.harness import Caller, Line
 from tests.asterisk.instance import AsteriskInstance
 from tests.asterisk.steps import (
@@ -68,12 +68,8 @@ def asterisk(
     asterisk_prefix: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AsteriskInstance]:
     """An instance of its own: QueueStatus counts the busy period's calls and nothing else."""
-    instance = AsteriskInstance(tmp_path_factory.mktemp("asterisk-busy"), asterisk_prefix)
-    instance.start()
-    try:
+    with running_instance(tmp_path_factory.mktemp("asterisk-busy"), asterisk_prefix) as instance:
         yield instance
-    finally:
-        instance.stop()
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from redis import Redis
 
 from core.keys import AGI_UIN_STOCK
 from core.uin import short_uin
-from tests.asterisk.conftest import ASTERISK_REDIS_URL, Services, running_services
+from tests.asterisk.conftest import ASTERISK_REDIS_URL, Services, running_instance, running_services
 from tests.asterisk.harness import Caller, Line
 from tests.asterisk.instance import AsteriskInstance
 from tests.asterisk.steps import component, ended, heard_uin, hung_up, start_again
@@ -39,12 +39,8 @@ OWED_TICKET_S = 30.0  # the AGI server retries owed tickets every 2 s
 def asterisk(
     asterisk_prefix: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AsteriskInstance]:
-    instance = AsteriskInstance(tmp_path_factory.mktemp("asterisk-outages"), asterisk_prefix)
-    instance.start()
-    try:
+    with running_instance(tmp_path_factory.mktemp("asterisk-outages"), asterisk_prefix) as instance:
         yield instance
-    finally:
-        instance.stop()
 
 
 @pytest.fixture(scope="module")

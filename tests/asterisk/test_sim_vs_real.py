@@ -34,6 +34,7 @@ from tests.asterisk.conftest import (
     ASTERISK_REDIS_URL,
     Services,
     _database,
+    running_instance,
     running_services,
 )
 from tests.asterisk.harness import Line
@@ -145,12 +146,10 @@ def asterisk(
     asterisk_prefix: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AsteriskInstance]:
     """An instance of its own (default config): its AGI port is this module's services'."""
-    instance = AsteriskInstance(tmp_path_factory.mktemp("asterisk-sim-vs-real"), asterisk_prefix)
-    instance.start()
-    try:
+    with running_instance(
+        tmp_path_factory.mktemp("asterisk-sim-vs-real"), asterisk_prefix
+    ) as instance:
         yield instance
-    finally:
-        instance.stop()
 
 
 @pytest.fixture(scope="module")

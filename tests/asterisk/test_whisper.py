@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.asterisk.conftest import ASTERISK_REDIS_URL, Services, running_services
+from tests.asterisk.conftest import ASTERISK_REDIS_URL, Services, running_instance, running_services
 from tests.asterisk.harness import Line
 from tests.asterisk.instance import AsteriskInstance
 
@@ -27,14 +27,9 @@ WHISPER_REDIS_URL = ASTERISK_REDIS_URL.rsplit("/", 1)[0] + "/12"
 def asterisk(
     asterisk_prefix: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AsteriskInstance]:
-    instance = AsteriskInstance(
-        tmp_path_factory.mktemp("asterisk-whisper"), asterisk_prefix, whisper="on"
-    )
-    instance.start()
-    try:
+    home = tmp_path_factory.mktemp("asterisk-whisper")
+    with running_instance(home, asterisk_prefix, whisper="on") as instance:
         yield instance
-    finally:
-        instance.stop()
 
 
 @pytest.fixture(scope="module")
