@@ -29,6 +29,7 @@ COOKIE_NAME = "hotline_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 _PERSON, _SIGNED_AT, _CSRF, _LANGUAGE = "uid", "at", "csrf", "lang"
+KEPT_FORM = "kept_form"  # {"path": the page, "fields": {name: value}} until it is shown
 
 
 class SecretUnavailable(RuntimeError):
@@ -119,7 +120,10 @@ def start_session(conn: HTTPConnection, person: Person, signed_at: datetime) -> 
     """Log `person` in: a fresh session (new CSRF token: no fixation), their language.
     `signed_at` comes from the people service's clock, the one `sessions_after` uses."""
     language = person.language or conn.session.get(_LANGUAGE)
+    kept_form = conn.session.get(KEPT_FORM)  # a form posted after the session expired
     conn.session.clear()
+    if kept_form:
+        conn.session[KEPT_FORM] = kept_form
     conn.session[_PERSON] = person.id
     conn.session[_SIGNED_AT] = signed_at.timestamp()
     conn.session[_CSRF] = secrets.token_urlsafe(32)
