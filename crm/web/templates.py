@@ -24,6 +24,14 @@ class NavItem:
     roles: tuple[str, ...]
 
 
+# Pages hold a person's data and a CSRF token: never cached, never framed by another site.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
 # The navigation bar: each page helper adds its entry here (label translated in ru).
 NAV: list[NavItem] = [
     NavItem("/wallboard", "Wallboard", ("supervisor",)),
@@ -107,7 +115,8 @@ class Pages:
             **(context or {}),
         )
         response = HTMLResponse(html, status_code=status_code, headers=headers)
-        response.headers.setdefault("Cache-Control", "no-store")
+        for name, value in PAGE_HEADERS.items():
+            response.headers.setdefault(name, value)
         return response
 
 

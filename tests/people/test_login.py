@@ -139,6 +139,8 @@ async def test_language_choice_is_kept_for_the_person(site: Site) -> None:
     await site.add("novikov")
     page = await site.http.get("/login")
     assert '<html lang="ru"' in page.text and "Войти" in page.text
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["cache-control"] == "no-store"
     await site.login("novikov")
     token = await site.csrf("/wallboard")
     switched = await site.http.post(
