@@ -15,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.ami.manager import AmiManager
 from core.settings import Settings
+from crm.agents.api import install_agent_error_handlers
+from crm.agents.api import router as agents_router
+from crm.agents.service import AgentQueues
 from crm.api import install_error_handlers, router
 from crm.calls.api import router as calls_router
 from crm.db import make_engine, make_sessionmaker
@@ -117,11 +120,13 @@ def create_app(
     app.include_router(staffing_router)
     app.include_router(transfers_router)
     app.include_router(mail_router)
+    app.include_router(agents_router)
     install_error_handlers(app)
     install_edge_error_handlers(app)
     install_transfer_error_handlers(app)
     install_lifecycle_error_handlers(app)
     install_staffing_error_handlers(app)
+    install_agent_error_handlers(app)
     return app
 
 
@@ -168,6 +173,9 @@ def _install_services(
         settings.transfers,
         manager.send_action if manager is not None else None,
         clock,
+    )
+    app.state.agent_queues = AgentQueues(
+        manager.send_action if manager is not None else None, settings.asterisk
     )
 
 
