@@ -62,6 +62,7 @@ DESK_TEXT = {
     "limit_reached": N_(
         "Transfer limit reached ({limit}): this caller cannot be transferred again."
     ),
+    "handed_over": N_("The caller was transferred: the call has left your desk."),
     "chain_step": N_("Transfer {n}: {from} → {to}"),
     "previous_context": N_("Context: {summary}; caller {name}; INN {inn}"),
     "transferred_from": N_("transferred from {agent} ({n})"),

@@ -148,6 +148,7 @@ def test_a_ringing_call_pops_within_a_second_with_the_uin(desks: Desks) -> None:
     called_at = stack.agent_called_at("agent1", linkedid)
     assert called_at is not None
     popped_at = int(ivanova.locator("#desk").get_attribute("data-popped-at") or 0) / 1000
+    print(f"screen pop on the desk {popped_at - called_at:.3f} s after AgentCalled")
     assert 0 <= popped_at - called_at < POP_WITHIN_S, popped_at - called_at
     expect(ivanova.locator("#pop-uin")).to_have_text(ticket["uin"])
     expect(ivanova.locator("#pop-caller")).to_contain_text("79000000001")
@@ -171,6 +172,8 @@ def test_two_transfers_from_the_desk_and_the_third_refused(desks: Desks) -> None
     ivanova.check("input[name='transfer-mode'][value='blind']")
     ivanova.click("#transfers button[data-to='200']")
     expect(ivanova.locator("#transfer-status")).to_have_attribute("data-kind", "ok")
+    # The caller has left this desk: no second transfer from here.
+    expect(ivanova.locator("#transfers button[data-to='201']")).to_be_disabled()
 
     expect(petrov.locator("#pop")).to_have_attribute("data-uin", uin)
     expect(petrov.locator("#pop-chain")).to_contain_text(CONTEXT["summary"])

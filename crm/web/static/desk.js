@@ -111,7 +111,7 @@
     queue.send(`/api/agents/${AGENT}/pause`, { paused: false }));
 
   // -- the call on the desk: screen pop, context, transfers ---------------------------------
-  const call = { linkedid: "", uin: "", limit: 2, count: 0, attended: false };
+  const call = { linkedid: "", uin: "", limit: 2, count: 0, attended: false, handedOver: false };
   const form = $("#context-form");
   const inn = $("#org_inn");
 
@@ -179,12 +179,14 @@
     call.count = count;
     const left = remaining === undefined ? Math.max(call.limit - count, 0) : remaining;
     fill($("#pop-remaining"), t("transfers_left", { left, limit: call.limit }));
-    const blocked = !call.linkedid ? t("no_call") : left <= 0 ? t("limit_reached", { limit: call.limit }) : "";
+    const blocked = !call.linkedid ? t("no_call")
+      : left <= 0 ? t("limit_reached", { limit: call.limit })
+      : call.handedOver ? t("handed_over") : "";
     for (const button of $$("#transfers button.transfer")) {
       button.disabled = Boolean(blocked);
       button.title = blocked;
     }
-    say($("#transfer-reason"), left <= 0 && call.linkedid ? blocked : "", "warn");
+    say($("#transfer-reason"), call.linkedid ? blocked : "", "warn");
     $("#transfer-cancel").disabled = !call.attended;
   }
 
@@ -214,6 +216,7 @@
     call.uin = pop.uin || "";
     call.limit = pop.limit || call.limit;
     call.attended = false;
+    call.handedOver = false;
     page.dataset.linkedid = pop.linkedid;
     $("#pop").hidden = false;
     $("#no-call").hidden = true;
@@ -236,6 +239,7 @@
     showRemaining(pop.transfers || 0);
     $("#new-ticket-submit").disabled = false;
     if (call.uin) await ticket.open(call.uin);
+    myCalls();
   }
 
   function listen() {
@@ -252,6 +256,7 @@
       const done = await api("POST", `/api/calls/${encodeURIComponent(call.linkedid)}/transfers`,
         { to, mode, ...contextFields() });
       call.attended = mode === "attended";
+      call.handedOver = done.counted; // a blind transfer: the caller has left this desk
       say(status, t(done.counted ? "transferred" : "consulting", { to, n: done.n, limit: call.limit }), "ok");
       showRemaining(done.counted ? done.n : call.count, done.counted ? done.remaining : undefined);
     } catch (error) {
@@ -461,4 +466,7 @@
   myCalls();
   setInterval(() => { ticket.clock().catch(() => {}); }, 30000);
   setInterval(myCalls, 60000);
+  // The phone's codes (*71, *72, *73N) change the membership too: read it again now and then.
+  setInterval(() => { if (!document.hidden) queue.load(); }, 60000);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) queue.load(); });
 })();
