@@ -18,7 +18,10 @@ from typing import Any
 import httpx
 import pytest_asyncio
 from playwright.async_api import Page, expect
+from sqlalchemy import select
 
+from crm.people.errors import PersonExists
+from crm.people.models import User
 from tests.conftest import ROOT, TOKENS
 from tests.pages.conftest import PAGES, PASSWORD, LiveSite
 from tests.pages.desk_stack import DeskStack, desk_stack
@@ -50,8 +53,7 @@ class Desks:
         if agent not in self.pages:
             site = self.stack.site
             if agent not in self.logins:
-                person = await site.add_person("agent", agent=agent, full_name=AGENTS[agent])
-                self.logins[agent] = person.login
+                self.logins[agent] = await self._login_of(agent)
             context = await self.browser.new_context(
                 viewport={"width": 1280, "height": 800}, locale="ru-RU"
             )
@@ -65,6 +67,18 @@ class Desks:
             await expect(page.locator("#desk")).to_have_attribute("data-stream", "open")
             self.pages[agent] = page
         return self.pages[agent]
+
+    async def _login_of(self, agent: str) -> str:
+        """A person for the member `agent`; another page test of this session may have made
+        one already (every harness person has the same password): that one then."""
+        site = self.stack.site
+        try:
+            return (await site.add_person("agent", agent=agent, full_name=AGENTS[agent])).login
+        except PersonExists:
+            async with site.app.state.people.sessions() as session:
+                login = await session.scalar(select(User.login).where(User.agent_member == agent))
+            assert login is not None
+            return str(login)
 
     async def close(self) -> None:
         for page in self.pages.values():
