@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
@@ -62,3 +62,6 @@ class AgentQueueState(BaseModel):
     reason: str
     members: list[MemberPublic]
     pause_reasons: list[str]
+    # The last screen pop sent to the agent (kept 4 h): a desk opened, reloaded or
+    # reconnected after it shows that call without waiting for the next pop.
+    last_pop: dict[str, Any] | None = None

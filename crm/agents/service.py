@@ -13,9 +13,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
 from core.agent_pause import PAUSE_REASONS
 from core.ami import actions as ami
 from core.ami.manager import AmiError
+from core.context.notifier import AgentNotifier
 from core.settings import AsteriskSettings
 from crm.agents.errors import (
     AlreadyInQueue,
@@ -60,8 +64,10 @@ class AgentQueues:
         send_action: ami.SendAction | None,
         asterisk: AsteriskSettings,
         default_queues: tuple[str, ...] = DEFAULT_QUEUES,
+        redis: Redis | None = None,
     ) -> None:
         self._send = send_action
+        self._notifier = AgentNotifier(redis) if redis is not None else None
         self._asterisk = asterisk
         self.default_queues = default_queues
 
@@ -88,7 +94,18 @@ class AgentQueues:
             reason=members[0].reason if paused else "",
             members=members,
             pause_reasons=list(PAUSE_REASONS.values()),
+            last_pop=await self._last_pop(agent),
         )
+
+    async def _last_pop(self, agent: str) -> dict[str, Any] | None:
+        """The agent's last screen pop (None if none, or Redis is unreachable: the
+        membership answer does not depend on it)."""
+        if self._notifier is None:
+            return None
+        try:
+            return await self._notifier.last_pop(agent)
+        except (RedisError, OSError):
+            return None
 
     async def join(self, agent: str, queues: list[str] | None) -> AgentQueueState:
         current = {m.queue: m for m in (await self.state(agent)).members}

@@ -201,7 +201,7 @@ def _install_services(
         clock,
     )
     app.state.agent_queues = AgentQueues(
-        manager.send_action if manager is not None else None, settings.asterisk
+        manager.send_action if manager is not None else None, settings.asterisk, redis=redis
     )
 
 

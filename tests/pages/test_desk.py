@@ -243,6 +243,23 @@ async def test_an_invalid_inn_is_marked_and_nothing_is_saved(desks: Desks) -> No
     await expect(inn).to_have_attribute("aria-invalid", "false")
 
 
+async def test_a_reloaded_desk_shows_the_call_it_is_on(desks: Desks) -> None:
+    """The screen pop has gone by; the desk reads the agent's call from the live state."""
+    uin = desks.call["uin"]
+    sidorov = await desks.of("agent3")
+    await sidorov.reload()
+    await expect(sidorov.locator("#pop")).to_have_attribute("data-uin", uin)
+    await expect(sidorov.locator("#summary")).to_have_value("Нужна вторая линия")
+    await expect(sidorov.locator("#pop-remaining")).to_contain_text("0")
+    await expect(sidorov.locator("#transfers button[data-to='300']")).to_be_disabled()
+    await expect(sidorov.locator("#ticket-uin")).to_have_text(uin)
+    # The first agent's desk, reloaded, shows the call it handed over: no transfer from it.
+    ivanova = await desks.of("agent1")
+    await ivanova.reload()
+    await expect(ivanova.locator("#pop")).to_have_attribute("data-uin", uin)
+    await expect(ivanova.locator("#transfers button[data-to='300']")).to_be_disabled()
+
+
 async def test_the_ticket_lifecycle_and_sla_clock_from_the_desk(desks: Desks) -> None:
     uin = desks.call["uin"]
     sidorov = await desks.of("agent3")

@@ -158,3 +158,13 @@ async def test_asterisk_silent_is_asterisk_failed() -> None:
     queues = AgentQueues(silent, AsteriskSettings(agent_channel=IFACE))
     with pytest.raises(AsteriskFailed, match="Asterisk did not answer: QueueStatus: no reply"):
         await queues.pause("agent1", True, "lunch")
+
+
+async def test_the_last_screen_pop_is_kept_for_a_desk_opened_after_it(rig: Rig) -> None:
+    state = await rig.crm.get("/api/agents/agent1/queue", headers=agent_auth("agent1"))
+    assert state.json()["last_pop"] is None
+    call = await rig.call()
+    state = await rig.crm.get("/api/agents/agent1/queue", headers=agent_auth("agent1"))
+    pop = state.json()["last_pop"]
+    assert pop is not None
+    assert (pop["linkedid"], pop["caller_num"]) == (call.two.linkedid, "79000000001")

@@ -92,6 +92,8 @@
       $("#pause-button").disabled = !state.logged_in || state.paused;
       $("#pause-reason").disabled = !state.logged_in || state.paused;
       $("#unpause-button").disabled = !state.paused;
+      const last = state.last_pop;
+      if (last && last.linkedid && last.linkedid !== call.linkedid) restoreCall(last);
     },
     async load() {
       try { this.render(await api("GET", `/api/agents/${AGENT}/queue`)); }
@@ -242,9 +244,33 @@
     myCalls();
   }
 
+  // A desk opened (or reloaded, or reconnected) during a call: the call's context now,
+  // instead of waiting for a screen pop that has already gone by.
+  async function restoreCall(pop) {
+    let ctx = null;
+    try {
+      ctx = await api("GET", `/api/calls/${encodeURIComponent(pop.linkedid)}/context`);
+    } catch (error) { /* no context any more: the pop as it was */ }
+    if (call.linkedid === pop.linkedid) return; // a fresh pop came meanwhile
+    const now = ctx ? {
+      summary: ctx.summary, caller_full_name: ctx.caller_full_name, org_inn: ctx.org_inn,
+      chain: ctx.chain, transfers: ctx.count,
+    } : {};
+    await showPop({ ...pop, ...now });
+    if (ctx && ctx.agent && ctx.agent !== AGENT) { // transferred away since
+      call.handedOver = true;
+      showRemaining(call.count);
+    }
+  }
+
   function listen() {
     const source = new EventSource(`/api/agents/${encodeURIComponent(AGENT)}/events`);
-    source.onopen = () => { page.dataset.stream = "open"; };
+    let opened = false;
+    source.onopen = () => {
+      page.dataset.stream = "open";
+      if (opened) queue.load(); // back after a break: a pop may have gone by meanwhile
+      opened = true;
+    };
     source.addEventListener("screen-pop", (event) => { showPop(JSON.parse(event.data)); });
     source.onerror = () => { page.dataset.stream = "reconnecting"; };
   }
