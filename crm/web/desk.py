@@ -69,6 +69,7 @@ DESK_TEXT = {
     "transferred": N_("Transferred to {to} (transfer {n} of {limit})."),
     "consulting": N_("Calling {to}: the transfer counts when you complete it."),
     "transfer_cancelled": N_("Transfer cancelled: the caller is yours again."),
+    "hours_minutes": N_("{h} h {m} min"),
     "sla_running": N_("Time left: {left} business time (deadline {deadline})"),
     "sla_paused": N_("Clock stopped: {left} left (deadline {deadline})"),
     "sla_breached": N_("Deadline passed ({deadline})"),

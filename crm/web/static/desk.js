@@ -26,6 +26,11 @@
   const when = (iso, full = false) => (iso ? (full ? H.format.dateTime(iso) : H.format.time(iso)) : "—");
   const number = (value) => H.format.number(value);
   const duration = (seconds) => H.format.duration(seconds);
+  // Business time left, as hours and minutes ("41 h 05 min").
+  function hoursMinutes(seconds) {
+    const minutes = Math.max(0, Math.floor((seconds || 0) / 60));
+    return t("hours_minutes", { h: number(Math.floor(minutes / 60)), m: String(minutes % 60).padStart(2, "0") });
+  }
 
   // The API's `detail`: a string, or FastAPI's list of {loc, msg} (a 422 names the fields).
   function detailText(detail, status) {
@@ -349,7 +354,7 @@
       if (sla.allowance_s === null) line = t("sla_by_agreement");
       else if (sla.breached) line = t("sla_breached", { deadline: when(sla.deadline, true) });
       else line = t(sla.paused ? "sla_paused" : "sla_running", {
-        left: duration(sla.remaining_s), deadline: when(sla.deadline, true),
+        left: hoursMinutes(sla.remaining_s), deadline: when(sla.deadline, true),
       });
       say(box, line, sla.breached ? "error" : sla.paused ? "warn" : "ok");
       const share = sla.used_share === null ? 0 : Math.min(sla.used_share, 1);
