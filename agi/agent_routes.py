@@ -8,6 +8,7 @@ from typing import Any
 
 from agi import commands
 from agi.server import AgiRequest
+from core.agent_pause import PAUSE_REASONS
 from core.ami.channels import interface_of
 from ivr.catalogue import prompt_file
 
@@ -19,14 +20,6 @@ AGENT_PROMPTS = (
     "agent-unpaused",
     "agent-failed",
 )
-# Pause reason codes an agent dials (e.g. *41 -> "break"); others are kept as "code N".
-PAUSE_REASONS = {
-    "1": "break",
-    "2": "lunch",
-    "3": "training",
-    "4": "after-call work",
-    "5": "meeting",
-}
 
 SendAction = Callable[[Mapping[str, Any]], Awaitable[Any]]
 

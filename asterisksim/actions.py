@@ -182,10 +182,15 @@ class Actions:
 
     # -- queues ----------------------------------------------------------------------------
     def do_queueadd(self, s: Session, f: Frame, _: list[tuple[str, str]]) -> None:
-        queue = self.pbx.queues.get(f.get("queue", ""))
+        # app_queue's own words for each refusal (manager_add_queue_member).
+        if not f.get("queue"):
+            raise SimError("'Queue' not specified.")
         interface = f.get("interface", "")
-        if queue is None or not interface:
-            raise SimError("Unable to add interface: No such queue")
+        if not interface:
+            raise SimError("'Interface' not specified.")
+        queue = self.pbx.queues.get(f["queue"])
+        if queue is None:
+            raise SimError("Unable to add interface to queue: No such queue")
         if interface in queue.members:
             raise SimError("Unable to add interface: Already there")
         now = int(self.pbx.clock.now())
@@ -212,8 +217,12 @@ class Actions:
         self.pbx.kick()
 
     def do_queueremove(self, s: Session, f: Frame, _: list[tuple[str, str]]) -> None:
-        queue = self.pbx.queues.get(f.get("queue", ""))
-        if queue is None or f.get("interface") not in queue.members:
+        if not f.get("queue") or not f.get("interface"):
+            raise SimError("Need 'Queue' and 'Interface' parameters.")
+        queue = self.pbx.queues.get(f["queue"])
+        if queue is None:
+            raise SimError("Unable to remove interface from queue: No such queue")
+        if f["interface"] not in queue.members:
             raise SimError("Unable to remove interface: Not there")
         member = queue.members.pop(f["interface"])
         s.send(self.reply(f.get("actionid"), "Success", "Removed interface from queue"))
@@ -221,6 +230,8 @@ class Actions:
         self.pbx.queue_states(queue)
 
     def do_queuepause(self, s: Session, f: Frame, _: list[tuple[str, str]]) -> None:
+        if not f.get("interface") or not f.get("paused"):
+            raise SimError("Need 'Interface' and 'Paused' parameters.")
         paused = f.get("paused", "").lower() in ("true", "1", "yes")
         interface = f.get("interface", "")
         names = [f["queue"]] if f.get("queue") else list(self.pbx.queues)

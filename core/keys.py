@@ -48,6 +48,12 @@ def web_session(session_id: str) -> str:
     return f"{WEB_SESSION_PREFIX}{session_id}"
 
 
+def agent_last_pop(agent: str) -> str:
+    """The last screen pop sent to the agent (a string, with a TTL): a desk opened or
+    reconnected after it shows the call without waiting for the next one."""
+    return f"{ROOT}agent-last-pop:{agent}"
+
+
 AGI_UIN_STOCK = f"{ROOT}agi:uin-stock"
 AGI_PENDING_TICKETS = f"{ROOT}agi:pending-tickets"
 AGI_PENDING_REFUSED = f"{ROOT}agi:pending-refused"  # owed tickets the CRM can never create

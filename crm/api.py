@@ -96,11 +96,22 @@ async def list_tickets(
     status_: Annotated[Status | None, Query(alias="status")] = None,
     category: Category | None = None,
     text: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="one box: a UIN, a phone or words")
+    ] = None,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> TicketPage:
     rows, total = await tickets.list_tickets(
-        TicketFilter(phone=phone, status=status_, category=category, text=text), page, page_size
+        TicketFilter(
+            phone=phone,
+            status=status_,
+            category=category,
+            text=text,
+            q=(q or "").strip() or None,
+        ),
+        page,
+        page_size,
     )
     return TicketPage(
         items=[TicketPublic.model_validate(t) for t in rows],

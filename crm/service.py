@@ -8,6 +8,7 @@ the UIN width, the phone region, the clock) and keeps the one interface callers 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -27,6 +28,10 @@ __all__ = ["Clock", "InvalidField", "TicketFilter", "TicketService"]
 
 # Where "now" comes from: tests inject a fake clock to control SLA time.
 Clock = Callable[[], datetime]
+# A search term is tried as a phone when it has this many digits and nothing but a phone's
+# characters (a short UIN such as "208" is not a phone).
+PHONE_MIN_DIGITS = 7
+PHONE_JUNK = re.compile(r"[^0-9+()\- ]")
 
 
 class TicketService:
@@ -88,7 +93,19 @@ class TicketService:
         if filters.text:
             with contextlib.suppress(InvalidUin):
                 filters = replace(filters, text_uin=canonical_uin(filters.text, self._uin_digits))
+        if filters.q:
+            filters = self._search_terms(filters)
         return await queries.list_tickets(self._sessions, filters, page, page_size)
+
+    def _search_terms(self, filters: TicketFilter) -> TicketFilter:
+        """What the one search box's `q` can be: a UIN (its short form too), a phone."""
+        q = filters.q or ""
+        with contextlib.suppress(InvalidUin):
+            filters = replace(filters, q_uin=canonical_uin(q, self._uin_digits))
+        if sum(c.isdigit() for c in q) >= PHONE_MIN_DIGITS and not PHONE_JUNK.search(q):
+            with contextlib.suppress(InvalidField):
+                filters = replace(filters, q_phone=normalised_phone(q, self.phone_region))
+        return filters
 
     async def update_ticket(self, uin: str, data: TicketUpdate, actor: str) -> Ticket:
         changes = data.model_dump(exclude_unset=True)

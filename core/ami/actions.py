@@ -1,4 +1,4 @@
-"""The AMI actions of a transfer, one small named function each."""
+"""The AMI actions the CRM sends (transfers, queue membership), one small named function each."""
 
 from __future__ import annotations
 
@@ -69,3 +69,49 @@ async def cancel_attended_transfer(send: SendAction, channel: str) -> None:
     _ok(await send(_action("CancelAtxfer", Channel=channel)))
     # The agent keeps the caller: a later transfer from their phone asks for its digits.
     _ok(await send(_action("Setvar", Channel=channel, Variable="TRANSFER_EXTEN", Value="")))
+
+
+# -- queue membership (the agent desk; the phone codes of agi/agent_routes.py send the same)
+
+
+def refusal_of(reply: Any) -> str | None:
+    """Asterisk's `Message` when it refused the action, None when it succeeded."""
+    replies = reply if isinstance(reply, list) else [reply]
+    first = replies[0] if replies else None
+    if first is None:
+        return "no answer"
+    if str(first.get("Response", "")).lower() == "success":
+        return None
+    return str(first.get("Message", "") or "refused without a message")
+
+
+async def queue_add(send: SendAction, queue: str, interface: str, member: str) -> str | None:
+    """`QueueAdd`; Asterisk's refusal (e.g. "Unable to add interface: Already there")."""
+    return refusal_of(
+        await send(_action("QueueAdd", Queue=queue, Interface=interface, MemberName=member))
+    )
+
+
+async def queue_remove(send: SendAction, queue: str, interface: str) -> str | None:
+    return refusal_of(await send(_action("QueueRemove", Queue=queue, Interface=interface)))
+
+
+async def queue_pause(
+    send: SendAction, interface: str, paused: bool, reason: str = ""
+) -> str | None:
+    """`QueuePause` without `Queue`: in every queue the interface is in, as `*73N` does."""
+    headers = {"Interface": interface, "Paused": "true" if paused else "false"}
+    if paused and reason:
+        headers["Reason"] = reason
+    return refusal_of(await send(_action("QueuePause", **headers)))
+
+
+async def queue_members(send: SendAction, member: str) -> list[Mapping[str, Any]]:
+    """The `QueueMember` entries of `QueueStatus` whose member name is `member`."""
+    reply = await send(_action("QueueStatus", Member=member), as_list=True)
+    return [
+        message
+        for message in (reply if isinstance(reply, list) else [reply])
+        if message.get("Event") == "QueueMember"
+        and (message.get("Name") or message.get("MemberName")) == member
+    ]

@@ -22,6 +22,10 @@ class TicketFilter:
     text: str | None = None
     # The canonical UIN `text` may be typed as (the short form "208"), when it can be one.
     text_uin: str | None = None
+    # One search box (`q`): a UIN, a phone number or words, whichever it can be.
+    q: str | None = None
+    q_uin: str | None = None
+    q_phone: str | None = None
 
 
 async def load_ticket(session: AsyncSession, uin: str, *, lock: bool = False) -> Ticket:
@@ -67,6 +71,21 @@ async def list_tickets(
                 Ticket.caller_name.ilike(pattern),
                 Ticket.org_name.ilike(pattern),
                 Ticket.org_inn == filters.text,
+            )
+        )
+    if filters.q:
+        pattern = f"%{filters.q}%"
+        # The UIN and the phone are exact matches on unique/indexed columns; the words
+        # are a scan of the (newest first) page's candidates, as `text` is.
+        query = query.where(
+            or_(
+                Ticket.uin.in_([filters.q, filters.q_uin or filters.q]),
+                Ticket.caller_phone == (filters.q_phone or filters.q),
+                Ticket.org_inn == filters.q,
+                Ticket.summary.ilike(pattern),
+                Ticket.description.ilike(pattern),
+                Ticket.caller_name.ilike(pattern),
+                Ticket.org_name.ilike(pattern),
             )
         )
     page_query = query.order_by(Ticket.id.desc()).offset((page - 1) * page_size).limit(page_size)

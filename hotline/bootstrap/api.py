@@ -16,6 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.ami.manager import AmiManager
 from core.settings import Settings
+from crm.agents.api import install_agent_error_handlers
+from crm.agents.api import router as agents_router
+from crm.agents.service import AgentQueues
 from crm.api import install_error_handlers, router
 from crm.calls.api import router as calls_router
 from crm.db import make_engine, make_sessionmaker
@@ -39,6 +42,7 @@ from crm.transfers.api import router as transfers_router
 from crm.transfers.service import TransferService
 from crm.web.apidocs import router as apidocs_router
 from crm.web.auth import install_page_auth
+from crm.web.desk import router as desk_router
 from crm.web.pages import router as pages_router
 from crm.web.placeholders import router as placeholders_router
 from crm.web.session import DEFAULT_SECRET_FILE, SessionCookies, session_secret
@@ -133,7 +137,10 @@ def create_app(
     app.include_router(staffing_router)
     app.include_router(transfers_router)
     app.include_router(mail_router)
+    app.include_router(agents_router)
     app.include_router(pages_router)
+    # Before the placeholders: the first route that matches `/desk` serves it.
+    app.include_router(desk_router)
     app.include_router(placeholders_router)
     app.include_router(apidocs_router)
     app.mount("/static", StaticFiles(packages=[("crm.web", "static")]), name="static")
@@ -144,6 +151,7 @@ def create_app(
     install_transfer_error_handlers(app)
     install_lifecycle_error_handlers(app)
     install_staffing_error_handlers(app)
+    install_agent_error_handlers(app)
     return app
 
 
@@ -196,6 +204,9 @@ def _install_services(
         settings.transfers,
         manager.send_action if manager is not None else None,
         clock,
+    )
+    app.state.agent_queues = AgentQueues(
+        manager.send_action if manager is not None else None, settings.asterisk, redis=redis
     )
 
 

@@ -149,6 +149,8 @@ def running_services(asterisk: AsteriskInstance, redis_url: str) -> Iterator[Ser
         "HOTLINE_AMI_SECRET": endpoints.ami_secret,
         "HOTLINE_HOURS": "mon-sun 00:00-24:00",  # open whenever the tests run
         "HOTLINE_HOLIDAY_CALENDAR": "none",
+        # How the dialplan dials an agent: the desk's queue login makes the same member.
+        "HOTLINE_AGENT_CHANNEL": asterisk.render_env()["HOTLINE_AGENT_CHANNEL"],
     }
     home = asterisk.home
     started: list[Component] = []

@@ -366,3 +366,23 @@ async def test_text_search_ignores_case_in_cyrillic(client: httpx.AsyncClient) -
         await client.get("/api/tickets", params={"text": "ПАРОЛЬ"}, headers=auth("agent"))
     ).json()
     assert [t["uin"] for t in found["items"]] == [ticket["uin"]]
+
+
+async def test_one_search_box_finds_by_uin_phone_or_words(client: httpx.AsyncClient) -> None:
+    """`q`: the desk's one box. A UIN (short form too), a phone in any spelling, or words."""
+    alice = await create(client, caller_phone="+79000000001", summary="Не выгружается отчёт")
+    bob = await create(client, caller_phone="+79000000002", summary="Сменить пароль")
+    headers = auth("agent")
+
+    async def found(q: str) -> list[str]:
+        page = await client.get("/api/tickets", params={"q": q}, headers=headers)
+        assert page.status_code == 200, page.text
+        return [t["uin"] for t in page.json()["items"]]
+
+    assert await found(str(bob["uin"])) == [bob["uin"]]
+    assert await found(str(int(str(bob["uin"])))) == [bob["uin"]]  # the short form
+    assert await found("8 (900) 000-00-02") == [bob["uin"]]
+    assert await found("+7 900 000 00 01") == [alice["uin"]]
+    assert await found("ПАРОЛЬ") == [bob["uin"]]
+    assert await found(VALID_INN) == [bob["uin"], alice["uin"]]
+    assert await found("nothing like it") == []

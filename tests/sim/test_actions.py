@@ -22,6 +22,9 @@ async def test_errors_are_worded_like_asterisk(sim: SimulatedAsterisk) -> None:
     await probe.send(Action="QueueAdd", ActionID="a2", Queue="hotline", Interface=iface)
     await probe.send(Action="QueueRemove", ActionID="r1", Queue="hotline", Interface="Local/x")
     await probe.send(Action="QueuePause", ActionID="p1", Interface="Local/x", Paused="true")
+    await probe.send(Action="QueueAdd", ActionID="a3", Queue="nope", Interface=iface)
+    await probe.send(Action="QueueRemove", ActionID="r2", Queue="nope", Interface=iface)
+    await probe.send(Action="QueuePause", ActionID="p2", Interface=iface)
     await probe.send(Action="Hangup", ActionID="h1", Channel="Local/nope-00000000;1")
     await probe.send(Action="Command", ActionID="c1", Command="sing a song")
     await probe.read_until(b"ActionID: c1")
@@ -29,6 +32,10 @@ async def test_errors_are_worded_like_asterisk(sim: SimulatedAsterisk) -> None:
     assert _answer(probe, "a2") == ("Error", "Unable to add interface: Already there")
     assert _answer(probe, "r1") == ("Error", "Unable to remove interface: Not there")
     assert _answer(probe, "p1") == ("Error", "Interface not found")
+    # app_queue.c (22.10.1) words an unknown queue and a missing header so:
+    assert _answer(probe, "a3") == ("Error", "Unable to add interface to queue: No such queue")
+    assert _answer(probe, "r2") == ("Error", "Unable to remove interface from queue: No such queue")
+    assert _answer(probe, "p2") == ("Error", "Need 'Interface' and 'Paused' parameters.")
     assert _answer(probe, "h1") == ("Error", "No such channel")
     assert _answer(probe, "c1") == ("Error", "Command output follows")
 
