@@ -7,6 +7,7 @@ today (since midnight in the hotline's time zone), and the rolling 15 and 60 min
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -37,34 +38,62 @@ def _entry(row: dict[str, Any]) -> EntryOutcome:
     return EntryOutcome(row["queue"], row["outcome"], row["wait_s"], row["wait_whole_s"])
 
 
-async def read_queues(
-    redis: Redis,
-    now: float,
-    tz: tzinfo,
-    threshold_s: int = DEFAULT_THRESHOLD_S,
-    short_abandon_s: int = DEFAULT_SHORT_ABANDON_S,
-    prefix: str = PREFIX,
-) -> dict[str, Any]:
-    """Waiting callers, longest wait and live service level per queue and overall."""
+@dataclass
+class LiveRead:
+    """One read of the queues' live keys: what `queue_figures` and the wallboard count."""
+
+    now: float
+    waiting: dict[str, list[dict[str, Any]]]  # per queue, in Asterisk's order, with waits
+    done: list[dict[str, Any]]  # outcomes of the last `DONE_READ_S`, every queue
+    tracker_seen_at: float | None
+
+
+DONE_READ_S = 25 * 3600  # since midnight on a 25-hour day (DST back), at the latest
+
+
+async def read_live(redis: Redis, now: float, prefix: str = PREFIX) -> LiveRead:
+    """The waiting callers and the recent outcomes of every queue, in one round trip."""
     names = await queue_names(redis, prefix)
     pipe = redis.pipeline(transaction=False)
     for name in names:
         pipe.hvals(f"{prefix}queue:{name}:waiting")
-        pipe.zrangebyscore(f"{prefix}queue:{name}:done", now - 24 * 3600 - 3600, "+inf")
-    replies = await pipe.execute() if names else []
-    midnight = datetime.fromtimestamp(now, tz).replace(hour=0, minute=0, second=0, microsecond=0)
-    since = {"today": midnight.timestamp()} | {k: now - s for k, s in WINDOWS_S.items()}
-    done_rows: list[dict[str, Any]] = []
-    queues: dict[str, Any] = {}
+        pipe.zrangebyscore(f"{prefix}queue:{name}:done", now - DONE_READ_S, "+inf")
+    pipe.get(prefix + "tracker")
+    *replies, heartbeat = await pipe.execute()
+    waiting: dict[str, list[dict[str, Any]]] = {}
+    done: list[dict[str, Any]] = []
     for i, name in enumerate(names):
-        waiting = sorted(
+        rows = sorted(
             (json.loads(raw) for raw in replies[2 * i]),
             key=lambda r: (r["joined_at"], r["position"]),
         )
-        for position, row in enumerate(waiting, 1):
+        for position, row in enumerate(rows, 1):
             row["position"] = position  # Asterisk's order: by join (equal priorities)
             row["wait_s"] = round(max(now - row["joined_at"], 0.0), 3)
-        done_rows += [json.loads(raw) for raw in replies[2 * i + 1]]
+        waiting[name] = rows
+        done += [json.loads(raw) for raw in replies[2 * i + 1]]
+    seen = _text(heartbeat)
+    return LiveRead(now, waiting, done, float(seen) if seen else None)
+
+
+def window_starts(now: float, tz: tzinfo) -> dict[str, float]:
+    """Where each live window begins: `today` at midnight in `tz`, then the rolling ones."""
+    midnight = datetime.fromtimestamp(now, tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    return {"today": midnight.timestamp()} | {k: now - s for k, s in WINDOWS_S.items()}
+
+
+def queue_figures(
+    live: LiveRead,
+    tz: tzinfo,
+    threshold_s: int = DEFAULT_THRESHOLD_S,
+    short_abandon_s: int = DEFAULT_SHORT_ABANDON_S,
+) -> dict[str, Any]:
+    """Waiting callers, longest wait and live service level per queue and overall.
+
+    An outcome counts in a window when it happened in it (answered or abandoned at or
+    after the window's start); the figures are `core.service_level`'s, as in the history."""
+    queues: dict[str, Any] = {}
+    for name, waiting in live.waiting.items():
         queues[name] = {
             "queue": name,
             "waiting": waiting,
@@ -73,9 +102,9 @@ async def read_queues(
         }
     figures = {
         window: service_level(
-            [_entry(row) for row in done_rows if row["at"] >= start], threshold_s, short_abandon_s
+            [_entry(row) for row in live.done if row["at"] >= start], threshold_s, short_abandon_s
         )
-        for window, start in since.items()
+        for window, start in window_starts(live.now, tz).items()
     }
     overall = {
         "queue": ALL_QUEUES,
@@ -87,13 +116,24 @@ async def read_queues(
             window: _brief(per_queue.get(name), threshold_s, short_abandon_s)
             for window, per_queue in figures.items()
         }
-    heartbeat = _text(await redis.get(prefix + "tracker"))
     return {
-        "at": now,
-        "tracker_seen_at": float(heartbeat) if heartbeat else None,
+        "at": live.now,
+        "tracker_seen_at": live.tracker_seen_at,
         "queues": list(queues.values()),
         "all": overall,
     }
+
+
+async def read_queues(
+    redis: Redis,
+    now: float,
+    tz: tzinfo,
+    threshold_s: int = DEFAULT_THRESHOLD_S,
+    short_abandon_s: int = DEFAULT_SHORT_ABANDON_S,
+    prefix: str = PREFIX,
+) -> dict[str, Any]:
+    """`queue_figures` of a fresh read (`GET /api/queues/live`)."""
+    return queue_figures(await read_live(redis, now, prefix), tz, threshold_s, short_abandon_s)
 
 
 def _brief(figures: dict[str, Any] | None, threshold_s: int, short_abandon_s: int) -> dict:
@@ -133,8 +173,12 @@ async def read_agents(redis: Redis, prefix: str = PREFIX) -> list[dict[str, Any]
                 "status": fields.get("status", ""),
                 "paused": fields.get("paused") == "1",
                 "paused_reason": fields.get("paused_reason", ""),
+                "paused_since": float(fields.get("paused_since") or 0.0),
                 "calls_today": int(fields.get("calls_today") or 0),
+                "calls_taken": int(fields.get("calls_taken") or 0),
                 "linkedid": fields.get("linkedid", ""),
+                "caller_num": fields.get("caller_num", ""),
+                "caller_name": fields.get("caller_name", ""),
                 "since": float(fields.get("since") or 0.0),
                 "queues": [q for q in fields.get("queues", "").split(",") if q],
             }

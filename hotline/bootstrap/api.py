@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI
 from redis.asyncio import Redis
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.ami.manager import AmiManager
+from core.context.store import CallContextStore
 from core.settings import Settings
 from crm.api import install_error_handlers, router
 from crm.calls.api import router as calls_router
@@ -32,6 +34,8 @@ from crm.sse import install_stopping
 from crm.staffing.api import install_staffing_error_handlers
 from crm.staffing.api import router as staffing_router
 from crm.supervisor.api import router as supervisor_router
+from crm.supervisor.feed import WallboardFeed
+from crm.supervisor.wallboard import read_wallboard
 from crm.transfers.api import install_transfer_error_handlers
 from crm.transfers.api import router as transfers_router
 from crm.transfers.service import TransferService
@@ -169,6 +173,14 @@ def _install_services(
         manager.send_action if manager is not None else None,
         clock,
     )
+    app.state.wallboard = wallboard_feed(settings, redis)
+
+
+def wallboard_feed(settings: Settings, redis: Redis) -> WallboardFeed:
+    """The supervisor wallboard's one shared reading (API, stream and page)."""
+    contexts = CallContextStore(redis)
+    tz = ZoneInfo(settings.calendar.timezone)
+    return WallboardFeed(lambda now: read_wallboard(redis, contexts, now, tz, settings))
 
 
 def _health_check(engine: AsyncEngine, redis: Redis) -> Callable[[], Awaitable[dict[str, bool]]]:
