@@ -1,0 +1,40 @@
+/* The wallboard between two boards: every `[data-since]` counts on each second (a wait, a
+   state's time), a waiting caller turns red once past T, and the clock shows the hotline's
+   time. The figures themselves come only from the server's boards (htmx's SSE swap). */
+(function () {
+  "use strict";
+  var format = window.Hotline.format;
+  var skewMs = 0; // server clock minus this browser's, from the latest board
+
+  function readSkew() {
+    var board = document.querySelector(".board[data-at]");
+    if (board) skewMs = parseFloat(board.getAttribute("data-at")) * 1000 - Date.now();
+  }
+
+  function tick() {
+    var now = (Date.now() + skewMs) / 1000;
+    document.querySelectorAll("[data-since]").forEach(function (el) {
+      el.textContent = format.duration(now - parseFloat(el.getAttribute("data-since")));
+    });
+    document.querySelectorAll("[data-turns]").forEach(function (el) {
+      if (now > parseFloat(el.getAttribute("data-turns"))) {
+        var row = el.closest(".caller");
+        if (row) row.classList.add("bad");
+      }
+    });
+    var clock = document.querySelector("[data-clock]");
+    if (clock) clock.textContent = format.time(new Date(now * 1000));
+  }
+
+  document.body.addEventListener("htmx:afterSwap", function () { readSkew(); tick(); });
+  // The stream reconnects by itself; show that the board is waiting for it meanwhile.
+  document.body.addEventListener("htmx:sseError", function () {
+    document.body.classList.add("offline");
+  });
+  document.body.addEventListener("htmx:sseMessage", function () {
+    document.body.classList.remove("offline");
+  });
+  readSkew();
+  tick();
+  setInterval(tick, 1000);
+})();
