@@ -19,6 +19,7 @@ from core.service_level import (
     DEFAULT_SHORT_ABANDON_S,
     DEFAULT_THRESHOLD_S,
     EntryOutcome,
+    QueueFigures,
     service_level,
 )
 
@@ -33,7 +34,7 @@ async def queue_names(redis: Redis, prefix: str = PREFIX) -> list[str]:
     return sorted(_text(name) for name in await redis.smembers(prefix + "queues"))
 
 
-def _entry(row: dict[str, Any]) -> EntryOutcome:
+def entry_outcome(row: dict[str, Any]) -> EntryOutcome:
     """An outcome the tracker wrote to a queue's `done` set (only answered or abandoned)."""
     return EntryOutcome(row["queue"], row["outcome"], row["wait_s"], row["wait_whole_s"])
 
@@ -44,36 +45,55 @@ class LiveRead:
 
     now: float
     waiting: dict[str, list[dict[str, Any]]]  # per queue, in Asterisk's order, with waits
-    done: list[dict[str, Any]]  # outcomes of the last `DONE_READ_S`, every queue
+    done: list[dict[str, Any]]  # the outcomes the windows count, every queue
     tracker_seen_at: float | None
+    # Today's figures per queue and calls answered per agent, when kept by a tally
+    # (`crm.supervisor.tally`) instead of counted from `done`.
+    today: dict[str, QueueFigures] | None = None
+    answered_today: dict[str, int] | None = None
 
 
-DONE_READ_S = 25 * 3600  # since midnight on a 25-hour day (DST back), at the latest
-
-
-async def read_live(redis: Redis, now: float, prefix: str = PREFIX) -> LiveRead:
-    """The waiting callers and the recent outcomes of every queue, in one round trip."""
+async def read_live(redis: Redis, now: float, tz: tzinfo, prefix: str = PREFIX) -> LiveRead:
+    """The waiting callers and the outcomes since the earliest window's start (midnight,
+    or an hour ago just after it), of every queue, in one round trip."""
+    since = min(window_starts(now, tz).values())
     names = await queue_names(redis, prefix)
     pipe = redis.pipeline(transaction=False)
     for name in names:
         pipe.hvals(f"{prefix}queue:{name}:waiting")
-        pipe.zrangebyscore(f"{prefix}queue:{name}:done", now - DONE_READ_S, "+inf")
+        pipe.zrangebyscore(f"{prefix}queue:{name}:done", since, "+inf")
     pipe.get(prefix + "tracker")
     *replies, heartbeat = await pipe.execute()
     waiting: dict[str, list[dict[str, Any]]] = {}
     done: list[dict[str, Any]] = []
     for i, name in enumerate(names):
-        rows = sorted(
-            (json.loads(raw) for raw in replies[2 * i]),
-            key=lambda r: (r["joined_at"], r["position"]),
-        )
-        for position, row in enumerate(rows, 1):
-            row["position"] = position  # Asterisk's order: by join (equal priorities)
-            row["wait_s"] = round(max(now - row["joined_at"], 0.0), 3)
-        waiting[name] = rows
-        done += [json.loads(raw) for raw in replies[2 * i + 1]]
-    seen = _text(heartbeat)
-    return LiveRead(now, waiting, done, float(seen) if seen else None)
+        waiting[name] = waiting_rows(replies[2 * i], now)
+        done += json_rows(replies[2 * i + 1])
+    return LiveRead(now, waiting, done, heartbeat_at(heartbeat))
+
+
+def heartbeat_at(value: bytes | str | None) -> float | None:
+    seen = _text(value)
+    return float(seen) if seen else None
+
+
+def waiting_rows(raws: list[bytes | str], now: float) -> list[dict[str, Any]]:
+    """A queue's waiting callers in Asterisk's order, each with its wait so far."""
+    rows = sorted(json_rows(raws), key=lambda r: (r["joined_at"], r["position"]))
+    for position, row in enumerate(rows, 1):
+        row["position"] = position  # Asterisk's order: by join (equal priorities)
+        row["wait_s"] = round(max(now - row["joined_at"], 0.0), 3)
+    return rows
+
+
+def json_rows(raws: list[bytes | str]) -> list[dict[str, Any]]:
+    """JSON objects parsed as one array: a busy day's thousands of outcomes in one call
+    (5x faster than one `json.loads` each)."""
+    if not raws:
+        return []
+    if isinstance(raws[0], bytes):
+        return json.loads(b"[" + b",".join(raws) + b"]")  # type: ignore[arg-type]
+    return json.loads("[" + ",".join(raws) + "]")  # type: ignore[arg-type]
 
 
 def window_starts(now: float, tz: tzinfo) -> dict[str, float]:
@@ -101,8 +121,14 @@ def queue_figures(
             "longest_wait_s": max((row["wait_s"] for row in waiting), default=0.0),
         }
     figures = {
-        window: service_level(
-            [_entry(row) for row in live.done if row["at"] >= start], threshold_s, short_abandon_s
+        window: (
+            _as_dicts(live.today, threshold_s, short_abandon_s)
+            if window == "today" and live.today is not None
+            else service_level(
+                [entry_outcome(row) for row in live.done if row["at"] >= start],
+                threshold_s,
+                short_abandon_s,
+            )
         )
         for window, start in window_starts(live.now, tz).items()
     }
@@ -133,7 +159,20 @@ async def read_queues(
     prefix: str = PREFIX,
 ) -> dict[str, Any]:
     """`queue_figures` of a fresh read (`GET /api/queues/live`)."""
-    return queue_figures(await read_live(redis, now, prefix), tz, threshold_s, short_abandon_s)
+    live = await read_live(redis, now, tz, prefix)
+    return queue_figures(live, tz, threshold_s, short_abandon_s)
+
+
+def _as_dicts(
+    per_queue: dict[str, QueueFigures], threshold_s: int, short_abandon_s: int
+) -> dict[str, dict[str, Any]]:
+    """`service_level()`'s shape from figures counted elsewhere."""
+    overall = QueueFigures(threshold_s, short_abandon_s)
+    for figures in per_queue.values():
+        overall.merge(figures)
+    result = {queue: figures.as_dict() for queue, figures in sorted(per_queue.items())}
+    result[ALL_QUEUES] = overall.as_dict()
+    return result
 
 
 def _brief(figures: dict[str, Any] | None, threshold_s: int, short_abandon_s: int) -> dict:

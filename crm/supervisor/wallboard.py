@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 from core.context.store import CallContextStore
 from core.settings import Settings
 from crm.supervisor.live import WINDOWS_S, LiveRead, queue_figures, read_agents, read_live
+from crm.supervisor.tally import TodayTally
 
 TRACKER_SILENT_S = 45.0  # the tracker's heartbeat is every 10 s: three missed is silence
 
@@ -63,18 +64,26 @@ def next_change_at(live: LiveRead, tz: tzinfo, threshold_s: int) -> float:
 
 
 async def read_wallboard(
-    redis: Redis, contexts: CallContextStore, now: float, tz: tzinfo, settings: Settings
+    redis: Redis,
+    contexts: CallContextStore,
+    now: float,
+    tz: tzinfo,
+    settings: Settings,
+    tally: TodayTally | None = None,
 ) -> dict[str, Any]:
-    """The whole wallboard as JSON-ready data (see the module docstring)."""
+    """The whole wallboard as JSON-ready data (see the module docstring); with `tally`,
+    today's figures are brought up to date rather than counted again."""
     sl = settings.sl
-    live = await read_live(redis, now)
+    live = await (tally.read(redis, now, tz) if tally else read_live(redis, now, tz))
     board = queue_figures(live, tz, sl.threshold_s, sl.short_abandon_s)
     for queue in [*board["queues"], board["all"]]:
         queue["alerts"] = _alerts(queue, sl.goal_pct, sl.threshold_s)
     agents = await read_agents(redis)
     linkedids = sorted({a["linkedid"] for a in agents if a["linkedid"]})
     known = await contexts.get_many(linkedids)
-    answered = answered_today(live, tz)
+    answered = live.answered_today
+    if answered is None:
+        answered = answered_today(live, tz)
     board["agents"] = [_agent(agent, known, answered, now) for agent in agents]
     seen = live.tracker_seen_at
     board |= {

@@ -35,6 +35,7 @@ from crm.staffing.api import install_staffing_error_handlers
 from crm.staffing.api import router as staffing_router
 from crm.supervisor.api import router as supervisor_router
 from crm.supervisor.feed import WallboardFeed
+from crm.supervisor.tally import TodayTally
 from crm.supervisor.wallboard import read_wallboard
 from crm.transfers.api import install_transfer_error_handlers
 from crm.transfers.api import router as transfers_router
@@ -180,7 +181,8 @@ def wallboard_feed(settings: Settings, redis: Redis) -> WallboardFeed:
     """The supervisor wallboard's one shared reading (API, stream and page)."""
     contexts = CallContextStore(redis)
     tz = ZoneInfo(settings.calendar.timezone)
-    return WallboardFeed(lambda now: read_wallboard(redis, contexts, now, tz, settings))
+    tally = TodayTally(settings.sl.threshold_s, settings.sl.short_abandon_s)
+    return WallboardFeed(lambda now: read_wallboard(redis, contexts, now, tz, settings, tally))
 
 
 def _health_check(engine: AsyncEngine, redis: Redis) -> Callable[[], Awaitable[dict[str, bool]]]:

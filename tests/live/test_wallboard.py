@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -18,7 +19,8 @@ from core.context.store import CallContextStore
 from core.service_level import EntryOutcome, service_level
 from core.settings import ApiSettings, DatabaseSettings, RedisSettings, Settings
 from crm.supervisor.feed import WallboardFeed
-from crm.supervisor.live import LiveRead, queue_figures
+from crm.supervisor.live import LiveRead, queue_figures, read_live
+from crm.supervisor.tally import TodayTally
 from crm.supervisor.wallboard import answered_today, next_change_at
 from hotline.bootstrap import create_app
 from hotline.serve import serving
@@ -244,3 +246,56 @@ async def test_a_caller_who_joins_is_on_the_stream_within_a_second(board_setting
     assert shown - joined < 1.0, f"shown {shown - joined:.3f} s after the join"
     (hotline,) = next(b for _, b in boards if b["all"]["waiting_count"] == 1)["queues"]
     assert hotline["waiting"][0]["caller_name"] == "Alice"
+
+
+# -- the tally: today's figures kept, always equal to a count from scratch ---------------
+
+
+async def _zadd(redis, row: dict) -> None:
+    member = json.dumps(row, sort_keys=True)
+    await redis.zadd(f"hotline:live:queue:{row['queue']}:done", {member: row["at"]})
+    await redis.sadd("hotline:live:queues", row["queue"])
+
+
+async def _check(redis, tally, now: float) -> LiveRead:
+    kept = await tally.read(redis, now, MOSCOW)
+    counted = await read_live(redis, now, MOSCOW)
+    assert queue_figures(kept, MOSCOW) == queue_figures(counted, MOSCOW)
+    assert kept.answered_today == answered_today(counted, MOSCOW)
+    return kept
+
+
+async def test_the_tally_equals_a_count_from_scratch(redis) -> None:
+    """Random outcomes arrive between readings, some written late (over an hour after
+    their moment), across midnight, and once the keys vanish (a dead tracker)."""
+    rng = random.Random(7)
+    tally = TodayTally(40, 5)
+    now = datetime(2026, 12, 7, 22, 30, tzinfo=MOSCOW).timestamp()
+    for step in range(60):
+        now += rng.uniform(30, 240)  # ends past midnight
+        for _ in range(rng.randrange(4)):
+            late = rng.random() < 0.1
+            at = now - (rng.uniform(3700, 7000) if late else rng.uniform(0, 5))
+            row = outcome(at, rng.uniform(0, 90), rng.random() < 0.8, f"agent{rng.randrange(3)}")
+            row["queue"] = rng.choice(["hotline", "support"])
+            row["linkedid"] = f"{step}.{rng.random()}"
+            await _zadd(redis, row)
+        if step == 40:
+            await redis.delete("hotline:live:queue:support:done")
+        await _check(redis, tally, now)
+    assert tally.recounts >= 3  # the first reading, late rows, midnight, the deletion
+
+
+async def test_the_tally_reads_only_the_last_hour_once_caught_up(redis) -> None:
+    tally = TodayTally(40, 5)
+    moments = [NOON - 6 * 3600 + n * 60 for n in range(360)]  # one a minute since 06:00
+    for at in moments:
+        await _zadd(redis, outcome(at, 10.0))
+    await _check(redis, tally, NOON)
+    recounts = tally.recounts
+    await _zadd(redis, outcome(NOON + 1, 50.0))
+    kept = await _check(redis, tally, NOON + 2)
+    assert tally.recounts == recounts, "one new outcome: added, not counted again"
+    # the last hour's outcomes were read (59 and the new one), not the day's 361
+    assert len(kept.done) == 1 + sum(at >= NOON + 2 - 3600 for at in moments) == 60
+    assert kept.today["hotline"].answered == 361
