@@ -27,12 +27,19 @@
   }
 
   document.body.addEventListener("htmx:afterSwap", function () { readSkew(); tick(); });
-  // The stream reconnects by itself; show that the board is waiting for it meanwhile.
+  document.body.addEventListener("htmx:sseOpen", function () {
+    document.body.setAttribute("data-live", "yes");
+    document.body.classList.remove("offline");
+  });
+  // The stream reconnects by itself; the board shows it is waiting for it meanwhile.
   document.body.addEventListener("htmx:sseError", function () {
+    document.body.removeAttribute("data-live");
     document.body.classList.add("offline");
   });
   document.body.addEventListener("htmx:sseMessage", function () {
     document.body.classList.remove("offline");
+    readSkew();
+    tick();
   });
   readSkew();
   tick();
