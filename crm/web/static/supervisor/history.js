@@ -52,6 +52,24 @@
     return date.toLocaleDateString(H.lang, { timeZone: H.timeZone, dateStyle: "medium" });
   }
 
+  function tickLabel(seconds, interval) {
+    var date = new Date(seconds * 1000);
+    var options = { timeZone: H.timeZone };
+    if (interval === "15m" || interval === "hour") {
+      options.hour = "2-digit";
+      options.minute = "2-digit";
+      return date.toLocaleTimeString(H.lang, options);
+    }
+    if (interval === "quarter") {
+      options.month = "short";
+      options.year = "numeric";
+    } else {
+      options.day = "numeric";
+      options.month = "short";
+    }
+    return date.toLocaleDateString(H.lang, options);
+  }
+
   function draw(body, queue) {
     var key = queue || "all";
     var xs = [], sls = [], goals = [], offered = [];
@@ -87,9 +105,13 @@
       height: 320,
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), H.timeZone); },
       scales: { "%": { range: [0, 100] }, n: { range: function (u, lo, hi) { return [0, Math.max(hi, 1)]; } } },
-      axes: [{}, { scale: "%", label: "%" }, { scale: "n", side: 1, grid: { show: false } }],
+      axes: [
+        { values: function (u, splits) { return splits.map(function (v) { return tickLabel(v, body.interval); }); } },
+        { scale: "%", label: "%" },
+        { scale: "n", side: 1, grid: { show: false } },
+      ],
       series: [
-        {},
+        { label: labels.time, value: function (u, v) { return v == null ? "—" : intervalLabel(v * 1000, body.interval); } },
         { label: labels.sl, scale: "%", stroke: "#1d4ed8", width: 2, spanGaps: false, points: { show: xs.length < 60 } },
         { label: labels.goal, scale: "%", stroke: "#b91c1c", dash: [6, 4], width: 1.5, points: { show: false } },
         { label: labels.offered, scale: "n", stroke: "#9ca3af", fill: "rgba(156,163,175,.15)", paths: uPlot.paths.bars({ size: [0.6] }), points: { show: false } },
