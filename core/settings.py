@@ -290,6 +290,34 @@ class ImapSettings(BaseSettings):
         return self.imap_port or (993 if self.imap_tls else 143)
 
 
+class WebSettings(BaseSettings):
+    """The people's pages and their sessions: `HOTLINE_SESSION_SECRET` signs the session
+    cookie (empty: the key kept in `HOTLINE_SESSION_SECRET_FILE`, generated there on first
+    use; `hotline crm` and `hotline run` default the file to `./hotline-session.key`,
+    beside the default SQLite file, and refuse to start if it cannot be written), the
+    session's idle lifetime, the lock-out after repeated failed logins, the pages'
+    default language (`ru` or `en`; each person's own choice wins)."""
+
+    model_config = _group("HOTLINE_")
+    session_secret: str = ""
+    session_secret_file: str = ""
+    session_max_age_s: int = Field(default=12 * 3600, ge=60)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_s: int = Field(default=900, ge=1)
+    language: Literal["ru", "en"] = "ru"
+
+    @field_validator("session_secret")
+    @classmethod
+    def _check_session_secret(cls, value: str) -> str:
+        if value and (value.lower() in _PLACEHOLDER_TOKENS or len(value) < MIN_SECRET_LENGTH):
+            raise ValueError(
+                "HOTLINE_SESSION_SECRET is a placeholder or shorter than "
+                f"{MIN_SECRET_LENGTH} characters; generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return value
+
+
 TARGETS_CONTEXT = "hotline-targets"  # extensions.conf: rendered from HOTLINE_TRANSFER_TARGETS
 _DIALPLAN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _EXTENSION = re.compile(r"[0-9]{1,10}")
@@ -379,6 +407,7 @@ class Settings(BaseSettings):
     staffing: StaffingSettings = Field(default_factory=StaffingSettings)
     transfers: TransferSettings = Field(default_factory=TransferSettings)
     imap: ImapSettings = Field(default_factory=ImapSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
 
 def parse_tokens(value: str) -> list[tuple[Role, str]]:

@@ -1,4 +1,5 @@
-"""FastAPI dependencies: the service objects and bearer-token auth with roles."""
+"""FastAPI dependencies: the service objects and auth with roles: a bearer token (services)
+or the session cookie of a logged-in person (the pages), CSRF-checked."""
 
 from __future__ import annotations
 
@@ -14,19 +15,28 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from core.settings import Role, Settings
 from core.uin import InvalidUin, canonical_uin
+from crm.people.service import Person
 from crm.service import TicketService
+from crm.web.session import CSRF_FIELD, CSRF_HEADER, csrf_matches, session_person
 
 _bearer = HTTPBearer(auto_error=False, description="a token from HOTLINE_API_TOKENS")
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)
 class Principal:
     role: Role
-    agent: str = ""  # the agent an `agent/NAME:token` names; "" for other tokens
+    # The agent (queue member) an `agent/NAME:token` names, or a logged-in agent's own;
+    # "" for other tokens and for supervisors.
+    agent: str = ""
+    person: Person | None = None  # the logged-in person; None for a bearer token
 
     @property
     def actor(self) -> str:
-        return self.role
+        """Who the audit log names: the person's login, or a token's role."""
+        return self.person.login if self.person is not None else self.role
 
 
 # Dependencies are `async def`: FastAPI runs a plain `def` one in its thread pool, a thread
@@ -50,17 +60,39 @@ def role_of(token: str, digests: dict[bytes, Role]) -> Role | None:
 
 
 def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
-    """Dependency: a valid bearer token (else 401) whose role is one of `roles` (else 403)."""
+    """Dependency: a valid bearer token, or else the session of an enabled person (401
+    without either), whose role is one of `roles` (else 403). A session's unsafe request
+    (POST, PUT, PATCH, DELETE) must carry its CSRF token, in the `X-CSRF-Token` header or
+    the form field `csrf_token` (else 403); bearer requests are not exposed to CSRF."""
 
     async def _check(
+        request: Request,
         settings: Annotated[Settings, Depends(get_settings)],
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
         unauthorised = HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            "a valid bearer token is required",
+            "a valid bearer token, or a logged-in person's session, is required",
             headers={"WWW-Authenticate": "Bearer"},
         )
+        if credentials is None and "authorization" not in request.headers:
+            person = await session_person(request)
+            if person is None:
+                raise unauthorised
+            if person.role not in roles:
+                raise HTTPException(
+                    status.HTTP_403_FORBIDDEN,
+                    f"{person.login} ({person.role}) may not do this; "
+                    f"needs one of: {', '.join(roles)}",
+                )
+            if request.method not in SAFE_METHODS and not csrf_matches(
+                request, await _presented_csrf(request)
+            ):
+                raise HTTPException(
+                    status.HTTP_403_FORBIDDEN,
+                    f"missing or wrong CSRF token (header {CSRF_HEADER} or field {CSRF_FIELD})",
+                )
+            return Principal(role=person.role, agent=person.agent_member, person=person)  # type: ignore[arg-type]
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise unauthorised
         role = role_of(credentials.credentials, settings.api.token_digests)
@@ -75,6 +107,17 @@ def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
         return Principal(role=role, agent=settings.api.token_agents.get(presented, ""))
 
     return _check
+
+
+async def _presented_csrf(request: Request) -> str | None:
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        value = (await request.form()).get(CSRF_FIELD)
+        return value if isinstance(value, str) else None
+    return None
 
 
 async def path_uin(

@@ -427,3 +427,8 @@ class MailAttachment(Base):
     size_bytes: Mapped[int] = mapped_column(Integer)
     content: Mapped[bytes | None] = mapped_column(LargeBinary)  # None: refused (too large)
     refused: Mapped[str | None] = mapped_column(String(300))  # why it was not kept
+
+
+# The people's table lives in its own slice; importing it here puts it in Base.metadata
+# wherever the CRM's models are loaded (migrations, tests).
+import crm.people.models  # noqa: E402, F401

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from core.settings import Settings
+from hotline.users import users_app
 
 app = typer.Typer(help="Hotline: contact-centre backend on Asterisk.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
@@ -16,6 +17,7 @@ prompts_app = typer.Typer(
     help="IVR prompts (text catalogue -> telephone audio).", no_args_is_help=True
 )
 app.add_typer(prompts_app, name="prompts")
+app.add_typer(users_app, name="users")
 SOUNDS_DIR = "asterisk-config/sounds"
 
 
@@ -98,6 +100,19 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
+def _session_secret_or_exit(settings: Settings, command: str) -> None:
+    """A served site's session key: HOTLINE_SESSION_SECRET, or the key file (made now, so
+    that every worker reads the same one); a clear refusal when neither can be had."""
+    from crm.web.session import SecretUnavailable, session_secret
+    from hotline.bootstrap.api import with_session_secret_file
+
+    try:
+        session_secret(with_session_secret_file(settings).web)
+    except SecretUnavailable as exc:
+        typer.echo(f"hotline {command}: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
     """Migrate the database of HOTLINE_DATABASE_URL to `revision` (default: head)."""
@@ -130,6 +145,7 @@ def crm(
             "/api/health will answer 401",
             err=True,
         )
+    _session_secret_or_exit(settings, "crm")
     if upgrade_db:
         upgrade(settings.db.url)
     # A factory, so that each of several worker processes builds its own app.
@@ -466,6 +482,7 @@ def run_command(
 
     settings = _settings()
     logging.basicConfig(level=logging.INFO)
+    _session_secret_or_exit(settings, "run")
     if upgrade_db:
         from crm.migrate import upgrade
 

@@ -63,7 +63,12 @@ def test_crm_serves_the_api(tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = _env(tmp_path, HOTLINE_API_TOKENS=f"agent:{TOKENS['agent']}")
+    key = tmp_path / "session.key"
+    env = _env(
+        tmp_path,
+        HOTLINE_API_TOKENS=f"agent:{TOKENS['agent']}",
+        HOTLINE_SESSION_SECRET_FILE=str(key),
+    )
     proc = subprocess.Popen(
         [*HOTLINE, "crm", "--port", str(port)],
         env=env,
@@ -89,6 +94,9 @@ def test_crm_serves_the_api(tmp_path: Path) -> None:
         )
         assert created.status_code == 201 and len(created.json()["uin"]) == 8
         assert httpx.get(f"{base}/docs").status_code == 200
+        # the session key was generated once, private, for every worker to share
+        assert key.stat().st_mode & 0o777 == 0o600 and len(key.read_text().strip()) >= 32
+        assert httpx.get(f"{base}/login").status_code == 200
     finally:
         proc.terminate()
         proc.wait(timeout=20)

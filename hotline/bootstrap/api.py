@@ -10,6 +10,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -29,6 +30,7 @@ from crm.lifecycle.tokens import ConfirmationTokens
 from crm.mail.api import router as mail_router
 from crm.mail.service import MailIntake
 from crm.models import utcnow
+from crm.people.service import PeopleService
 from crm.service import Clock, TicketService
 from crm.sse import install_stopping
 from crm.staffing.api import install_staffing_error_handlers
@@ -40,6 +42,11 @@ from crm.supervisor.wallboard import read_wallboard
 from crm.transfers.api import install_transfer_error_handlers
 from crm.transfers.api import router as transfers_router
 from crm.transfers.service import TransferService
+from crm.web.auth import install_page_auth
+from crm.web.pages import router as pages_router
+from crm.web.placeholders import router as placeholders_router
+from crm.web.session import DEFAULT_SECRET_FILE, SessionCookies, session_secret
+from crm.web.templates import Pages
 from hotline import __version__
 
 log = logging.getLogger(__name__)
@@ -110,6 +117,11 @@ def create_app(
         dependencies=[Depends(plain_request_text)],
     )
     app.add_middleware(
+        SessionCookies,
+        secret=session_secret(settings.web),
+        max_age_s=settings.web.session_max_age_s,
+    )
+    app.add_middleware(
         BodyLimit,
         max_bytes=settings.api.max_body_bytes,
         larger={"/api/mail/inbound": settings.api.max_mail_bytes},
@@ -122,6 +134,11 @@ def create_app(
     app.include_router(staffing_router)
     app.include_router(transfers_router)
     app.include_router(mail_router)
+    app.include_router(pages_router)
+    app.include_router(placeholders_router)
+    app.mount("/static", StaticFiles(packages=[("crm.web", "static")]), name="static")
+    app.state.pages = Pages(settings.calendar.timezone, settings.web.language)
+    install_page_auth(app)
     install_error_handlers(app)
     install_edge_error_handlers(app)
     install_transfer_error_handlers(app)
@@ -167,6 +184,12 @@ def _install_services(
         clock,
     )
     app.state.mail_intake = mail_intake(settings, sessions, app.state.calendars, clock)
+    app.state.people = PeopleService(
+        sessions,
+        max_failures=settings.web.login_max_failures,
+        lockout=timedelta(seconds=settings.web.login_lockout_s),
+        clock=clock,
+    )
     app.state.transfers = TransferService(
         sessions,
         redis,
@@ -211,4 +234,12 @@ def _health_check(engine: AsyncEngine, redis: Redis) -> Callable[[], Awaitable[d
 
 def app_from_environment() -> FastAPI:
     """Factory for `uvicorn --factory` and multi-worker serving: settings from the environment."""
-    return create_app(Settings())
+    return create_app(with_session_secret_file(Settings()))
+
+
+def with_session_secret_file(settings: Settings) -> Settings:
+    """A served site keeps its session key across restarts and workers: without
+    `HOTLINE_SESSION_SECRET` or `_FILE`, the file `./hotline-session.key`."""
+    if not settings.web.session_secret and not settings.web.session_secret_file:
+        settings.web.session_secret_file = DEFAULT_SECRET_FILE
+    return settings
