@@ -1,5 +1,5 @@
-"""Placeholder pages for `/wallboard` and `/desk` until their own routers replace them
-(the login sends each person to one of these)."""
+"""The placeholder page for `/desk` until its own router replaces it (the wallboard is
+`crm.supervisor.pages`; the login sends each person to one of these)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,6 @@ from crm.web.auth import page_user
 from crm.web.templates import render
 
 router = APIRouter(include_in_schema=False)
-
-
-@router.get("/wallboard")
-async def wallboard(
-    request: Request, person: Annotated[Person, Depends(page_user("supervisor"))]
-) -> Response:
-    return render(request, "placeholder.html", {"title": "Wallboard"}, person=person)
 
 
 @router.get("/desk")

@@ -27,6 +27,9 @@ class NavItem:
 # The navigation bar: each page helper adds its entry here (label translated in ru).
 NAV: list[NavItem] = [
     NavItem("/wallboard", "Wallboard", ("supervisor",)),
+    NavItem("/history", "History", ("supervisor",)),
+    NavItem("/calls", "Calls", ("supervisor",)),
+    NavItem("/sla", "SLA at risk", ("supervisor",)),
     NavItem("/desk", "Desk", ("agent",)),
 ]
 

@@ -37,6 +37,7 @@ from crm.staffing.api import install_staffing_error_handlers
 from crm.staffing.api import router as staffing_router
 from crm.supervisor.api import router as supervisor_router
 from crm.supervisor.feed import WallboardFeed
+from crm.supervisor.pages import router as supervisor_pages_router
 from crm.supervisor.tally import TodayTally
 from crm.supervisor.wallboard import read_wallboard
 from crm.transfers.api import install_transfer_error_handlers
@@ -135,6 +136,7 @@ def create_app(
     app.include_router(transfers_router)
     app.include_router(mail_router)
     app.include_router(pages_router)
+    app.include_router(supervisor_pages_router)
     app.include_router(placeholders_router)
     app.mount("/static", StaticFiles(packages=[("crm.web", "static")]), name="static")
     app.state.pages = Pages(settings.calendar.timezone, settings.web.language)
