@@ -1,12 +1,12 @@
 """The supervisor's pages: the live wallboard (`/wallboard`, `?tv=1` for a wall screen), the
-service-level history with its chart (`/history`), the call log (`/calls`) and the tickets
-at SLA risk (`/sla`). Supervisors only (`page_user`).
+service-level history with its chart (`/history`), the call log (`/calls`), the agent
+report (`/agents`) and the tickets at SLA risk (`/sla`). Supervisors only (`page_user`).
 
 The wallboard's live part is the board of `crm.supervisor.feed`, the very reading
 `GET /api/wallboard` returns, rendered to HTML on the server (`supervisor/board.html`) and
 sent by `/wallboard/stream` for htmx's SSE extension to swap in. The other pages draw what
 the reporting endpoints answer (`/api/metrics/service-level`, `/api/calls`,
-`/api/sla/at-risk`), and their CSV buttons are those endpoints' `format=csv`.
+`/api/reports/agents`, `/api/sla/at-risk`), and their CSV buttons are those endpoints' `format=csv`.
 """
 
 from __future__ import annotations
@@ -100,6 +100,12 @@ async def history(request: Request, person: Supervisor) -> Response:
 @router.get("/calls")
 async def calls(request: Request, person: Supervisor) -> Response:
     return render(request, "supervisor/calls.html", {}, person=person)
+
+
+@router.get("/agents")
+async def agents(request: Request, person: Supervisor) -> Response:
+    """The agent report: `GET /api/reports/agents` (branch `reports`) drawn as a table."""
+    return render(request, "supervisor/agents.html", {}, person=person)
 
 
 @router.get("/sla")

@@ -29,6 +29,7 @@ NAV: list[NavItem] = [
     NavItem("/wallboard", "Wallboard", ("supervisor",)),
     NavItem("/history", "History", ("supervisor",)),
     NavItem("/calls", "Calls", ("supervisor",)),
+    NavItem("/agents", "Agents", ("supervisor",)),
     NavItem("/sla", "SLA at risk", ("supervisor",)),
     NavItem("/desk", "Desk", ("agent",)),
 ]

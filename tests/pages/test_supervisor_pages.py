@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
@@ -174,7 +175,7 @@ async def test_an_agent_opens_no_supervisor_page(
     page: Any, site: LiveSite, logged_in: LoggedIn
 ) -> None:
     await logged_in(page, "agent")
-    for path in ("/wallboard", "/wallboard/stream", "/history", "/calls", "/sla"):
+    for path in ("/wallboard", "/wallboard/stream", "/history", "/calls", "/agents", "/sla"):
         response = await page.goto(site.url(path))
         assert response is not None and response.status == 403, path
     status = await page.evaluate("() => fetch('/api/wallboard').then(r => r.status)")
@@ -314,3 +315,30 @@ async def test_the_sla_page_lists_the_tickets_at_risk(
     api = await page.evaluate("() => Hotline.get('/api/sla/at-risk')")
     rows = await page.locator("#sla-table tbody tr[data-uin]").count()
     assert rows == len(api)
+
+
+async def test_the_agent_report_page_shows_the_reports_figures(
+    page: Any, site: LiveSite, logged_in: LoggedIn, recorded: list[str]
+) -> None:
+    """Needs `GET /api/reports/agents` (branch `reports`): skipped on a tree without it."""
+    if not any(getattr(r, "path", "") == "/api/reports/agents" for r in site.app.routes):
+        pytest.skip("GET /api/reports/agents is not in this tree (branch reports not merged)")
+    await logged_in(page, "supervisor")
+    await page.goto(site.url("/agents"))
+    await page.wait_for_selector('#agents-table[data-loaded="yes"]')
+    start = await page.input_value("input[name=from]")
+    end = await page.input_value("input[name=to]")
+    api = await page.evaluate(
+        "(q) => Hotline.get('/api/reports/agents?' + q)",
+        f"interval=day&from={start}T00:00:00&to={end}T00:00:00",
+    )
+    shown = page.locator("#agents-table tbody tr[data-agent]")
+    assert await shown.count() == len(api["agents"])
+    for report in api["agents"]:
+        row = page.locator(f'#agents-table tr[data-agent="{report["agent"]}"]')
+        occupancy = report["total"]["occupancy"]
+        assert await row.locator("[data-occupancy]").get_attribute("data-occupancy") == (
+            "" if occupancy is None else str(occupancy)
+        )
+    href = await page.locator("#agents-csv").get_attribute("href")
+    assert href.startswith("/api/reports/agents?") and "format=csv" in href
