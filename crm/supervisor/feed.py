@@ -58,9 +58,13 @@ async def board_stream(
     min_interval_s: float = MIN_INTERVAL_S,
     refresh_s: float = REFRESH_S,
     limit: int | None = None,
+    allowed: Callable[[], Awaitable[bool]] | None = None,
+    recheck_s: float = REFRESH_S,
 ) -> EventSourceResponse:
     """The board as `event`s of `render(board)` (see the module docstring); `limit` ends
-    the stream after that many."""
+    the stream after that many. With `allowed`, asked again at most every `recheck_s`
+    before a board, the stream ends once it says no (a page's session that ended: the
+    browser's reconnect then meets the login)."""
     pubsub = request.app.state.redis.pubsub()
     await pubsub.subscribe(LIVE_CHANGES_CHANNEL)
     stopping: asyncio.Event = request.app.state.stopping
@@ -82,15 +86,23 @@ async def board_stream(
     async def events() -> AsyncIterator[ServerSentEvent]:
         sent = 0
         wanted = time.monotonic()  # the board must be read after this moment
+        checked = wanted
         try:
             while (limit is None or sent < limit) and not stopping.is_set():
+                if allowed is not None and time.monotonic() - checked >= recheck_s:
+                    if not await allowed():
+                        return
+                    checked = time.monotonic()
                 board = await feed.board(wanted)
                 last = time.monotonic()
                 sent += 1
                 yield ServerSentEvent(data=render(board), event=event, id=str(sent), sep="\n")
                 # 50 ms after the moment, so the figure has surely turned when read
                 until_next_s = board["next_change_at"] - time.time() + 0.05
-                seen = await change_within(min(refresh_s, max(until_next_s, min_interval_s)))
+                wait_s = min(refresh_s, max(until_next_s, min_interval_s))
+                if allowed is not None:
+                    wait_s = min(wait_s, max(checked + recheck_s - time.monotonic(), 0.0))
+                seen = await change_within(wait_s)
                 if seen is None:
                     wanted = time.monotonic()
                     continue

@@ -22,12 +22,16 @@ from crm.people.service import Person
 from crm.supervisor.feed import Board, WallboardFeed, board_stream
 from crm.supervisor.history import INTERVALS
 from crm.web.auth import page_user
+from crm.web.session import session_ids
 from crm.web.templates import render
 
 router = APIRouter(include_in_schema=False)
 Supervisor = Annotated[Person, Depends(page_user("supervisor"))]
 WINDOWS = ("today", "last_15m", "last_60m")
 CHART_INTERVALS = ("15m", "hour", "day", "quarter")
+# An open wallboard asks again this often whether its session still holds (disabled person,
+# changed password: the stream ends and the page goes to the login).
+SESSION_RECHECK_S = 15.0
 
 
 def duration(seconds: float | None) -> str:
@@ -86,7 +90,18 @@ async def wallboard_stream(
     def html(board: Board) -> str:
         return template.render(**_board_context(board, tv))
 
-    return await board_stream(request, _feed(request), render=html)
+    async def still_a_supervisor() -> bool:
+        ids = session_ids(request)
+        now = None if ids is None else await request.app.state.people.session_person(*ids)
+        return now is not None and now.role == "supervisor"
+
+    return await board_stream(
+        request,
+        _feed(request),
+        render=html,
+        allowed=still_a_supervisor,
+        recheck_s=SESSION_RECHECK_S,
+    )
 
 
 @router.get("/history")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from crm.db import make_sessionmaker
 from crm.people.service import Person
 from crm.recorder import Recorder
 from crm.service import TicketService
+from crm.supervisor import pages as supervisor_pages
 from tests.conftest import ROOT
 from tests.pages.conftest import PAGES, PAGES_REDIS_URL, LiveSite
 
@@ -169,6 +171,18 @@ async def test_the_wall_screen_mode_has_large_type_and_no_controls(
         await page.screenshot(path=str(SCREENSHOTS / "wallboard-tv.png"))
     finally:
         await context.close()
+
+
+async def test_a_disabled_supervisors_wallboard_goes_to_the_login(
+    page: Any, site: LiveSite, logged_in: LoggedIn, pbx: SimulatedAsterisk, monkeypatch: Any
+) -> None:
+    """The open stream asks again whether its session holds (every 15 s; 0.5 s here)."""
+    monkeypatch.setattr(supervisor_pages, "SESSION_RECHECK_S", 0.5)
+    person = await logged_in(page, "supervisor")
+    await page.wait_for_selector("body[data-live=yes]")
+    await site.app.state.people.disable(person.login)
+    # Hotline.api's 401 sends to the login, and back to the wallboard after it
+    await page.wait_for_url(re.compile(r"/login\?next=(/|%2F)wallboard$"), timeout=10_000)
 
 
 async def test_an_agent_opens_no_supervisor_page(

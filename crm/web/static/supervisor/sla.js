@@ -26,8 +26,8 @@
         tr.setAttribute("data-uin", t.uin);
         if (t.sla.breached) tr.className = "bad";
         tr.appendChild(cell(t.uin));
-        tr.appendChild(cell(t.status));
-        tr.appendChild(cell(t.category));
+        tr.appendChild(cell(labels.statuses[t.status] || t.status));
+        tr.appendChild(cell(labels.categories[t.category] || t.category));
         tr.appendChild(cell(t.priority, true));
         tr.appendChild(cell(t.line, true));
         tr.appendChild(cell(format.dateTime(t.sla.deadline)));

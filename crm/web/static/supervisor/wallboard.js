@@ -35,6 +35,9 @@
   document.body.addEventListener("htmx:sseError", function () {
     document.body.removeAttribute("data-live");
     document.body.classList.add("offline");
+    // An ended session also breaks the stream: the API answers 401 and Hotline.api goes
+    // to the login (and back here after it); any other failure waits for the reconnect.
+    window.Hotline.get("/api/wallboard").catch(function () { /* shown as offline */ });
   });
   document.body.addEventListener("htmx:sseMessage", function () {
     document.body.classList.remove("offline");
