@@ -283,6 +283,11 @@ async def test_the_history_page_draws_the_chart_with_the_goal(
     await page.wait_for_selector("#history-chart canvas")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / "history.png"), full_page=True)
+    # on a 1920x1080 screen the chart takes the width
+    await page.set_viewport_size({"width": 1920, "height": 1080})
+    await page.wait_for_function(
+        "() => document.querySelector('#history-chart canvas').getBoundingClientRect().width > 1600"
+    )
     assert site.external_requests == []
 
 
