@@ -75,7 +75,8 @@ def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
             "a valid bearer token, or a logged-in person's session, is required",
             headers={"WWW-Authenticate": "Bearer"},
         )
-        if credentials is None and "authorization" not in request.headers:
+        # No bearer token (none, or another scheme such as a proxy's Basic): the session.
+        if credentials is None:
             person = await session_person(request)
             if person is None:
                 raise unauthorised

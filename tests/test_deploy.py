@@ -14,6 +14,7 @@ from tests.conftest import ROOT
 COMPOSE = ROOT / "docker-compose.yml"
 REQUIRED_ENV = (
     "POSTGRES_PASSWORD",
+    "HOTLINE_SESSION_SECRET",
     "HOTLINE_CRM_TOKEN",
     "HOTLINE_AMI_SECRET",
     "HOTLINE_SIP_SECRET",

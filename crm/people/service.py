@@ -137,6 +137,31 @@ class PeopleService:
                 ) from None
         return _person(user)
 
+    async def ensure_person(
+        self,
+        login: str,
+        password: str,
+        role: str,
+        *,
+        full_name: str = "",
+        agent_member: str = "",
+    ) -> Person:
+        """The person `login` with this password, created if absent (the demo prints a
+        supervisor's and an agent's login it can rely on, on a kept database too)."""
+        if await self.find(login) is None:
+            try:
+                return await self.add_person(
+                    login, password, role, full_name=full_name, agent_member=agent_member
+                )
+            except PersonExists:
+                pass  # created meanwhile by another process
+        await self.set_password(login, password)
+        async with self.sessions() as session:
+            user = await self._get(session, login)
+            user.disabled = False
+            await session.commit()
+            return _person(user)
+
     async def set_password(self, login: str, password: str) -> None:
         """A new password; every session signed before it is void, the lock-out lifted."""
         _check_password(password)

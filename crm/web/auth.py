@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import RedirectResponse, Response
 
 from crm.people.service import Person
-from crm.web.session import CSRF_FIELD, CSRF_HEADER, csrf_matches, session_person
+from crm.web.session import CSRF_FIELD, CSRF_HEADER, KEPT_FORM, csrf_matches, session_person
 from crm.web.templates import render
 
 HOME = {"supervisor": "/wallboard", "agent": "/desk"}
@@ -103,7 +103,7 @@ def install_page_auth(app: FastAPI) -> None:
     async def _login_required(request: Request, exc: LoginRequired) -> Response:
         fields = await _kept_fields(request)
         if fields:
-            request.session["kept_form"] = {"path": exc.next_url.split("?")[0], "fields": fields}
+            request.session[KEPT_FORM] = {"path": exc.next_url.split("?")[0], "fields": fields}
         target = login_url(exc.next_url)
         if request.headers.get("hx-request"):  # htmx follows HX-Redirect, not a 303
             return Response(status_code=401, headers={"HX-Redirect": target})

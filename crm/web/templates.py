@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse
 
 from crm.people.service import Person
 from crm.web.i18n import LANGUAGES, Formats, pick_language, translations
-from crm.web.session import csrf_token, session_language
+from crm.web.session import KEPT_FORM, csrf_token, session_language
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,14 @@ class NavItem:
     label: str  # English msgid: translated in the template
     roles: tuple[str, ...]
 
+
+# Pages hold a person's data and a CSRF token: never cached, never framed by another site.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 
 # The navigation bar: each page helper adds its entry here (label translated in ru).
 NAV: list[NavItem] = [
@@ -107,12 +115,22 @@ class Pages:
             person=person,
             nav=nav,
             csrf_token=csrf_token(request),
-            kept_form=request.session.pop("kept_form", None),
+            kept_form=_kept_form(request),
             **(context or {}),
         )
         response = HTMLResponse(html, status_code=status_code, headers=headers)
-        response.headers.setdefault("Cache-Control", "no-store")
+        for name, value in PAGE_HEADERS.items():
+            response.headers.setdefault(name, value)
         return response
+
+
+def _kept_form(request: Request) -> dict[str, Any] | None:
+    """The fields of a form posted after the session expired, once, on the page they
+    belong to (hotline.js puts them back)."""
+    kept = request.session.get(KEPT_FORM)
+    if isinstance(kept, dict) and kept.get("path") == request.url.path:
+        return request.session.pop(KEPT_FORM)
+    return None
 
 
 def render(

@@ -43,6 +43,7 @@ from crm.supervisor.wallboard import read_wallboard
 from crm.transfers.api import install_transfer_error_handlers
 from crm.transfers.api import router as transfers_router
 from crm.transfers.service import TransferService
+from crm.web.apidocs import router as apidocs_router
 from crm.web.auth import install_page_auth
 from crm.web.pages import router as pages_router
 from crm.web.placeholders import router as placeholders_router
@@ -116,6 +117,9 @@ def create_app(
         lifespan=lifespan,
         description="Tickets with UINs, calls, transfers and service-level metrics.",
         dependencies=[Depends(plain_request_text)],
+        # /docs and /redoc are served from vendored assets (crm/web/apidocs.py), not a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.add_middleware(
         SessionCookies,
@@ -138,6 +142,7 @@ def create_app(
     app.include_router(pages_router)
     app.include_router(supervisor_pages_router)
     app.include_router(placeholders_router)
+    app.include_router(apidocs_router)
     app.mount("/static", StaticFiles(packages=[("crm.web", "static")]), name="static")
     app.state.pages = Pages(settings.calendar.timezone, settings.web.language)
     install_page_auth(app)

@@ -66,3 +66,14 @@ async def test_a_disabled_persons_cookie_opens_nothing(site: Site) -> None:
     site.clock.advance(1)
     await site.people.disable("frolov")
     assert (await site.http.get("/api/tickets")).status_code == 401
+
+
+async def test_a_proxys_basic_auth_header_leaves_the_session_in_charge(site: Site) -> None:
+    await site.add("basic-user")
+    await site.login("basic-user")
+    behind_proxy = {"Authorization": "Basic cHJveHk6cGFzcw=="}
+    assert (await site.http.get("/api/tickets", headers=behind_proxy)).status_code == 200
+    # a service's bearer call never touches a session: no cookie set or renewed
+    site.http.cookies.clear()
+    served = await site.http.get("/api/tickets", headers=auth("service"))
+    assert served.status_code == 200 and "set-cookie" not in served.headers

@@ -139,6 +139,8 @@ async def test_language_choice_is_kept_for_the_person(site: Site) -> None:
     await site.add("novikov")
     page = await site.http.get("/login")
     assert '<html lang="ru"' in page.text and "Войти" in page.text
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["cache-control"] == "no-store"
     await site.login("novikov")
     token = await site.csrf("/wallboard")
     switched = await site.http.post(
@@ -164,3 +166,11 @@ def test_the_session_secret_is_generated_once_and_kept_private(tmp_path: Path) -
         session_secret(WebSettings(session_secret_file=str(tmp_path / "no" / "such" / "dir")))
     with pytest.raises(ValueError, match="placeholder or shorter"):
         WebSettings(session_secret="changeme")
+
+
+async def test_ensure_person_creates_once_and_resets_the_password(site: Site) -> None:
+    first = await site.people.ensure_person("demo-sup", "first-password", "supervisor")
+    again = await site.people.ensure_person("demo-sup", "second-password", "supervisor")
+    assert first.id == again.id
+    assert (await site.login("demo-sup", "first-password")).status_code == 401
+    assert (await site.login("demo-sup", "second-password")).status_code == 303
