@@ -121,11 +121,13 @@ class AmiSettings(BaseSettings):
 
 
 class ServiceLevelSettings(BaseSettings):
-    """`HOTLINE_SL_THRESHOLD_S`, `HOTLINE_SL_SHORT_ABANDON_S`."""
+    """`HOTLINE_SL_THRESHOLD_S`, `HOTLINE_SL_SHORT_ABANDON_S`, `HOTLINE_SL_GOAL_PCT`."""
 
     model_config = _group("HOTLINE_SL_")
     threshold_s: int = Field(default=DEFAULT_THRESHOLD_S, ge=1)
     short_abandon_s: int = Field(default=DEFAULT_SHORT_ABANDON_S, ge=0)
+    # The share answered within T the hotline promises (the wallboard turns red below it).
+    goal_pct: float = Field(default=96.0, gt=0, le=100)
 
 
 class CalendarSettings(BaseSettings):

@@ -18,6 +18,7 @@ from tests.test_cli import HOTLINE, _env
 
 STREAMS = (
     ("/api/stream/live", "supervisor", b"live changes follow"),
+    ("/api/stream/wallboard", "supervisor", b"event: board"),
     ("/api/agents/agent1/events", "supervisor", b"connected"),
 )
 

@@ -27,12 +27,13 @@ from crm.deps import Principal, require
 from crm.owed import read_owed
 from crm.sse import pubsub_stream
 from crm.supervisor.export import HEADER, history_csv
+from crm.supervisor.feed import WallboardFeed, board_stream
 from crm.supervisor.history import INTERVALS, history_json
 from crm.supervisor.history_sql import aggregate
 from crm.supervisor.intervals import interval_starts
 from crm.supervisor.live import read_agents, read_counters, read_queues
 from crm.supervisor.metrics import MEDIA_TYPE, prometheus_text
-from crm.supervisor.schemas import ServiceLevelHistory
+from crm.supervisor.schemas import ServiceLevelHistory, Wallboard
 
 router = APIRouter()
 SupervisorRole = Annotated[Principal, Depends(require("supervisor"))]
@@ -180,6 +181,34 @@ async def stream_live(
         ping_s=SSE_KEEPALIVE_S,
         limit=limit,
     )
+
+
+def _feed(request: Request) -> WallboardFeed:
+    return request.app.state.wallboard
+
+
+@router.get("/api/wallboard", tags=["supervisor"], response_model=Wallboard)
+async def wallboard(request: Request, _: SupervisorRole) -> dict[str, Any]:
+    """The supervisor wallboard's figures in one reading: per queue and `all` the waiting
+    callers, longest wait, service level today and over the last 15 and 60 minutes with
+    the alerts against the goal, answered/abandoned and ASA; per agent the state and since
+    when, the caller, the pause and calls answered today. The `/wallboard` page shows the
+    same readings (`crm.supervisor.wallboard`)."""
+    return await _feed(request).board()
+
+
+@router.get("/api/stream/wallboard", tags=["supervisor"], response_class=EventSourceResponse)
+async def stream_wallboard(
+    request: Request,
+    _: SupervisorRole,
+    limit: Annotated[
+        int | None, Query(ge=1, le=10_000, description="end the stream after this many boards")
+    ] = None,
+) -> EventSourceResponse:
+    """Server-sent events: `board` (the JSON of `GET /api/wallboard`) at once, then after
+    every change of the live state (at most 5 a second), when a caller passes T or an
+    outcome leaves a rolling window, and at least every 15 s."""
+    return await board_stream(request, _feed(request), limit=limit)
 
 
 @router.get("/metrics", tags=["supervisor"], response_class=Response)

@@ -7,6 +7,7 @@ today (since midnight in the hotline's time zone), and the rolling 15 and 60 min
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -18,6 +19,7 @@ from core.service_level import (
     DEFAULT_SHORT_ABANDON_S,
     DEFAULT_THRESHOLD_S,
     EntryOutcome,
+    QueueFigures,
     service_level,
 )
 
@@ -32,39 +34,86 @@ async def queue_names(redis: Redis, prefix: str = PREFIX) -> list[str]:
     return sorted(_text(name) for name in await redis.smembers(prefix + "queues"))
 
 
-def _entry(row: dict[str, Any]) -> EntryOutcome:
+def entry_outcome(row: dict[str, Any]) -> EntryOutcome:
     """An outcome the tracker wrote to a queue's `done` set (only answered or abandoned)."""
     return EntryOutcome(row["queue"], row["outcome"], row["wait_s"], row["wait_whole_s"])
 
 
-async def read_queues(
-    redis: Redis,
-    now: float,
-    tz: tzinfo,
-    threshold_s: int = DEFAULT_THRESHOLD_S,
-    short_abandon_s: int = DEFAULT_SHORT_ABANDON_S,
-    prefix: str = PREFIX,
-) -> dict[str, Any]:
-    """Waiting callers, longest wait and live service level per queue and overall."""
+@dataclass
+class LiveRead:
+    """One read of the queues' live keys: what `queue_figures` and the wallboard count."""
+
+    now: float
+    waiting: dict[str, list[dict[str, Any]]]  # per queue, in Asterisk's order, with waits
+    done: list[dict[str, Any]]  # the outcomes the windows count, every queue
+    tracker_seen_at: float | None
+    # Today's figures per queue and calls answered per agent, when kept by a tally
+    # (`crm.supervisor.tally`) instead of counted from `done`.
+    today: dict[str, QueueFigures] | None = None
+    answered_today: dict[str, int] | None = None
+
+
+async def read_live(redis: Redis, now: float, tz: tzinfo, prefix: str = PREFIX) -> LiveRead:
+    """The waiting callers and the outcomes since the earliest window's start (midnight,
+    or an hour ago just after it), of every queue, in one round trip."""
+    since = min(window_starts(now, tz).values())
     names = await queue_names(redis, prefix)
     pipe = redis.pipeline(transaction=False)
     for name in names:
         pipe.hvals(f"{prefix}queue:{name}:waiting")
-        pipe.zrangebyscore(f"{prefix}queue:{name}:done", now - 24 * 3600 - 3600, "+inf")
-    replies = await pipe.execute() if names else []
-    midnight = datetime.fromtimestamp(now, tz).replace(hour=0, minute=0, second=0, microsecond=0)
-    since = {"today": midnight.timestamp()} | {k: now - s for k, s in WINDOWS_S.items()}
-    done_rows: list[dict[str, Any]] = []
-    queues: dict[str, Any] = {}
+        pipe.zrangebyscore(f"{prefix}queue:{name}:done", since, "+inf")
+    pipe.get(prefix + "tracker")
+    *replies, heartbeat = await pipe.execute()
+    waiting: dict[str, list[dict[str, Any]]] = {}
+    done: list[dict[str, Any]] = []
     for i, name in enumerate(names):
-        waiting = sorted(
-            (json.loads(raw) for raw in replies[2 * i]),
-            key=lambda r: (r["joined_at"], r["position"]),
-        )
-        for position, row in enumerate(waiting, 1):
-            row["position"] = position  # Asterisk's order: by join (equal priorities)
-            row["wait_s"] = round(max(now - row["joined_at"], 0.0), 3)
-        done_rows += [json.loads(raw) for raw in replies[2 * i + 1]]
+        waiting[name] = waiting_rows(replies[2 * i], now)
+        done += json_rows(replies[2 * i + 1])
+    return LiveRead(now, waiting, done, heartbeat_at(heartbeat))
+
+
+def heartbeat_at(value: bytes | str | None) -> float | None:
+    seen = _text(value)
+    return float(seen) if seen else None
+
+
+def waiting_rows(raws: list[bytes | str], now: float) -> list[dict[str, Any]]:
+    """A queue's waiting callers in Asterisk's order, each with its wait so far."""
+    rows = sorted(json_rows(raws), key=lambda r: (r["joined_at"], r["position"]))
+    for position, row in enumerate(rows, 1):
+        row["position"] = position  # Asterisk's order: by join (equal priorities)
+        row["wait_s"] = round(max(now - row["joined_at"], 0.0), 3)
+    return rows
+
+
+def json_rows(raws: list[bytes | str]) -> list[dict[str, Any]]:
+    """JSON objects parsed as one array: a busy day's thousands of outcomes in one call
+    (5x faster than one `json.loads` each)."""
+    if not raws:
+        return []
+    if isinstance(raws[0], bytes):
+        return json.loads(b"[" + b",".join(raws) + b"]")  # type: ignore[arg-type]
+    return json.loads("[" + ",".join(raws) + "]")  # type: ignore[arg-type]
+
+
+def window_starts(now: float, tz: tzinfo) -> dict[str, float]:
+    """Where each live window begins: `today` at midnight in `tz`, then the rolling ones."""
+    midnight = datetime.fromtimestamp(now, tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    return {"today": midnight.timestamp()} | {k: now - s for k, s in WINDOWS_S.items()}
+
+
+def queue_figures(
+    live: LiveRead,
+    tz: tzinfo,
+    threshold_s: int = DEFAULT_THRESHOLD_S,
+    short_abandon_s: int = DEFAULT_SHORT_ABANDON_S,
+) -> dict[str, Any]:
+    """Waiting callers, longest wait and live service level per queue and overall.
+
+    An outcome counts in a window when it happened in it (answered or abandoned at or
+    after the window's start); the figures are `core.service_level`'s, as in the history."""
+    queues: dict[str, Any] = {}
+    for name, waiting in live.waiting.items():
         queues[name] = {
             "queue": name,
             "waiting": waiting,
@@ -72,10 +121,16 @@ async def read_queues(
             "longest_wait_s": max((row["wait_s"] for row in waiting), default=0.0),
         }
     figures = {
-        window: service_level(
-            [_entry(row) for row in done_rows if row["at"] >= start], threshold_s, short_abandon_s
+        window: (
+            _as_dicts(live.today, threshold_s, short_abandon_s)
+            if window == "today" and live.today is not None
+            else service_level(
+                [entry_outcome(row) for row in live.done if row["at"] >= start],
+                threshold_s,
+                short_abandon_s,
+            )
         )
-        for window, start in since.items()
+        for window, start in window_starts(live.now, tz).items()
     }
     overall = {
         "queue": ALL_QUEUES,
@@ -87,13 +142,37 @@ async def read_queues(
             window: _brief(per_queue.get(name), threshold_s, short_abandon_s)
             for window, per_queue in figures.items()
         }
-    heartbeat = _text(await redis.get(prefix + "tracker"))
     return {
-        "at": now,
-        "tracker_seen_at": float(heartbeat) if heartbeat else None,
+        "at": live.now,
+        "tracker_seen_at": live.tracker_seen_at,
         "queues": list(queues.values()),
         "all": overall,
     }
+
+
+async def read_queues(
+    redis: Redis,
+    now: float,
+    tz: tzinfo,
+    threshold_s: int = DEFAULT_THRESHOLD_S,
+    short_abandon_s: int = DEFAULT_SHORT_ABANDON_S,
+    prefix: str = PREFIX,
+) -> dict[str, Any]:
+    """`queue_figures` of a fresh read (`GET /api/queues/live`)."""
+    live = await read_live(redis, now, tz, prefix)
+    return queue_figures(live, tz, threshold_s, short_abandon_s)
+
+
+def _as_dicts(
+    per_queue: dict[str, QueueFigures], threshold_s: int, short_abandon_s: int
+) -> dict[str, dict[str, Any]]:
+    """`service_level()`'s shape from figures counted elsewhere."""
+    overall = QueueFigures(threshold_s, short_abandon_s)
+    for figures in per_queue.values():
+        overall.merge(figures)
+    result = {queue: figures.as_dict() for queue, figures in sorted(per_queue.items())}
+    result[ALL_QUEUES] = overall.as_dict()
+    return result
 
 
 def _brief(figures: dict[str, Any] | None, threshold_s: int, short_abandon_s: int) -> dict:
@@ -133,8 +212,12 @@ async def read_agents(redis: Redis, prefix: str = PREFIX) -> list[dict[str, Any]
                 "status": fields.get("status", ""),
                 "paused": fields.get("paused") == "1",
                 "paused_reason": fields.get("paused_reason", ""),
+                "paused_since": float(fields.get("paused_since") or 0.0),
                 "calls_today": int(fields.get("calls_today") or 0),
+                "calls_taken": int(fields.get("calls_taken") or 0),
                 "linkedid": fields.get("linkedid", ""),
+                "caller_num": fields.get("caller_num", ""),
+                "caller_name": fields.get("caller_name", ""),
                 "since": float(fields.get("since") or 0.0),
                 "queues": [q for q in fields.get("queues", "").split(",") if q],
             }

@@ -6,6 +6,8 @@ models say what it writes. The figures are `core.service_level.QueueFigures.as_d
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -59,3 +61,89 @@ class ServiceLevelHistory(BaseModel):
     queues: list[str]
     total: dict[str, QueueFiguresPublic]
     series: list[HistoryInterval]
+
+
+# -- the live wallboard (`GET /api/wallboard`, `crm.supervisor.wallboard`) ----------------
+
+LiveWindow = Literal["today", "last_15m", "last_60m"]
+
+
+class WaitingCaller(BaseModel):
+    linkedid: str
+    entry: int
+    caller_num: str
+    caller_name: str
+    joined_at: float = Field(description="epoch seconds")
+    position: int
+    wait_s: float = Field(description="waited so far, at the board's `at`")
+
+
+class LiveFigures(BaseModel):
+    """A live window's figures (`core.service_level`, over the outcomes in the window)."""
+
+    threshold_s: int
+    offered: int
+    answered: int
+    answered_within: int
+    abandoned: int
+    abandoned_short: int
+    sl: float | None = Field(description="answered within T / (answered + abandoned after S), %")
+    perf: float
+    perf2: float
+    asa_s: float | None
+    abandon_rate: float | None
+    answered_within_buckets: Buckets
+
+
+class LiveWindows(BaseModel):
+    today: LiveFigures = Field(description="since midnight in HOTLINE_TIMEZONE")
+    last_15m: LiveFigures
+    last_60m: LiveFigures
+
+
+class Alerts(BaseModel):
+    sl_below_goal: list[LiveWindow] = Field(description="windows whose sl is under the goal")
+    long_wait: bool = Field(description="a caller has waited more than T")
+
+
+class WallboardAll(BaseModel):
+    queue: str
+    waiting_count: int
+    longest_wait_s: float
+    service_level: LiveWindows
+    alerts: Alerts
+
+
+class WallboardQueue(WallboardAll):
+    waiting: list[WaitingCaller]
+
+
+class WallboardAgent(BaseModel):
+    name: str
+    status: Literal["available", "ringing", "talking", "wrapup", "paused", "unavailable", ""]
+    since: float = Field(description="when the status began, epoch seconds")
+    status_s: float | None = Field(description="how long in the status, at the board's `at`")
+    paused: bool = Field(description="paused (also while finishing a call)")
+    paused_reason: str
+    paused_since: float | None
+    linkedid: str = Field(description="the call it rings for or talks to")
+    caller_num: str
+    caller_name: str
+    uin: str = Field(description="the call's UIN (from its context), if known")
+    answered_today: int = Field(description="queue calls answered since midnight")
+    calls_taken: int = Field(description="Asterisk's CallsTaken, which fewestcalls compares")
+    queues: list[str]
+
+
+class Wallboard(BaseModel):
+    at: float
+    tracker_seen_at: float | None
+    tracker_alive: bool = Field(description="the tracker's heartbeat is recent")
+    threshold_s: int
+    short_abandon_s: int
+    goal_pct: float
+    wrapup_s: int
+    next_change_at: float = Field(description="the next moment a figure changes by the clock")
+    queues: list[WallboardQueue]
+    all: WallboardAll
+    agents: list[WallboardAgent]

@@ -35,6 +35,10 @@ PAGE_HEADERS = {
 # The navigation bar: each page helper adds its entry here (label translated in ru).
 NAV: list[NavItem] = [
     NavItem("/wallboard", "Wallboard", ("supervisor",)),
+    NavItem("/history", "History", ("supervisor",)),
+    NavItem("/calls", "Calls", ("supervisor",)),
+    NavItem("/agents", "Agents", ("supervisor",)),
+    NavItem("/sla", "SLA at risk", ("supervisor",)),
     NavItem("/desk", "Desk", ("agent",)),
 ]
 

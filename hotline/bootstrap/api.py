@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -15,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.ami.manager import AmiManager
+from core.context.store import CallContextStore
 from core.settings import Settings
 from crm.agents.api import install_agent_error_handlers
 from crm.agents.api import router as agents_router
@@ -37,6 +39,10 @@ from crm.sse import install_stopping
 from crm.staffing.api import install_staffing_error_handlers
 from crm.staffing.api import router as staffing_router
 from crm.supervisor.api import router as supervisor_router
+from crm.supervisor.feed import WallboardFeed
+from crm.supervisor.pages import router as supervisor_pages_router
+from crm.supervisor.tally import TodayTally
+from crm.supervisor.wallboard import read_wallboard
 from crm.transfers.api import install_transfer_error_handlers
 from crm.transfers.api import router as transfers_router
 from crm.transfers.service import TransferService
@@ -44,7 +50,6 @@ from crm.web.apidocs import router as apidocs_router
 from crm.web.auth import install_page_auth
 from crm.web.desk import router as desk_router
 from crm.web.pages import router as pages_router
-from crm.web.placeholders import router as placeholders_router
 from crm.web.session import DEFAULT_SECRET_FILE, SessionCookies, session_secret
 from crm.web.templates import Pages
 from hotline import __version__
@@ -139,9 +144,8 @@ def create_app(
     app.include_router(mail_router)
     app.include_router(agents_router)
     app.include_router(pages_router)
-    # Before the placeholders: the first route that matches `/desk` serves it.
     app.include_router(desk_router)
-    app.include_router(placeholders_router)
+    app.include_router(supervisor_pages_router)
     app.include_router(apidocs_router)
     app.mount("/static", StaticFiles(packages=[("crm.web", "static")]), name="static")
     app.state.pages = Pages(settings.calendar.timezone, settings.web.language)
@@ -208,6 +212,15 @@ def _install_services(
     app.state.agent_queues = AgentQueues(
         manager.send_action if manager is not None else None, settings.asterisk, redis=redis
     )
+    app.state.wallboard = wallboard_feed(settings, redis)
+
+
+def wallboard_feed(settings: Settings, redis: Redis) -> WallboardFeed:
+    """The supervisor wallboard's one shared reading (API, stream and page)."""
+    contexts = CallContextStore(redis)
+    tz = ZoneInfo(settings.calendar.timezone)
+    tally = TodayTally(settings.sl.threshold_s, settings.sl.short_abandon_s)
+    return WallboardFeed(lambda now: read_wallboard(redis, contexts, now, tz, settings, tally))
 
 
 def _health_check(engine: AsyncEngine, redis: Redis) -> Callable[[], Awaitable[dict[str, bool]]]:

@@ -32,6 +32,7 @@ class AgentState:
     status: AgentStatus = "available"
     paused: bool = False
     paused_reason: str = ""
+    paused_since: float = 0.0  # when the pause began (0: not paused)
     calls_taken: int = 0  # Asterisk's CallsTaken: since the member was added or reset
     calls_today: int = 0  # calls completed on `day` (the board's time zone)
     day: str = ""
@@ -98,13 +99,26 @@ class AgentBoard:
             agent.since = at
         self._sink.agent_changed(agent)
 
+    @staticmethod
+    def _pause(agent: AgentState, paused: bool, at: float, last_pause: str = "") -> None:
+        """Set the paused flag; a pause that begins now starts its clock. A member first
+        seen paused (a resync's list) takes Asterisk's `LastPause` (epoch seconds)."""
+        if paused and not agent.paused:
+            agent.paused_since = at
+            # LastPause is whole seconds: only a pause begun well before this event uses it
+            if last_pause.isdigit() and 0 < int(last_pause) < at - 1:
+                agent.paused_since = float(last_pause)
+        elif not paused:
+            agent.paused_since = 0.0
+        agent.paused = paused
+
     def _apply_member(self, message: AmiMessage, at: float) -> None:
         """QueueMemberStatus / QueueMemberAdded / QueueMember (list) all carry the same
         member snapshot: paused flag and reason, device status, calls taken."""
         agent = self._agent(message)
         if agent is None:
             return
-        agent.paused = message.get("Paused") == "1"
+        self._pause(agent, message.get("Paused") == "1", at, message.get("LastPause"))
         agent.paused_reason = message.get("PausedReason") if agent.paused else ""
         taken = message.get("CallsTaken")
         if taken.isdigit():
@@ -131,7 +145,7 @@ class AgentBoard:
         agent = self._agent(message)
         if agent is None:
             return
-        agent.paused = message.get("Paused") == "1"
+        self._pause(agent, message.get("Paused") == "1", at)
         agent.paused_reason = message.get("PausedReason") or message.get("Reason")
         if not agent.paused:
             agent.paused_reason = ""

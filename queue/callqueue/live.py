@@ -16,7 +16,8 @@ Keys (`hotline:live:` prefix):
   answered_within (wait <= T), abandoned: counters for Prometheus, counted since the
   tracker started (a restart is a counter reset, which Prometheus expects);
 - `agents` (set) names; `agent:<name>` (hash) status, paused, paused_reason,
-  calls_today, day, linkedid, since, queues, interface;
+  paused_since, calls_today, day, linkedid, caller_num, caller_name (of the call it rings
+  for or talks to), since, queues, interface;
 - `tracker` (string) the time of the tracker's latest heartbeat (`refresh`).
 """
 
@@ -95,8 +96,8 @@ class LiveState(AgentStateSink):
     def collect(self, facts: list[CallFact]) -> None:
         """Note what `facts` change: waiting lists, outcomes and counters."""
         for fact in facts:
-            if fact.kind == "started" and self._is_waiting(fact.linkedid):
-                self._queues_dirty = True  # the caller's number came: the waiting list shows it
+            if fact.kind == "started":
+                self._caller_known(fact.linkedid)
             if fact.kind not in _QUEUE_FACTS:
                 continue
             self._queues_dirty = True
@@ -116,9 +117,17 @@ class LiveState(AgentStateSink):
             self.dropped += excess
             log.error("live state: %d outcomes dropped while Redis was down", self.dropped)
 
-    def _is_waiting(self, linkedid: str) -> bool:
-        call = self.tracker.calls.get(linkedid) if self.tracker else None
-        return call is not None and any(e.outcome == "waiting" for e in call.entries)
+    def _caller_known(self, linkedid: str) -> None:
+        """The caller's number or name came: rewrite where they show (the waiting list,
+        the agent ringing for or talking to the call)."""
+        if self.tracker is None:
+            return
+        call = self.tracker.calls.get(linkedid)
+        if call is not None and any(e.outcome == "waiting" for e in call.entries):
+            self._queues_dirty = True
+        for agent in self.tracker.agents.agents.values():
+            if agent.linkedid == linkedid:
+                self._agents[agent.name] = agent
 
     def _count(self, queue: str, field: str, n: int = 1) -> None:
         counters = self._counters.get(queue)
@@ -180,7 +189,7 @@ class LiveState(AgentStateSink):
                 pipe.srem(self.key("agents"), name)
                 self._expired_at.pop(key, None)
                 continue
-            pipe.hset(key, mapping=_agent_fields(agent))
+            pipe.hset(key, mapping=self._agent_fields(agent))
             self._expire(pipe, key)
             present.append(name)
         if present:
@@ -258,6 +267,25 @@ class LiveState(AgentStateSink):
             self._expire(pipe, self.key("queues"))
         return changed
 
+    def _agent_fields(self, agent: AgentState) -> dict[str, str | int | float]:
+        call = self.tracker.calls.get(agent.linkedid) if self.tracker and agent.linkedid else None
+        return {
+            "name": agent.name,
+            "interface": agent.interface,
+            "status": agent.status,
+            "paused": int(agent.paused),
+            "paused_reason": agent.paused_reason,
+            "paused_since": agent.paused_since,
+            "calls_today": agent.calls_today,
+            "calls_taken": agent.calls_taken,
+            "day": agent.day,
+            "linkedid": agent.linkedid,
+            "caller_num": call.caller_num if call else "",
+            "caller_name": call.caller_name if call else "",
+            "since": agent.since,
+            "queues": ",".join(sorted(agent.queues)),
+        }
+
     async def refresh(self, now: float) -> None:
         """The heartbeat: keep every key alive for another `ttl_s`; the next flush
         rewrites the waiting lists."""
@@ -283,19 +311,3 @@ class LiveState(AgentStateSink):
         # Rewrite the waiting lists at the next flush, in case one expired unchanged.
         self._waiting_written.clear()
         self._queues_dirty = True
-
-
-def _agent_fields(agent: AgentState) -> dict[str, str | int | float]:
-    return {
-        "name": agent.name,
-        "interface": agent.interface,
-        "status": agent.status,
-        "paused": int(agent.paused),
-        "paused_reason": agent.paused_reason,
-        "calls_today": agent.calls_today,
-        "calls_taken": agent.calls_taken,
-        "day": agent.day,
-        "linkedid": agent.linkedid,
-        "since": agent.since,
-        "queues": ",".join(sorted(agent.queues)),
-    }

@@ -95,3 +95,37 @@ def test_the_book_keeps_entries_and_forgets_an_ended_calls_talk() -> None:
     assert ended.hung_up_by == "unknown"  # answered, and no event said who hung up
     assert not book.calls and not book.talking and finished == [call]
     assert book.entries() == [entry] and book.finished == [call]
+
+
+def _pause(name: str, paused: bool, reason: str = "", last_pause: int = 0) -> AmiMessage:
+    text = (
+        f"Event: QueueMemberPause\nQueue: hotline\nMemberName: {name}\n"
+        f"Interface: Local/{name}@agents/n\nPaused: {int(paused)}\nPausedReason: {reason}\n"
+        f"LastPause: {last_pause}\n"
+    )
+    return AmiMessage(text, 0.0)
+
+
+def test_a_pause_keeps_when_it_began() -> None:
+    board = AgentBoard(RecordingSink())
+    board.on_member_status(member_status("agent1", "Local/agent1@agents/n"), 10.0)
+    board.on_member_pause(_pause("agent1", True, "lunch", last_pause=100), 100.4)
+    agent = board.agents["agent1"]
+    assert (agent.status, agent.paused_reason, agent.paused_since) == ("paused", "lunch", 100.4)
+    board.on_member_pause(_pause("agent1", True, "meeting", last_pause=100), 130.0)
+    assert agent.paused_since == 100.4, "a new reason is the same pause"
+    board.on_member_pause(_pause("agent1", False), 160.0)
+    assert (agent.status, agent.paused_since) == ("available", 0.0)
+
+
+def test_a_member_first_seen_paused_takes_asterisks_last_pause() -> None:
+    """A resync's QueueMember list: the pause began before the tracker saw it."""
+    board = AgentBoard(RecordingSink())
+    text = (
+        "Event: QueueMember\nQueue: hotline\nMemberName: agent2\n"
+        "Interface: Local/agent2@agents/n\nStatus: 1\nPaused: 1\nPausedReason: break\n"
+        "LastPause: 900\nCallsTaken: 4\n"
+    )
+    board.on_member_status(AmiMessage(text, 0.0), 1000.0)
+    agent = board.agents["agent2"]
+    assert (agent.status, agent.paused_since, agent.calls_taken) == ("paused", 900.0, 4)
