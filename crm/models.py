@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Date,
     DateTime,
     Dialect,
@@ -478,3 +479,36 @@ class AgentRing(Base):
     linkedid: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime]
+
+
+class SlRollup(Base):
+    """The service-level history's counts per quarter hour of UTC time (`bucket` = epoch
+    seconds // 900), queue and (T, S): `crm.supervisor.rollup`. `counts` in the order of
+    `crm.supervisor.history_sql.count_columns`."""
+
+    __tablename__ = "sl_rollup"
+
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    queue: Mapped[str] = mapped_column(String(80), primary_key=True)
+    threshold_s: Mapped[int] = mapped_column(Integer, primary_key=True)
+    short_abandon_s: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counts: Mapped[list[Any]] = mapped_column(JSON)
+
+
+class SlRollupDone(Base):
+    """The quarter hours whose `sl_rollup` rows are counted for (T, S) (none: no entries)."""
+
+    __tablename__ = "sl_rollup_done"
+
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    threshold_s: Mapped[int] = mapped_column(Integer, primary_key=True)
+    short_abandon_s: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class SlDirty(Base):
+    """A quarter hour whose queue entries the recorder changed since it was counted."""
+
+    __tablename__ = "sl_dirty"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, index=True)

@@ -32,6 +32,7 @@ from crm.supervisor.history_sql import aggregate
 from crm.supervisor.intervals import interval_starts
 from crm.supervisor.live import read_agents, read_counters, read_queues
 from crm.supervisor.metrics import MEDIA_TYPE, prometheus_text
+from crm.supervisor.rollup import aggregate_rolled, whole_quarter_hours
 from crm.supervisor.schemas import ServiceLevelHistory
 
 router = APIRouter()
@@ -110,7 +111,9 @@ async def service_level_history(
     except ValueError as exc:
         raise _invalid("interval", str(exc)) from None
     sl = settings.sl
-    counts = await aggregate(
+    # The rollup where the zone's offset is whole quarter hours (every zone today).
+    count = aggregate_rolled if whole_quarter_hours(start, end, tz) else aggregate
+    counts = await count(
         request.app.state.engine,
         start,
         end,

@@ -36,6 +36,7 @@ from crm.supervisor.intervals import (
     interval_starts,
     next_start,
 )
+from crm.supervisor.rollup import aggregate_rolled, whole_quarter_hours
 
 CHUNK_INTERVALS = 256  # intervals per piece of the streamed response
 
@@ -227,9 +228,15 @@ async def history_from_sql(
     threshold_s: int,
     short_abandon_s: int,
     queue: str | None = None,
+    *,
+    rollup: bool = True,
 ) -> Iterator[str]:
     """The history counted by the database, as JSON text in pieces (see the module
-    docstring); ValueError (before any query) for more than `MAX_INTERVALS` intervals."""
+    docstring); ValueError (before any query) for more than `MAX_INTERVALS` intervals.
+    With `rollup` (and a zone offset by whole quarter hours) from `crm.supervisor.rollup`,
+    else by one `GROUP BY` over the entries."""
     starts = list(interval_starts(start, end, interval, tz))
-    counts = await aggregate(engine, start, end, interval, tz, threshold_s, short_abandon_s, queue)
+    use_rollup = rollup and whole_quarter_hours(start, end, tz)
+    count = aggregate_rolled if use_rollup else aggregate
+    counts = await count(engine, start, end, interval, tz, threshold_s, short_abandon_s, queue)
     return history_json(counts, starts, start, end, interval, tz, threshold_s, short_abandon_s)
