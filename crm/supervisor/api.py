@@ -111,18 +111,21 @@ async def service_level_history(
     except ValueError as exc:
         raise _invalid("interval", str(exc)) from None
     sl = settings.sl
-    # The rollup where the zone's offset is whole quarter hours (every zone today).
-    count = aggregate_rolled if whole_quarter_hours(start, end, tz) else aggregate
-    counts = await count(
+    args = (
         request.app.state.engine,
         start,
         end,
-        interval,  # type: ignore[arg-type]
+        interval,
         tz,
         sl.threshold_s,
         sl.short_abandon_s,
         queue,
     )
+    # The rollup where the zone's offset is whole quarter hours (every zone today).
+    if whole_quarter_hours(start, end, tz):
+        counts = await aggregate_rolled(*args, starts=starts)  # type: ignore[arg-type]
+    else:
+        counts = await aggregate(*args)  # type: ignore[arg-type]
     span = (start, end, interval, tz, sl.threshold_s, sl.short_abandon_s)
     if format == "csv":
         rows = CsvRows(sep)

@@ -27,7 +27,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.service_level import ALL_QUEUES, EntryOutcome, QueueFigures, service_level
 from crm.models import QueueEntry as QueueEntryRow
 from crm.models import QueueEntryOutcome
-from crm.supervisor.history_sql import Counts, add_counts, aggregate, figures_of
+from crm.supervisor.history_sql import (
+    Counts,
+    add_counts,
+    aggregate,
+    column_sums,
+    figures_json,
+    figures_of,
+)
 from crm.supervisor.intervals import (
     INTERVALS,
     MAX_INTERVALS,
@@ -166,15 +173,16 @@ def history_json(
         return figures_of(numbers, threshold_s, short_abandon_s).as_dict()
 
     def as_json(numbers: Counts) -> str:
-        return figures_of(numbers, threshold_s, short_abandon_s).as_json()
+        return figures_json(numbers, threshold_s, short_abandon_s)
 
     per_start: dict[datetime, dict[str, Counts]] = {}
-    total: dict[str, Counts] = {}
-    overall: Counts | None = None
+    per_queue: dict[str, list[Counts]] = {}
     for (begin, queue), numbers in counts.items():
         per_start.setdefault(begin, {})[queue] = numbers
-        total[queue] = add_counts(total.get(queue), numbers)
-        overall = add_counts(overall, numbers)
+        per_queue.setdefault(queue, []).append(numbers)
+    # Column sums in one pass each (adding 26,000 rows one by one cost 0.3 s).
+    total = {queue: column_sums(rows) for queue, rows in per_queue.items()}
+    overall = column_sums(list(total.values())) if total else None
     totals = {name: as_dict(total[name]) for name in sorted(total)}
     totals[ALL_QUEUES] = as_dict(overall)
     head = {
@@ -236,7 +244,9 @@ async def history_from_sql(
     With `rollup` (and a zone offset by whole quarter hours) from `crm.supervisor.rollup`,
     else by one `GROUP BY` over the entries."""
     starts = list(interval_starts(start, end, interval, tz))
-    use_rollup = rollup and whole_quarter_hours(start, end, tz)
-    count = aggregate_rolled if use_rollup else aggregate
-    counts = await count(engine, start, end, interval, tz, threshold_s, short_abandon_s, queue)
+    args = (engine, start, end, interval, tz, threshold_s, short_abandon_s, queue)
+    if rollup and whole_quarter_hours(start, end, tz):
+        counts = await aggregate_rolled(*args, starts=starts)
+    else:
+        counts = await aggregate(*args)
     return history_json(counts, starts, start, end, interval, tz, threshold_s, short_abandon_s)
