@@ -10,6 +10,7 @@ from asterisksim.clock import Clock, RealClock, VirtualClock
 from asterisksim.config import AgentProfile, SimConfig
 from asterisksim.frames import CLASSES
 from asterisksim.pbx import PBX
+from asterisksim.queue_log import QueueLogWriter
 from asterisksim.queues import Member
 from asterisksim.server import AmiServer
 from asterisksim.truth import CallTruth
@@ -132,6 +133,12 @@ class SimulatedAsterisk:
                 self.pbx.emit(CLASSES["agent"], "QueueMemberPause", member.body())
                 self.pbx.queue_states(q)
         self.pbx.kick()
+
+    def write_queue_log(self) -> QueueLogWriter:
+        """From now on, keep a queue_log as app_queue writes one (`writer.text()`)."""
+        writer = QueueLogWriter()
+        self.pbx.sinks.append(writer.sink)
+        return writer
 
     @property
     def ground_truth(self) -> list[CallTruth]:
