@@ -19,6 +19,8 @@ from crm.reports.schemas import AgentReports
 from crm.reports.service import agent_report
 from crm.supervisor.intervals import INTERVALS, interval_starts
 from crm.supervisor.intervals import Interval as IntervalName
+from crm.xlsx_export import MEDIA_TYPE as XLSX_MEDIA_TYPE
+from crm.xlsx_export import XlsxRows, xlsx_from
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 Reader = Annotated[Principal, Depends(require("agent", "supervisor"))]
@@ -49,7 +51,8 @@ async def agents_report(
         str | None, Query(max_length=80, description="one agent; all if absent")
     ] = None,
     format: Annotated[
-        str, Query(description="json, or csv (UTF-8 with BOM, a row per agent and interval)")
+        str,
+        Query(description="json, csv (UTF-8 with BOM, a row per agent and interval) or xlsx"),
     ] = "json",
     sep: Annotated[
         str, Query(description="csv: `;` (decimal comma, the default), `,` or `tab`")
@@ -68,8 +71,8 @@ async def agents_report(
         agent = who.agent
     if interval not in INTERVALS:
         raise _invalid("interval", f"must be one of {', '.join(INTERVALS)}, not {interval!r}")
-    if format not in ("json", "csv"):
-        raise _invalid("format", f"must be json or csv, not {format!r}")
+    if format not in ("json", "csv", "xlsx"):
+        raise _invalid("format", f"must be json, csv or xlsx, not {format!r}")
     if sep not in SEPARATORS:
         raise _invalid("sep", f"must be one of {', '.join(SEPARATORS)}, not {sep!r}")
     now = datetime.now(UTC)
@@ -96,6 +99,14 @@ async def agents_report(
         agent=agent,
     )
     span = (start.astimezone(tz).isoformat(), end.astimezone(tz).isoformat())
+    if format == "xlsx":
+        reasons = reasons_of(reports)
+        sheet = XlsxRows("agents")
+        return StreamingResponse(
+            xlsx_from(sheet, header(reasons), agents_csv(grid, reports, reasons, sheet, span)),  # type: ignore[arg-type]
+            media_type=XLSX_MEDIA_TYPE,
+            headers={"Content-Disposition": 'attachment; filename="agents.xlsx"'},
+        )
     if format == "csv":
         rows = CsvRows(sep)
         reasons = reasons_of(reports)
