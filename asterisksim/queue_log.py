@@ -19,6 +19,7 @@ transcript's), which carry what app_queue writes: `HoldTime`, `TalkTime`, `Posit
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from asterisksim.frames import Event
 
@@ -50,8 +51,10 @@ def _headers(tail: bytes) -> dict[str, str]:
 class QueueLogWriter:
     """Collects queue_log lines from queue events (`on_event`, or `sink` on a PBX)."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: Path | None = None) -> None:
+        """With `path`, each line is also appended there as it comes (as app_queue does)."""
         self.lines: list[str] = []
+        self._out = path.open("a", encoding="utf-8") if path is not None else None
         self._opos: dict[str, str] = {}  # callid -> original position
         self._talking: dict[tuple[str, str], str] = {}  # (queue, member) -> callid
         self._transfer: dict[str, tuple[str, str]] = {}  # linkedid -> (exten, context)
@@ -61,7 +64,11 @@ class QueueLogWriter:
             self.on_event(event.name, _headers(event.tail), event.at_s)
 
     def _line(self, at_s: float, callid: str, queue: str, agent: str, event: str, *data) -> None:
-        self.lines.append("|".join([str(int(at_s)), callid, queue, agent, event, *map(str, data)]))
+        line = "|".join([str(int(at_s)), callid, queue, agent, event, *map(str, data)])
+        self.lines.append(line)
+        if self._out is not None:
+            self._out.write(line + "\n")
+            self._out.flush()
 
     def on_event(self, name: str, h: Mapping[str, str], at_s: float) -> None:
         queue, member = h.get("Queue", ""), h.get("MemberName", "")
@@ -131,6 +138,11 @@ class QueueLogWriter:
                 self._line(at_s, "NONE", queue, member, "PAUSE", h.get("PausedReason", ""))
             else:
                 self._line(at_s, "NONE", queue, member, "UNPAUSE", "")
+
+    def close(self) -> None:
+        if self._out is not None:
+            self._out.close()
+            self._out = None
 
     def text(self) -> str:
         return "".join(line + "\n" for line in self.lines)

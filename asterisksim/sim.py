@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import TracebackType
 
 from asterisksim.actions import Actions
@@ -134,9 +135,10 @@ class SimulatedAsterisk:
                 self.pbx.queue_states(q)
         self.pbx.kick()
 
-    def write_queue_log(self) -> QueueLogWriter:
-        """From now on, keep a queue_log as app_queue writes one (`writer.text()`)."""
-        writer = QueueLogWriter()
+    def write_queue_log(self, path: Path | None = None) -> QueueLogWriter:
+        """From now on, keep a queue_log as app_queue writes one (`writer.text()`; with
+        `path`, appended to that file line by line too)."""
+        writer = QueueLogWriter(path)
         self.pbx.sinks.append(writer.sink)
         return writer
 

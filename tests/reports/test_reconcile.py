@@ -91,7 +91,8 @@ async def test_the_simulators_queue_log_and_its_record_agree(
     redis,  # noqa: F811
     tmp_path,
 ) -> None:
-    log = pbx.write_queue_log()
+    path = tmp_path / "queue_log"
+    log = pbx.write_queue_log(path)  # appended line by line, as app_queue does
     await pbx.run_until(math.ceil(pbx.now()) + 1)
     async with running_tracker(pbx, redis) as service:
         pbx.add_agent("agent1", "hotline", answer_delay_s=3, talk_s=30)
@@ -103,8 +104,8 @@ async def test_the_simulators_queue_log_and_its_record_agree(
         await service.outbox.drained(5)
     facts = await FactBus(redis).read_all(count=10_000)
     await _record(settings.db.url, facts)
-    path = tmp_path / "queue_log"
-    path.write_text(log.text())
+    log.close()
+    assert path.read_text() == log.text()
     events = {line.split("|")[4] for line in log.lines}
     assert {"ENTERQUEUE", "CONNECT", "ABANDON", "COMPLETEAGENT", "RINGNOANSWER"} <= events
 
