@@ -49,6 +49,9 @@ def serve(
     ] = None,
     timestamps: Annotated[bool, typer.Option(help="manager.conf timestampevents")] = True,
     truth: Annotated[Path | None, typer.Option(help="write the ground truth JSON here")] = None,
+    queue_log: Annotated[
+        Path | None, typer.Option(help="append a queue_log here, as app_queue writes one")
+    ] = None,
 ) -> None:
     """Serve a simulated Asterisk with a generated day of traffic (for the demo)."""
     from asterisksim.config import SimConfig
@@ -62,11 +65,14 @@ def serve(
     async def run() -> int:
         async with SimulatedAsterisk(config, accelerated=not real_time) as sim:
             typer.echo(f"simulated Asterisk: AMI on {sim.host}:{sim.port}")
+            log = sim.write_queue_log(queue_log) if queue_log is not None else None
             profile = TrafficProfile(seed=seed, agents=agents, shift_hours=(0, 24))
             end_s = TrafficGenerator(sim, profile).schedule_day(hours=hours)
             await sim.run_until(end_s)
             if truth is not None:
                 truth.write_text(to_json(sim.ground_truth))
+            if log is not None:
+                log.close()
             return len(sim.ground_truth)
 
     calls = asyncio.run(run())

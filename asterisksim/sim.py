@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import TracebackType
 
 from asterisksim.actions import Actions
@@ -10,6 +11,7 @@ from asterisksim.clock import Clock, RealClock, VirtualClock
 from asterisksim.config import AgentProfile, SimConfig
 from asterisksim.frames import CLASSES
 from asterisksim.pbx import PBX
+from asterisksim.queue_log import QueueLogWriter
 from asterisksim.queues import Member
 from asterisksim.server import AmiServer
 from asterisksim.truth import CallTruth
@@ -132,6 +134,13 @@ class SimulatedAsterisk:
                 self.pbx.emit(CLASSES["agent"], "QueueMemberPause", member.body())
                 self.pbx.queue_states(q)
         self.pbx.kick()
+
+    def write_queue_log(self, path: Path | None = None) -> QueueLogWriter:
+        """From now on, keep a queue_log as app_queue writes one (`writer.text()`; with
+        `path`, appended to that file line by line too)."""
+        writer = QueueLogWriter(path)
+        self.pbx.sinks.append(writer.sink)
+        return writer
 
     @property
     def ground_truth(self) -> list[CallTruth]:

@@ -181,6 +181,103 @@ class CallRated(_Fact):
     score: int | None = Field(default=None, ge=1, le=5)
 
 
+class _AgentFact(BaseModel):
+    """A fact about an agent (a queue member), not about a call: `agent` is app_queue's
+    `MemberName`, `queue` the queue it is a member of."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    agent: str = Field(min_length=1, max_length=80)
+    queue: str = Field(min_length=1, max_length=80)
+    at: datetime
+
+
+class AgentLoggedIn(_AgentFact):
+    """The member was added to the queue (`QueueMemberAdded`), or a resync found it there.
+    `login_at` is app_queue's `LoginTime` (whole seconds): the session's identity, so the
+    same session told again after a tracker restart is the same fact."""
+
+    kind: Literal["agent_logged_in"] = "agent_logged_in"
+    login_at: datetime
+
+    @property
+    def key(self) -> str:
+        return f"agent:{self.agent}:{self.queue}:in:{int(self.login_at.timestamp())}"
+
+
+class AgentLoggedOut(_AgentFact):
+    """The member left the queue (`QueueMemberRemoved`): the session of `login_at` ends."""
+
+    kind: Literal["agent_logged_out"] = "agent_logged_out"
+    login_at: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        return f"agent:{self.agent}:{self.queue}:out:{self.at.timestamp()}"
+
+
+class AgentPaused(_AgentFact):
+    """The member was paused (`paused`, with app_queue's `PausedReason`) or unpaused
+    (`QueueMemberPause`)."""
+
+    kind: Literal["agent_paused"] = "agent_paused"
+    paused: bool
+    reason: str = Field(default="", max_length=80)
+
+    @property
+    def key(self) -> str:
+        return f"agent:{self.agent}:{self.queue}:pause:{int(self.paused)}:{self.at.timestamp()}"
+
+
+class AgentRingNoAnswer(_AgentFact):
+    """The member was rung for `linkedid`'s caller and did not answer (`AgentRingNoAnswer`;
+    a ring the caller's hang-up or another member's answer ended is no such fact)."""
+
+    kind: Literal["agent_ring_no_answer"] = "agent_ring_no_answer"
+    linkedid: str = Field(min_length=1, max_length=64)
+
+    @property
+    def key(self) -> str:
+        return f"agent:{self.agent}:rna:{self.linkedid}:{self.at.timestamp()}"
+
+
+class MemberSeen(BaseModel):
+    """One queue member as a resync's `QueueStatus` shows it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    agent: str
+    queue: str
+    login_at: datetime
+    paused: bool = False
+    reason: str = ""
+    paused_at: datetime | None = None  # app_queue's `LastPause`: when the pause began
+
+
+class AgentsPresent(BaseModel):
+    """Every queue member Asterisk has at a resync (`QueueStatus`'s `QueueMember` list):
+    what the events of an outage (or of a tracker that was down) would have said. A
+    session recorded open but missing here ended unseen, at the latest at `at`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["agents_present"] = "agents_present"
+    members: list[MemberSeen] = Field(default_factory=list)
+    at: datetime
+
+    @property
+    def key(self) -> str:
+        return f"agents:present:{self.at.timestamp()}"
+
+
+AgentFact = AgentLoggedIn | AgentLoggedOut | AgentPaused | AgentRingNoAnswer | AgentsPresent
+AGENT_FACTS: tuple[type, ...] = (
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentPaused,
+    AgentRingNoAnswer,
+    AgentsPresent,
+)
+
+
+# The stream's vocabulary: call facts and agent facts (`AGENT_FACTS`, which carry no call).
 CallFact = Annotated[
     CallStarted
     | CallTicketed
@@ -192,7 +289,12 @@ CallFact = Annotated[
     | CallTransferred
     | CallEnded
     | CallOutOfHours
-    | CallRated,
+    | CallRated
+    | AgentLoggedIn
+    | AgentLoggedOut
+    | AgentPaused
+    | AgentRingNoAnswer
+    | AgentsPresent,
     Field(discriminator="kind"),
 ]
 

@@ -153,7 +153,7 @@ class QueueFigures:
         >>> import json; json.loads(figures.as_json()) == figures.as_dict()
         True
         """
-        return _FIGURES_JSON % (
+        return FIGURES_JSON % (
             self.threshold_s,
             self.short_abandon_s,
             self.offered,
@@ -174,7 +174,7 @@ def _json_number(value: float | None) -> str:
     return "null" if value is None else repr(float(value))
 
 
-_FIGURES_JSON = (
+FIGURES_JSON = (
     "{"
     + ", ".join(
         f'"{name}": %d'

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Date,
     DateTime,
     Dialect,
@@ -427,6 +428,90 @@ class MailAttachment(Base):
     size_bytes: Mapped[int] = mapped_column(Integer)
     content: Mapped[bytes | None] = mapped_column(LargeBinary)  # None: refused (too large)
     refused: Mapped[str | None] = mapped_column(String(300))  # why it was not kept
+
+
+class AgentSession(Base):
+    """One agent's time as a member of one queue (`QueueMemberAdded` to `...Removed`),
+    named by app_queue's `LoginTime`. `ended_by`: `removed` (the event), `replaced` (a
+    later session of the same member began: the removal was not seen), `resync` (a resync
+    found the member gone: the end is an upper bound, the resync's moment)."""
+
+    __tablename__ = "agent_sessions"
+    __table_args__ = (
+        UniqueConstraint("agent", "queue", "login_at"),
+        Index("ix_agent_sessions_span", "login_at", "logout_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent: Mapped[str] = mapped_column(String(80), index=True)
+    queue: Mapped[str] = mapped_column(String(80))
+    login_at: Mapped[datetime]
+    logout_at: Mapped[datetime | None]
+    ended_by: Mapped[str | None] = mapped_column(String(20))
+
+
+class AgentPause(Base):
+    """One pause of an agent in one queue, with app_queue's `PausedReason`; `ended_by`
+    as on `AgentSession` (`unpaused`, `logged_out`, `replaced`, `resync`)."""
+
+    __tablename__ = "agent_pauses"
+    __table_args__ = (Index("ix_agent_pauses_span", "paused_at", "unpaused_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent: Mapped[str] = mapped_column(String(80), index=True)
+    queue: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(String(80), default="")
+    paused_at: Mapped[datetime]
+    unpaused_at: Mapped[datetime | None]
+    ended_by: Mapped[str | None] = mapped_column(String(20))
+
+
+class AgentRing(Base):
+    """An agent's phone rang for a caller (`kind` `rang`: the `ringing` fact) or rang out
+    unanswered (`no_answer`: `AgentRingNoAnswer`)."""
+
+    __tablename__ = "agent_rings"
+    __table_args__ = (Index("ix_agent_rings_at", "at", "agent"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent: Mapped[str] = mapped_column(String(80))
+    queue: Mapped[str] = mapped_column(String(80))
+    linkedid: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime]
+
+
+class SlRollup(Base):
+    """The service-level history's counts per quarter hour of UTC time (`bucket` = epoch
+    seconds // 900), queue and (T, S): `crm.supervisor.rollup`. `counts` in the order of
+    `crm.supervisor.history_sql.count_columns`."""
+
+    __tablename__ = "sl_rollup"
+
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    queue: Mapped[str] = mapped_column(String(80), primary_key=True)
+    threshold_s: Mapped[int] = mapped_column(Integer, primary_key=True)
+    short_abandon_s: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counts: Mapped[list[Any]] = mapped_column(JSON)
+
+
+class SlRollupDone(Base):
+    """The quarter hours whose `sl_rollup` rows are counted for (T, S) (none: no entries)."""
+
+    __tablename__ = "sl_rollup_done"
+
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    threshold_s: Mapped[int] = mapped_column(Integer, primary_key=True)
+    short_abandon_s: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class SlDirty(Base):
+    """A quarter hour whose queue entries the recorder changed since it was counted."""
+
+    __tablename__ = "sl_dirty"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
 # The people's table lives in its own slice; importing it here puts it in Base.metadata

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -456,6 +457,39 @@ def staffing(
     except ValueError as exc:  # StaffingError and bad dates alike: say what is wrong
         typer.echo(f"hotline staffing: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+reconcile_app = typer.Typer(help="Hotline's record against Asterisk's own.", no_args_is_help=True)
+app.add_typer(reconcile_app, name="reconcile")
+
+
+@reconcile_app.command("queue-log")
+def reconcile_queue_log(
+    file: Annotated[Path, typer.Argument(help="Asterisk's queue_log")],
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", help="ISO time (default: the file's first entry)"),
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="ISO time, exclusive (default: its last)")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Calls Asterisk's queue_log has that Hotline did not record, entries Hotline recorded
+    that Asterisk does not know, waits more than 1 s apart and outcomes that differ (in
+    HOTLINE_DATABASE_URL). Exit status 1 when there is any."""
+    import json
+
+    from hotline.reconcile import run_reconcile, summary
+
+    try:
+        report = run_reconcile(_settings(), file, from_, to)
+    except ValueError as exc:
+        typer.echo(f"hotline reconcile: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(report, ensure_ascii=False) if json_out else summary(report))
+    if not report["ok"]:
+        raise typer.Exit(1)
 
 
 @app.command("run")

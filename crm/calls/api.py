@@ -17,6 +17,8 @@ from crm.csv_export import BOM, SEPARATORS, CsvRows
 from crm.csv_export import MEDIA_TYPE as CSV_MEDIA_TYPE
 from crm.deps import Principal, require
 from crm.models import CallOutcome
+from crm.xlsx_export import MEDIA_TYPE as XLSX_MEDIA_TYPE
+from crm.xlsx_export import XlsxRows, xlsx_from_async
 
 router = APIRouter(prefix="/api", tags=["calls"])
 Reader = Annotated[Principal, Depends(require("agent", "supervisor"))]
@@ -53,7 +55,8 @@ async def call_log(
     cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor`")] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="json: calls per page")] = 50,
     format: Annotated[
-        str, Query(description="json (a page), or csv: every call from `cursor` on, streamed")
+        str,
+        Query(description="json (a page), or csv or xlsx: every call from `cursor` on"),
     ] = "json",
     sep: Annotated[
         str, Query(description="csv: `;` (decimal comma, the default), `,` or `tab`")
@@ -81,13 +84,22 @@ async def call_log(
         if agent and agent != who.agent:
             raise HTTPException(403, "an agent sees only its own calls")
         agent = who.agent
-    if format not in ("json", "csv"):
-        raise _invalid("format", f"must be json or csv, not {format!r}")
+    if format not in ("json", "csv", "xlsx"):
+        raise _invalid("format", f"must be json, csv or xlsx, not {format!r}")
     if sep not in SEPARATORS:
         raise _invalid("sep", f"must be one of {', '.join(SEPARATORS)}, not {sep!r}")
     wanted = CallFilter(start, end, queue, agent, wanted_outcome, phone, uin, transferred)
     engine = request.app.state.engine
     try:
+        if format == "xlsx":
+            if cursor:
+                decode_cursor(cursor)
+            sheet = XlsxRows("calls")
+            return StreamingResponse(
+                xlsx_from_async(sheet, HEADER, calls_csv(engine, wanted, sheet, cursor)),  # type: ignore[arg-type]
+                media_type=XLSX_MEDIA_TYPE,
+                headers={"Content-Disposition": 'attachment; filename="calls.xlsx"'},
+            )
         if format == "csv":
             if cursor:
                 decode_cursor(cursor)

@@ -27,9 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.aio import wait_any
 from core.bus import FACT_STREAM
 from core.consumer import READ_COUNT, FactConsumer
-from core.facts import CallFact
+from core.facts import AGENT_FACTS, CallFact
 from core.keys import DEAD_LETTERS
 from crm.models import Call, RecordedFact, utcnow
+from crm.recorder.agents import write_agent_fact
 from crm.recorder.calls import lock_call, new_call
 from crm.recorder.chunks import chunks
 from crm.recorder.facts import write_fact
@@ -129,8 +130,11 @@ class Recorder:
                         self.stats.duplicates += 1
                         return False
                     session.add(RecordedFact(key=key))
-                    call = await lock_call(session, fact.linkedid)
-                    await write_fact(session, call, fact, self.transfers)
+                    if isinstance(fact, AGENT_FACTS):
+                        await write_agent_fact(session, fact)
+                    else:
+                        call = await lock_call(session, fact.linkedid)
+                        await write_fact(session, call, fact, self.transfers)
                 self.stats.applied += 1
                 return True
             except IntegrityError:
@@ -168,11 +172,15 @@ class Recorder:
                 if key not in seen:
                     seen.add(key)
                     new.append((fact, key))
-            calls = await self._calls(session, {fact.linkedid for fact, _ in new})
-            await prefetch(session, calls, [fact for fact, _ in new])
+            call_facts = [fact for fact, _ in new if not isinstance(fact, AGENT_FACTS)]
+            calls = await self._calls(session, {fact.linkedid for fact in call_facts})
+            await prefetch(session, calls, call_facts)
             for fact, key in new:
                 session.add(RecordedFact(key=key))
-                await write_fact(session, calls[fact.linkedid], fact, self.transfers)
+                if isinstance(fact, AGENT_FACTS):
+                    await write_agent_fact(session, fact)
+                else:
+                    await write_fact(session, calls[fact.linkedid], fact, self.transfers)
         return len(new), len(facts) - len(new)
 
     async def _calls(self, session: AsyncSession, linkedids: set[str]) -> dict[str, Call]:

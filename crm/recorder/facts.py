@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.caller_id import later_wins
 from core.facts import (
+    AGENT_FACTS,
     CallAbandoned,
     CallAnswered,
     CallCompleted,
@@ -29,6 +30,7 @@ from core.facts import (
     CallTransferred,
 )
 from crm.models import Call, CallOutcome, QueueEntryOutcome, TicketEvent
+from crm.recorder.agents import on_ringing as agent_rang
 from crm.recorder.calls import link_ticket
 from crm.recorder.prefetch import queue_entry
 from crm.transfers.ledger import TransferLedger
@@ -100,7 +102,8 @@ async def on_completed(
 async def on_ringing(
     session: AsyncSession, call: Call, fact: CallRinging, transfers: TransferLedger | None
 ) -> None:
-    """Nothing to record: the screen pop is `crm.transfers.screenpops`'."""
+    """The ring is the agent report's `offered` (the screen pop is `crm.transfers.screenpops`')."""
+    await agent_rang(session, fact)
 
 
 async def on_abandoned(
@@ -180,7 +183,8 @@ HANDLERS: dict[type, Handler] = {
     CallRated: on_rated,
 }
 for _fact_type in get_args(get_args(CallFact)[0]):
-    HANDLERS.setdefault(_fact_type, on_other)
+    if _fact_type not in AGENT_FACTS:
+        HANDLERS.setdefault(_fact_type, on_other)
 
 
 async def write_fact(

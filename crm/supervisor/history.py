@@ -27,7 +27,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.service_level import ALL_QUEUES, EntryOutcome, QueueFigures, service_level
 from crm.models import QueueEntry as QueueEntryRow
 from crm.models import QueueEntryOutcome
-from crm.supervisor.history_sql import Counts, add_counts, aggregate, figures_of
+from crm.supervisor.history_sql import (
+    Counts,
+    add_counts,
+    aggregate,
+    column_sums,
+    figures_json,
+    figures_of,
+)
 from crm.supervisor.intervals import (
     INTERVALS,
     MAX_INTERVALS,
@@ -36,6 +43,7 @@ from crm.supervisor.intervals import (
     interval_starts,
     next_start,
 )
+from crm.supervisor.rollup import aggregate_rolled, whole_quarter_hours
 
 CHUNK_INTERVALS = 256  # intervals per piece of the streamed response
 
@@ -165,15 +173,16 @@ def history_json(
         return figures_of(numbers, threshold_s, short_abandon_s).as_dict()
 
     def as_json(numbers: Counts) -> str:
-        return figures_of(numbers, threshold_s, short_abandon_s).as_json()
+        return figures_json(numbers, threshold_s, short_abandon_s)
 
     per_start: dict[datetime, dict[str, Counts]] = {}
-    total: dict[str, Counts] = {}
-    overall: Counts | None = None
+    per_queue: dict[str, list[Counts]] = {}
     for (begin, queue), numbers in counts.items():
         per_start.setdefault(begin, {})[queue] = numbers
-        total[queue] = add_counts(total.get(queue), numbers)
-        overall = add_counts(overall, numbers)
+        per_queue.setdefault(queue, []).append(numbers)
+    # Column sums in one pass each (adding 26,000 rows one by one cost 0.3 s).
+    total = {queue: column_sums(rows) for queue, rows in per_queue.items()}
+    overall = column_sums(list(total.values())) if total else None
     totals = {name: as_dict(total[name]) for name in sorted(total)}
     totals[ALL_QUEUES] = as_dict(overall)
     head = {
@@ -227,9 +236,17 @@ async def history_from_sql(
     threshold_s: int,
     short_abandon_s: int,
     queue: str | None = None,
+    *,
+    rollup: bool = True,
 ) -> Iterator[str]:
     """The history counted by the database, as JSON text in pieces (see the module
-    docstring); ValueError (before any query) for more than `MAX_INTERVALS` intervals."""
+    docstring); ValueError (before any query) for more than `MAX_INTERVALS` intervals.
+    With `rollup` (and a zone offset by whole quarter hours) from `crm.supervisor.rollup`,
+    else by one `GROUP BY` over the entries."""
     starts = list(interval_starts(start, end, interval, tz))
-    counts = await aggregate(engine, start, end, interval, tz, threshold_s, short_abandon_s, queue)
+    args = (engine, start, end, interval, tz, threshold_s, short_abandon_s, queue)
+    if rollup and whole_quarter_hours(start, end, tz):
+        counts = await aggregate_rolled(*args, starts=starts)
+    else:
+        counts = await aggregate(*args)
     return history_json(counts, starts, start, end, interval, tz, threshold_s, short_abandon_s)

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.service_level import BUCKET_S, BUCKETS, QueueFigures
+from core.service_level import BUCKET_S, BUCKETS, FIGURES_JSON, QueueFigures
 from crm.models import QueueEntry, QueueEntryOutcome
 from crm.supervisor.intervals import Interval, localize
 
@@ -88,6 +88,18 @@ def add_counts(total: Counts | None, more: Counts) -> Counts:
     return added
 
 
+def column_sums(rows: list[Counts]) -> Counts:
+    """The numbers of many groups together (`add_counts` over them, in one pass).
+
+    >>> column_sums([[1, 2, 0, 0, 0, 0, 0, 0, 0, 1.5, 3.0], [2, 1, 0, 0, 0, 0, 0, 0, 0, 2.0, 9.0]])
+    [3, 3, 0, 0, 0, 0, 0, 0, 0, 3.5, 9.0]
+    """
+    columns = list(zip(*rows, strict=True))
+    summed: Counts = [sum(column) for column in columns]
+    summed[LONGEST_AT] = max(columns[LONGEST_AT])
+    return summed
+
+
 def figures_of(counts: Counts, threshold_s: int, short_abandon_s: int) -> QueueFigures:
     """A group's numbers as `QueueFigures`."""
     (offered, answered, within, within_whole, abandoned, short, abandoned_whole, waiting) = counts[
@@ -149,3 +161,38 @@ async def aggregate(
         numbers[LONGEST_AT] = float(numbers[LONGEST_AT] or 0.0)
         counts[(begin, row[1])] = numbers
     return counts
+
+
+def figures_json(counts: Counts, threshold_s: int, short_abandon_s: int) -> str:
+    """`figures_of(counts, ...).as_json()`, the same text, written straight from the
+    numbers (a quarter by 15 minutes writes 26,000 of them).
+
+    >>> numbers = [9, 5, 3, 4, 3, 1, 2, 1, 4, 77.25, 61.5, 2, 1, 0, 1, 0, 0, 0, 0, 1]
+    >>> figures_json(numbers, 40, 5) == figures_of(numbers, 40, 5).as_json()
+    True
+    """
+    (offered, answered, within, within_whole, abandoned, short, abandoned_whole, waiting) = counts[
+        :8
+    ]
+    counted = answered + abandoned - short
+    handled = answered + abandoned
+    return FIGURES_JSON % (
+        threshold_s,
+        short_abandon_s,
+        offered,
+        answered,
+        counts[8],
+        within,
+        within_whole,
+        abandoned,
+        short,
+        abandoned_whole,
+        waiting,
+        repr(round(100.0 * within / counted, 1)) if counted else "null",
+        f"{100.0 * within_whole / answered:.1f}" if answered > 0 else "0.0",
+        f"{100.0 * (within_whole + abandoned_whole) / handled:.1f}" if handled > 0 else "0.0",
+        repr(round(counts[SUM_AT] / answered, 3)) if answered else "null",
+        repr(round(100.0 * abandoned / handled, 1)) if handled else "null",
+        repr(round(float(counts[LONGEST_AT]), 3)),
+        *counts[LONGEST_AT + 1 :],
+    )

@@ -34,6 +34,7 @@ from crm.mail.api import router as mail_router
 from crm.mail.service import MailIntake
 from crm.models import utcnow
 from crm.people.service import PeopleService
+from crm.reports.api import router as reports_router
 from crm.service import Clock, TicketService
 from crm.sse import install_stopping
 from crm.staffing.api import install_staffing_error_handlers
@@ -139,6 +140,7 @@ def create_app(
     app.include_router(lifecycle_router)
     app.include_router(supervisor_router)
     app.include_router(calls_router)
+    app.include_router(reports_router)
     app.include_router(staffing_router)
     app.include_router(transfers_router)
     app.include_router(mail_router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from callqueue import agent_facts
 from callqueue.agents import AgentBoard
 from callqueue.call_book import CallBook
 from callqueue.calls import QueueEntry
@@ -93,7 +94,7 @@ class QueueEvents:
         if entry is not None:
             entry.ring_no_answer += 1
         self._agents.ring_ended(message.get("MemberName"), at)
-        return []
+        return list(agent_facts.ring_no_answer(message, at))
 
     def on_ami_AgentConnect(self, message: AmiMessage, at: float) -> list[CallFact]:
         call = self._book.call(message, at)
@@ -235,16 +236,20 @@ class QueueEvents:
         self._agents.on_member_status(message, at)
         return []
 
-    on_ami_QueueMemberAdded = on_ami_QueueMemberStatus
     on_ami_QueueMember = on_ami_QueueMemberStatus
+
+    def on_ami_QueueMemberAdded(self, message: AmiMessage, at: float) -> list[CallFact]:
+        self._agents.on_member_status(message, at)
+        return list(agent_facts.logged_in(message, at))
 
     def on_ami_QueueMemberPause(self, message: AmiMessage, at: float) -> list[CallFact]:
         self._agents.on_member_pause(message, at)
-        return []
+        fact = agent_facts.paused(message, at)
+        return [fact] if fact is not None else []
 
     def on_ami_QueueMemberRemoved(self, message: AmiMessage, at: float) -> list[CallFact]:
         self._agents.on_member_removed(message, at)
-        return []
+        return list(agent_facts.logged_out(message, at))
 
 
 def _waiting_there(entry: QueueEntry | None, channel: str, position: int) -> bool:

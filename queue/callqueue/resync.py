@@ -29,12 +29,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from callqueue import agent_facts
 from callqueue.agents import AgentBoard
 from callqueue.call_book import CallBook
 from callqueue.calls import CallState, QueueEntry
 from callqueue.event_values import as_int, utc
 from core.ami.parser import AmiMessage
-from core.facts import CallAbandoned, CallFact, CallQueued
+from core.facts import AgentsPresent, CallAbandoned, CallFact, CallQueued, MemberSeen
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class Resync:
         # What resyncs found that no event had shown: joins, answers and ended calls.
         self.unseen = {"joined": 0, "answered": 0, "ended": 0, "missed": 0}
         self._asterisk_outcomes: dict[str, int] = {}  # Completed + Abandoned at last resync
+        self._members_told: frozenset[MemberSeen] | None = None  # the last AgentsPresent's
 
     def begin(self) -> None:
         """Start noting which calls show life after the login (they are not stale)."""
@@ -83,12 +85,16 @@ class Resync:
         facts: list[CallFact] = []
         still_waiting: set[tuple[str, str]] = set()  # (linkedid, queue)
         members: set[str] = set()
+        seen: list[MemberSeen] = []
         params: list[AmiMessage] = []
         for message in queue_status:
             if message.name == "QueueEntry":
                 facts += self._resync_waiting(message, by_channel, at, still_waiting)
             elif message.name == "QueueMember":
                 members.add(self._resync_member(message, at))
+                member = agent_facts.member_seen(message, at)
+                if member is not None:
+                    seen.append(member)
             elif message.name == "QueueParams":
                 params.append(message)
         for message in by_channel.values():
@@ -108,6 +114,12 @@ class Resync:
                     self._answered_in_outage(call, entry, by_channel, at)
         self._resync_agents(members, at)
         self._reconcile(params)
+        # Every member Asterisk has now: the recorder closes sessions missing from it.
+        # Told when it differs from the last one told (a tracker that starts tells it).
+        snapshot = frozenset(seen)
+        if snapshot != self._members_told:
+            self._members_told = snapshot
+            facts.append(AgentsPresent(members=seen, at=utc(at)))
         return facts
 
     def _reconcile(self, params: list[AmiMessage]) -> None:

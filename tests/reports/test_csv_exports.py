@@ -75,7 +75,7 @@ async def test_call_log_csv_lists_every_call(client, settings) -> None:  # noqa:
         ("/api/calls", {"format": "xml"}, "format"),
         ("/api/calls", {"format": "csv", "sep": "|"}, "sep"),
         ("/api/calls", {"format": "csv", "cursor": "nonsense"}, "cursor"),
-        ("/api/metrics/service-level", {"format": "xlsx"}, "format"),
+        ("/api/metrics/service-level", {"format": "xls"}, "format"),
         ("/api/metrics/service-level", {"format": "csv", "sep": "|"}, "sep"),
     ],
 )

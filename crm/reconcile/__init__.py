@@ -1,0 +1,1 @@
+"""Reconciliation of Hotline's record with Asterisk's own (`queue_log`)."""

@@ -1,0 +1,1 @@
+"""Agent reports: `GET /api/reports/agents` (sessions, pauses, calls, talk, wrap-up, occupancy)."""
