@@ -7,16 +7,17 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from core.keys import agent_events
+from core.keys import RedisKeys
 
 
 class AgentNotifier:
-    """Publishes to `hotline:agent-events:<agent>`; the SSE route relays them."""
+    """Publishes to `<prefix>:agent-events:<agent>`; the SSE route relays them."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, keys: RedisKeys) -> None:
         self._redis = redis
+        self._keys = keys
 
     async def screen_pop(self, agent: str, pop: dict[str, Any]) -> int:
         """Send a screen pop to `agent`; returns how many listeners got it."""
         message = json.dumps({"event": "screen-pop", **pop}, ensure_ascii=False)
-        return int(await self._redis.publish(agent_events(agent), message))
+        return int(await self._redis.publish(self._keys.agent_events(agent), message))

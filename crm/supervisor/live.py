@@ -12,7 +12,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from core.keys import LIVE_PREFIX as PREFIX
+from core.keys import RedisKeys
 from core.service_level import (
     ALL_QUEUES,
     DEFAULT_SHORT_ABANDON_S,
@@ -28,8 +28,8 @@ def _text(value: bytes | str | None) -> str:
     return value.decode() if isinstance(value, bytes) else (value or "")
 
 
-async def queue_names(redis: Redis, prefix: str = PREFIX) -> list[str]:
-    return sorted(_text(name) for name in await redis.smembers(prefix + "queues"))
+async def queue_names(redis: Redis, keys: RedisKeys) -> list[str]:
+    return sorted(_text(name) for name in await redis.smembers(keys.live + "queues"))
 
 
 def _entry(row: dict[str, Any]) -> EntryOutcome:
@@ -39,14 +39,15 @@ def _entry(row: dict[str, Any]) -> EntryOutcome:
 
 async def read_queues(
     redis: Redis,
+    keys: RedisKeys,
     now: float,
     tz: tzinfo,
     threshold_s: int = DEFAULT_THRESHOLD_S,
     short_abandon_s: int = DEFAULT_SHORT_ABANDON_S,
-    prefix: str = PREFIX,
 ) -> dict[str, Any]:
     """Waiting callers, longest wait and live service level per queue and overall."""
-    names = await queue_names(redis, prefix)
+    prefix = keys.live
+    names = await queue_names(redis, keys)
     pipe = redis.pipeline(transaction=False)
     for name in names:
         pipe.hvals(f"{prefix}queue:{name}:waiting")
@@ -116,7 +117,8 @@ def _brief(figures: dict[str, Any] | None, threshold_s: int, short_abandon_s: in
     return {key: figures[key] for key in keys}
 
 
-async def read_agents(redis: Redis, prefix: str = PREFIX) -> list[dict[str, Any]]:
+async def read_agents(redis: Redis, keys: RedisKeys) -> list[dict[str, Any]]:
+    prefix = keys.live
     names = sorted(_text(name) for name in await redis.smembers(prefix + "agents"))
     pipe = redis.pipeline(transaction=False)
     for name in names:
@@ -142,8 +144,9 @@ async def read_agents(redis: Redis, prefix: str = PREFIX) -> list[dict[str, Any]
     return agents
 
 
-async def read_counters(redis: Redis, prefix: str = PREFIX) -> dict[str, dict[str, int]]:
-    names = await queue_names(redis, prefix)
+async def read_counters(redis: Redis, keys: RedisKeys) -> dict[str, dict[str, int]]:
+    prefix = keys.live
+    names = await queue_names(redis, keys)
     pipe = redis.pipeline(transaction=False)
     for name in names:
         pipe.hgetall(f"{prefix}queue:{name}:counters")

@@ -100,9 +100,10 @@ class AgiService:
             else Redis.from_url(settings.redis.url, socket_timeout=0.5, socket_connect_timeout=0.5)
         )
         self.crm = CrmClient(settings.crm, transport=self._crm_transport)
-        self.stock = UinStock(self.redis, self.crm)
-        self.pending = PendingTickets(self.redis, self.crm)
-        self.outbox = FactOutbox(FactBus(self.redis))
+        keys = settings.redis.keys
+        self.stock = UinStock(self.redis, keys, self.crm)
+        self.pending = PendingTickets(self.redis, keys, self.crm)
+        self.outbox = FactOutbox(FactBus(self.redis, keys))
         self.calendar = CalendarFeed(self.crm, settings.calendar, settings.agi.calendar_refresh_s)
         # Before the first caller, on the caller-facing deadline: a CRM that is down only
         # leaves the settings' calendar until the next refresh.
@@ -123,9 +124,9 @@ class AgiService:
         transfers = settings.transfers
         self.transfer = TransferRoute(
             CallContextStore(
-                self.redis, limit=transfers.limit, reservation_ttl_s=transfers.reservation_s
+                self.redis, keys, limit=transfers.limit, reservation_ttl_s=transfers.reservation_s
             ),
-            AgentNotifier(self.redis),
+            AgentNotifier(self.redis, keys),
             transfers,
         )
         self.server.add_route("transfer", self.transfer)

@@ -145,6 +145,7 @@ def _install_services(
     app.state.settings = settings
     app.state.engine = engine
     app.state.redis = redis
+    app.state.keys = settings.redis.keys
     app.state.clock = clock
     sessions = make_sessionmaker(engine)
     app.state.tickets = TicketService(
@@ -165,6 +166,7 @@ def _install_services(
     app.state.transfers = TransferService(
         sessions,
         redis,
+        settings.redis.keys,
         settings.transfers,
         manager.send_action if manager is not None else None,
         clock,

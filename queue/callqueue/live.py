@@ -5,9 +5,9 @@ from the tracker. Changes are collected while events are handled (no I/O there) 
 written by `flush()` in one pipeline, so a read of many events costs one round trip.
 Every key has a TTL (`ttl_s`), refreshed by each flush and by `refresh()` (the
 tracker's heartbeat): a tracker that dies leaves nothing behind once the TTL runs out.
-Each flush that changed something publishes one message on `CHANGES_CHANNEL`.
+Each flush that changed something publishes one message on `<prefix>:live:changes`.
 
-Keys (`hotline:live:` prefix):
+Keys (`<prefix>:live:`, `RedisKeys.live`):
 - `queues` (set) names; `queue:<q>:waiting` (hash) `linkedid:entry` -> JSON
   {linkedid, entry, caller_num, caller_name, joined_at, position};
 - `queue:<q>:done` (sorted set, score = time) JSON of each answered or abandoned entry
@@ -18,6 +18,9 @@ Keys (`hotline:live:` prefix):
 - `agents` (set) names; `agent:<name>` (hash) status, paused, paused_reason,
   calls_today, day, linkedid, since, queues, interface;
 - `tracker` (string) the time of the tracker's latest heartbeat (`refresh`).
+
+And the tracker's open calls (`RedisKeys.open_calls`, see `checkpoint`): those a batch
+touched at each flush, all of them at each heartbeat.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ from typing import TYPE_CHECKING, Any
 from redis.asyncio import Redis
 
 from callqueue.agents import AgentState, AgentStateSink
+from callqueue.checkpoint import OPEN_CALLS_TTL_S, dump_call
 from core.facts import CallAbandoned, CallAnswered, CallFact, CallQueued
-from core.keys import LIVE_CHANGES_CHANNEL, LIVE_PREFIX
+from core.keys import RedisKeys
 from core.service_level import DEFAULT_SHORT_ABANDON_S, DEFAULT_THRESHOLD_S, answered_within
 
 if TYPE_CHECKING:
@@ -39,8 +43,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PREFIX = LIVE_PREFIX
-CHANGES_CHANNEL = LIVE_CHANGES_CHANNEL
 DONE_KEEP_S = 26 * 3600  # "today" in any time zone, plus the last hour
 MAX_PENDING_DONE = 100_000  # outcomes kept for Redis while it is down
 COUNTERS = ("offered", "answered", "answered_within", "abandoned")
@@ -53,12 +55,11 @@ class LiveState(AgentStateSink):
     def __init__(
         self,
         redis: Redis,
+        keys: RedisKeys,
         *,
         threshold_s: int = DEFAULT_THRESHOLD_S,
         short_abandon_s: int = DEFAULT_SHORT_ABANDON_S,
         ttl_s: int = 120,
-        prefix: str = PREFIX,
-        channel: str = CHANGES_CHANNEL,
     ) -> None:
         if ttl_s < 1:
             raise ValueError("the live-state TTL must be at least 1 s")
@@ -66,8 +67,10 @@ class LiveState(AgentStateSink):
         self.threshold_s = threshold_s
         self.short_abandon_s = short_abandon_s
         self.ttl_s = ttl_s
-        self.prefix = prefix
-        self.channel = channel
+        self.prefix = keys.live
+        self.channel = keys.live_changes
+        self.open_calls_key = keys.open_calls
+        self._calls_dirty: set[str] = set()  # linkedids whose open-call record is stale
         self.tracker: CallTracker | None = None
         self._agents: dict[str, AgentState | None] = {}  # None: removed
         self._done: list[tuple[float, str, dict[str, object]]] = []
@@ -95,6 +98,7 @@ class LiveState(AgentStateSink):
     def collect(self, facts: list[CallFact]) -> None:
         """Note what `facts` change: waiting lists, outcomes and counters."""
         for fact in facts:
+            self._calls_dirty.add(fact.linkedid)
             if fact.kind == "started" and self._is_waiting(fact.linkedid):
                 self._queues_dirty = True  # the caller's number came: the waiting list shows it
             if fact.kind not in _QUEUE_FACTS:
@@ -133,7 +137,13 @@ class LiveState(AgentStateSink):
 
     @property
     def dirty(self) -> bool:
-        return bool(self._agents or self._done or self._counters_dirty or self._queues_dirty)
+        return bool(
+            self._agents
+            or self._done
+            or self._counters_dirty
+            or self._queues_dirty
+            or self._calls_dirty
+        )
 
     def _outcome(self, fact: CallAnswered | CallAbandoned) -> dict[str, object]:
         # The tracker's facts carry app_queue's whole seconds (HoldTime); int() is the
@@ -200,6 +210,7 @@ class LiveState(AgentStateSink):
             pipe.hset(key, mapping=self._counters[queue])
             self._expire(pipe, key)
         queues |= self._counters_dirty
+        calls_written = self._write_open_calls(pipe)
         change = {"at": now, "agents": changed_agents, "queues": sorted(queues)}
         pipe.publish(self.channel, json.dumps(change))
         try:
@@ -211,10 +222,24 @@ class LiveState(AgentStateSink):
             raise
         self._agents.clear()
         self._done.clear()
+        self._calls_dirty -= calls_written
         self._counters_dirty.clear()
         self._queues_dirty = False
         self.flushes += 1
         return True
+
+    def _write_open_calls(self, pipe: Any) -> set[str]:
+        """Write the open calls the collected facts touched; drop those that ended."""
+        if self.tracker is None:
+            return set()
+        calls = self.tracker.calls
+        for linkedid in self._calls_dirty:
+            call = calls.get(linkedid)
+            if call is None:
+                pipe.hdel(self.open_calls_key, linkedid)
+            else:
+                pipe.hset(self.open_calls_key, linkedid, dump_call(call))
+        return set(self._calls_dirty)
 
     def _write_waiting(self, pipe: Any) -> set[str]:
         """Replace each queue's waiting hash with the tracker's open entries."""
@@ -277,6 +302,15 @@ class LiveState(AgentStateSink):
             pipe.expire(self.key("queues"), ttl)
         for queue in self._queues:
             pipe.zremrangebyscore(self.key("queue", queue, "done"), "-inf", now - DONE_KEEP_S)
+        if self.tracker is not None:
+            # The whole of the open calls again (a state changed without a fact, too).
+            pipe.delete(self.open_calls_key)
+            if self.tracker.calls:
+                pipe.hset(
+                    self.open_calls_key,
+                    mapping={k: dump_call(c) for k, c in self.tracker.calls.items()},
+                )
+                pipe.expire(self.open_calls_key, OPEN_CALLS_TTL_S)
         await pipe.execute()
         for key in keys:
             self._expired_at[key] = mono

@@ -27,12 +27,13 @@ already applied and events after it come after), with these rules:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from callqueue.agents import AgentBoard
 from callqueue.call_book import CallBook
 from callqueue.calls import CallState, QueueEntry
 from callqueue.event_values import as_int, utc
+from callqueue.queue_log import QueueLogRecord, as_event
 from core.ami.parser import AmiMessage
 from core.facts import CallAbandoned, CallFact, CallQueued
 
@@ -51,6 +52,11 @@ class Resync:
         # What resyncs found that no event had shown: joins, answers and ended calls.
         self.unseen = {"joined": 0, "answered": 0, "ended": 0, "missed": 0}
         self._asterisk_outcomes: dict[str, int] = {}  # Completed + Abandoned at last resync
+        # Asterisk's queue_log records by call id, read at the login (`use_queue_log`),
+        # and how to hand the events they stand for to the tracker's handlers.
+        self.queue_log: dict[str, list[QueueLogRecord]] = {}
+        self.replay: Callable[[AmiMessage], list[CallFact]] | None = None
+        self.closed_from_queue_log = 0  # calls ended while away, told by queue_log
 
     def begin(self) -> None:
         """Start noting which calls show life after the login (they are not stale)."""
@@ -212,6 +218,7 @@ class Resync:
             position=as_int(message.get("Position")) or 0,
             joined_at=joined_at,
             join_estimated=True,
+            uniqueid=message.get("Uniqueid") or (shown.get("Uniqueid") if shown else ""),
         )
         self._book.add_entry(call, entry)
         facts.append(
@@ -236,6 +243,7 @@ class Resync:
         queue = message.get("ApplicationData").split(",")[0]
         fake_entry = AmiMessage(
             f"Event: QueueEntry\nQueue: {queue}\nChannel: {channel}\nPosition: 0\n"
+            f"Uniqueid: {message.get('Uniqueid')}\n"
             f"CallerIDNum: {message.get('CallerIDNum')}\n"
             f"CallerIDName: {message.get('CallerIDName')}\n"
             f"Wait: {_seconds(message.get('Duration'))}",
@@ -271,9 +279,32 @@ class Resync:
                 self._agents.on_call(agent, at, call.linkedid)
                 return
 
+    def _told_by_queue_log(self, call: CallState) -> tuple[list[CallFact], float | None]:
+        """Replay what app_queue logged of a call that ended while we were away (answer,
+        completion, abandon), as the events it stands for; the facts and the time of
+        the last record, None when queue_log has nothing of it."""
+        facts: list[CallFact] = []
+        last: float | None = None
+        if self.replay is None or not self.queue_log:
+            return facts, last
+        for entry in list(call.entries):
+            for record in self.queue_log.get(entry.uniqueid, []) if entry.uniqueid else []:
+                if record.queue != entry.queue or record.at < int(entry.joined_at) - 1:
+                    continue
+                if not _applies(record, entry):
+                    continue
+                event = as_event(record, linkedid=call.linkedid, channel=entry.channel)
+                facts += self.replay(event)
+                last = max(last or 0.0, float(record.at))
+        if last is not None:
+            self.closed_from_queue_log += 1
+        return facts, last
+
     def _ended_in_outage(self, call: CallState, at: float) -> list[CallFact]:
         self.unseen["ended"] += 1
-        facts: list[CallFact] = []
+        facts, logged_at = self._told_by_queue_log(call)
+        if logged_at is not None:
+            at = min(at, max(logged_at, call.started_at))
         for entry in call.entries:
             if entry.answered and not entry.completed:
                 self._book.count_outcome(entry.queue)  # its AgentComplete came while away
@@ -298,6 +329,16 @@ class Resync:
             )
         facts.append(self._book.end(call, at))
         return facts
+
+
+def _applies(record: QueueLogRecord, entry: QueueEntry) -> bool:
+    """Whether a queue_log step is still to be told for `entry` (none is told twice)."""
+    if record.event == "CONNECT":
+        return not entry.answered and not entry.abandoned
+    if record.event == "ABANDON":
+        return not entry.answered and not entry.abandoned
+    # COMPLETECALLER, COMPLETEAGENT, TRANSFER: after a CONNECT (told now or before)
+    return entry.answered and not entry.completed
 
 
 def _channels_of(linkedid: str, by_channel: dict[str, AmiMessage]) -> set[str]:

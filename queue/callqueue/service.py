@@ -29,7 +29,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from callqueue.agents import AgentBoard
+from callqueue.checkpoint import load_open_calls
 from callqueue.live import LiveState
+from callqueue.queue_log import read_queue_log
 from callqueue.tracker import CallTracker
 from callqueue.wire import TrackerAmiManager
 from core.aio import wait_any
@@ -64,8 +66,11 @@ class TrackerService:
         self._clock = clock
         self.heartbeat_s = heartbeat_s
         self.live_every_s = live_every_s
+        keys = settings.redis.keys
+        self._redis, self._keys = redis, keys
         self.live = LiveState(
             redis,
+            keys,
             threshold_s=settings.sl.threshold_s,
             short_abandon_s=settings.sl.short_abandon_s,
             ttl_s=live_ttl_s or int(heartbeat_s * 6),
@@ -76,7 +81,7 @@ class TrackerService:
             keep_finished=keep_finished,
         )
         self.live.attach(self.tracker)
-        self.outbox = FactOutbox(FactBus(redis))
+        self.outbox = FactOutbox(FactBus(redis, keys))
         self.manager = TrackerAmiManager(settings.ami, self.on_read, self.tracker.wanted_events)
         self.manager.add_login_hook(self._resync)
         self._wake = asyncio.Event()
@@ -107,10 +112,34 @@ class TrackerService:
 
     # -- resynchronisation --------------------------------------------------------------
 
+    async def _restore(self) -> None:
+        """Take back the open calls a tracker before this one kept in Redis: the first
+        resync closes those that ended meanwhile and continues the others."""
+        try:
+            calls = await load_open_calls(self._redis, self._keys)
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            log.warning("open calls of the tracker before not read (Redis): %s", exc)
+            return
+        for call in calls:
+            self.tracker.restore(call)
+        if calls:
+            log.warning("took back %d open call(s) of the tracker before", len(calls))
+
+    async def _read_queue_log(self) -> None:
+        """Asterisk's queue_log since the oldest open call, for the resync's ended calls."""
+        path = self.settings.ami.queue_log
+        calls = self.tracker.calls
+        if not path or not calls:
+            return
+        since = min(call.started_at for call in calls.values())
+        self.tracker.use_queue_log(await asyncio.to_thread(read_queue_log, path, since))
+
     async def _resync(self, manager: object) -> None:
-        """Login hook: ask for channels and queues; `_collect` applies them in-stream."""
+        """Login hook: ask for channels and queues; `_collect` applies them in-stream.
+        queue_log is read first: a call gone from the snapshots ended before it."""
         self.resynced.clear()
         self.tracker.begin_resync()
+        await self._read_queue_log()
         self._resync_id = f"{RESYNC_PREFIX}{self.manager.logins}"
         self._lists = {"channels": [], "queues": []}
         channels = self.manager.send_action(
@@ -162,6 +191,7 @@ class TrackerService:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Connect and run until `stop` is set; then flush what is left and close."""
+        await self._restore()
         self.manager.connect()
         tasks = [
             asyncio.create_task(self.outbox.run(stop), name="fact-outbox"),

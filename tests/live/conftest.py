@@ -11,8 +11,8 @@ from redis.asyncio import Redis
 
 from asterisksim import SimConfig, SimulatedAsterisk
 from callqueue.service import TrackerService
-from core.settings import AmiSettings, RedisSettings, ServiceLevelSettings, Settings
-from tests.conftest import REDIS_TEST_URL
+from core.settings import AmiSettings, ServiceLevelSettings, Settings
+from tests.conftest import REDIS_TEST_URL, redis_settings
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def tracker_settings(pbx: SimulatedAsterisk) -> Settings:
             reconnect_max_s=0.05,
             ping_interval_s=30,
         ),
-        redis=RedisSettings(url=REDIS_TEST_URL),
+        redis=redis_settings(),
         sl=ServiceLevelSettings(threshold_s=40, short_abandon_s=5),
     )
 

@@ -69,7 +69,7 @@ async def test_hotline_tracker_reads_the_ami_settings_and_stops_on_sigterm(pbx, 
     import sys
 
     from core.bus import FactBus
-    from tests.conftest import REDIS_TEST_URL
+    from tests.conftest import REDIS_TEST_PREFIX, REDIS_TEST_URL, TEST_KEYS
 
     env = {
         **os.environ,
@@ -79,6 +79,7 @@ async def test_hotline_tracker_reads_the_ami_settings_and_stops_on_sigterm(pbx, 
         "HOTLINE_AMI_USER": "hotline",
         "HOTLINE_AMI_SECRET": "hotline",
         "HOTLINE_REDIS_URL": REDIS_TEST_URL,
+        "HOTLINE_REDIS_PREFIX": REDIS_TEST_PREFIX,
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "hotline.cli", "tracker", "--no-recorder", env=env, cwd=ROOT
@@ -94,7 +95,7 @@ async def test_hotline_tracker_reads_the_ami_settings_and_stops_on_sigterm(pbx, 
         await pbx.run_for(30)
         kinds: list[str] = []
         for _ in range(600):
-            kinds = [fact.kind for fact in await FactBus(redis).read_all()]
+            kinds = [fact.kind for fact in await FactBus(redis, TEST_KEYS).read_all()]
             if "ended" in kinds:
                 break
             await asyncio.sleep(0.05)
