@@ -42,10 +42,11 @@ def tracker_settings(pbx: SimulatedAsterisk) -> Settings:
 
 @asynccontextmanager
 async def running_tracker(
-    pbx: SimulatedAsterisk, redis: Redis, **kwargs: object
+    pbx: SimulatedAsterisk, redis: Redis, settings: Settings | None = None, **kwargs: object
 ) -> AsyncIterator[TrackerService]:
     """A tracker service on the simulator's clock, logged in and resynchronised."""
-    service = TrackerService(tracker_settings(pbx), redis, clock=pbx.now, **kwargs)  # type: ignore[arg-type]
+    settings = settings or tracker_settings(pbx)
+    service = TrackerService(settings, redis, clock=pbx.now, **kwargs)  # type: ignore[arg-type]
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
     try:
