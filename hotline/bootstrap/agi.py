@@ -163,7 +163,14 @@ class AgiService:
     async def stop(self) -> None:
         await self.server.close(grace_s=2.0)
         self._stop.set()
-        await asyncio.wait(list(self._tasks), timeout=5)
+        if self._tasks:
+            _, pending = await asyncio.wait(list(self._tasks), timeout=5)
+            # A loop still busy (an owed-ticket round on a slow CRM) is cancelled: left
+            # running, it would go on paying tickets after its service stopped, racing
+            # the next service on the same Redis (the tests' 404 for an owed ticket).
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         if self.ami is not None:
             await self.ami.aclose()
         await self.crm.aclose()
