@@ -13,6 +13,7 @@ is handed the `RedisKeys` of its settings (`settings.redis.keys`) and asks it fo
 | `live:...` | hashes, sorted sets | tracker | supervisor API, transfers |
 | `live:changes` | channel | tracker | supervisor SSE |
 | `tracker:open-calls` | hash | tracker (its open calls) | the tracker after a restart |
+| `tracker:seen` | string | tracker (the stream's last id) | the tracker after a restart |
 | `call:<linkedid>[:res|:seen]` | hashes | `core.context` | AGI, CRM |
 | `agent-events:<agent>` | channel | `core.context.notifier` | agent SSE |
 | `agi:...` | lists, hashes | AGI (UIN stock, owed tickets and withdrawals) | AGI, CRM health |
@@ -92,6 +93,12 @@ class RedisKeys:
     def open_calls(self) -> str:
         """The tracker's open calls (linkedid -> JSON), so a restarted tracker has them."""
         return f"{self.root}tracker:open-calls"
+
+    @property
+    def tracker_seen(self) -> str:
+        """The fact stream's last entry id when the tracker last wrote its open calls: a
+        restarted tracker reads what was published after it (calls it never saw)."""
+        return f"{self.root}tracker:seen"
 
     # -- call context and screen pops ---------------------------------------------------
 

@@ -43,6 +43,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# The fact stream's last id, kept for a restarted tracker (`RedisKeys.tracker_seen`).
+_MARK_SEEN = """
+local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+local id = '0-0'
+if last[1] then id = last[1][1] end
+redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
+return id
+"""
 DONE_KEEP_S = 26 * 3600  # "today" in any time zone, plus the last hour
 MAX_PENDING_DONE = 100_000  # outcomes kept for Redis while it is down
 COUNTERS = ("offered", "answered", "answered_within", "abandoned")
@@ -70,6 +78,7 @@ class LiveState(AgentStateSink):
         self.prefix = keys.live
         self.channel = keys.live_changes
         self.open_calls_key = keys.open_calls
+        self._seen_keys = [keys.tracker_seen, keys.facts]
         self._calls_dirty: set[str] = set()  # linkedids whose open-call record is stale
         self.tracker: CallTracker | None = None
         self._agents: dict[str, AgentState | None] = {}  # None: removed
@@ -303,7 +312,9 @@ class LiveState(AgentStateSink):
         for queue in self._queues:
             pipe.zremrangebyscore(self.key("queue", queue, "done"), "-inf", now - DONE_KEEP_S)
         if self.tracker is not None:
-            # The whole of the open calls again (a state changed without a fact, too).
+            # The whole of the open calls again (a state changed without a fact, too),
+            # and how far the fact stream went: a successor reads the facts after it.
+            pipe.eval(_MARK_SEEN, 2, *self._seen_keys, OPEN_CALLS_TTL_S)
             pipe.delete(self.open_calls_key)
             if self.tracker.calls:
                 pipe.hset(

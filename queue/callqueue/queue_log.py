@@ -11,6 +11,7 @@ the queue-side channel (not the Linkedid), the time whole seconds. What the resy
 | `COMPLETECALLER` / `COMPLETEAGENT` | holdtime, calltime, origposition | `AgentComplete` (Reason caller / agent) |
 | `TRANSFER` | extension, context, holdtime, calltime, origposition | `AgentComplete` (Reason transfer) |
 | `ABANDON` | position, origposition, waittime | `QueueCallerAbandon` |
+| `ENTERQUEUE` | url, caller's number, position | `QueueCallerJoin` (a call never seen) |
 
 Each becomes the AMI event Asterisk would have sent, so the tracker's own handlers count
 it; nothing else is invented.
@@ -32,7 +33,9 @@ from core.ami.parser import AmiMessage
 log = logging.getLogger(__name__)
 
 READ_TAIL_BYTES = 32 * 1024 * 1024  # days of a busy centre; older lines are not needed
-USED = frozenset({"CONNECT", "COMPLETECALLER", "COMPLETEAGENT", "TRANSFER", "ABANDON"})
+USED = frozenset(
+    {"ENTERQUEUE", "CONNECT", "COMPLETECALLER", "COMPLETEAGENT", "TRANSFER", "ABANDON"}
+)
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,11 @@ def as_event(record: QueueLogRecord, *, linkedid: str, channel: str) -> AmiMessa
         f"Channel: {channel}",
         f"Uniqueid: {record.callid}",
     ]
-    if record.event == "CONNECT":
+    if record.event == "ENTERQUEUE":
+        name = "QueueCallerJoin"
+        head = [line for line in head if not line.startswith("MemberName")]
+        body = [f"Position: {_data(record, 2)}", f"CallerIDNum: {_data(record, 1)}"]
+    elif record.event == "CONNECT":
         name = "AgentConnect"
         body = [f"HoldTime: {_data(record, 0)}", f"RingTime: {_data(record, 2)}"]
     elif record.event in ("COMPLETECALLER", "COMPLETEAGENT"):

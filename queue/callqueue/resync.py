@@ -35,7 +35,7 @@ from callqueue.calls import CallState, QueueEntry
 from callqueue.event_values import as_int, utc
 from callqueue.queue_log import QueueLogRecord, as_event
 from core.ami.parser import AmiMessage
-from core.facts import CallAbandoned, CallFact, CallQueued
+from core.facts import CallAbandoned, CallFact, CallQueued, CallTicketed
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,10 @@ class Resync:
         self.queue_log: dict[str, list[QueueLogRecord]] = {}
         self.replay: Callable[[AmiMessage], list[CallFact]] | None = None
         self.closed_from_queue_log = 0  # calls ended while away, told by queue_log
+        # `ticketed` facts published while the tracker was down (a restart): calls it
+        # never saw; those gone by the resync are told from queue_log and closed.
+        self.outage_tickets: dict[str, tuple[CallTicketed, float]] = {}  # with when told
+        self.outage_ended: set[str] = set()
 
     def begin(self) -> None:
         """Start noting which calls show life after the login (they are not stale)."""
@@ -112,9 +116,41 @@ class Resync:
             for entry in call.entries:
                 if entry.outcome == "waiting" and (call.linkedid, entry.queue) not in still_waiting:
                     self._answered_in_outage(call, entry, by_channel, at)
+        for linkedid, (ticketed, told_at) in self.outage_tickets.items():
+            if (
+                linkedid not in calls
+                and linkedid not in alive
+                and linkedid not in touched
+                and linkedid not in self.outage_ended
+            ):
+                facts += self._came_and_went(ticketed, told_at, at)
+        self.outage_tickets, self.outage_ended = {}, set()
         self._resync_agents(members, at)
         self._reconcile(params)
         return facts
+
+    def _came_and_went(self, ticketed: CallTicketed, told_at: float, at: float) -> list[CallFact]:
+        """A call that started and ended while the tracker was down: the AGI told its
+        ticket (and its channel's Uniqueid) at `told_at`, queue_log tells its queue stay."""
+        started_at = told_at  # on Redis's clock: the records' own times are Asterisk's
+        call = self._book.open(ticketed.linkedid, started_at)
+        call.learn_caller(ticketed.caller_num, ticketed.caller_name)
+        call.uin = ticketed.uin
+        facts: list[CallFact] = []
+        last = 0.0
+        for record in self.queue_log.get(ticketed.uniqueid, []) if ticketed.uniqueid else []:
+            if self.replay is None:
+                continue
+            entry = call.open_entry(record.queue)
+            if record.event != "ENTERQUEUE" and (entry is None or not _applies(record, entry)):
+                continue
+            if record.event == "ENTERQUEUE" and entry is not None and entry.outcome == "waiting":
+                continue
+            facts += self.replay(as_event(record, linkedid=call.linkedid, channel=""))
+            last = max(last, float(record.at))
+        if call.entries:
+            self.closed_from_queue_log += 1
+        return facts + self._ended_in_outage(call, min(at, last) if last else at)
 
     def _reconcile(self, params: list[AmiMessage]) -> None:
         """Calls that joined and left a queue while we were away leave no trace but
@@ -333,6 +369,8 @@ class Resync:
 
 def _applies(record: QueueLogRecord, entry: QueueEntry) -> bool:
     """Whether a queue_log step is still to be told for `entry` (none is told twice)."""
+    if record.event == "ENTERQUEUE":
+        return False  # the entry is there
     if record.event == "CONNECT":
         return not entry.answered and not entry.abandoned
     if record.event == "ABANDON":

@@ -30,7 +30,7 @@ from callqueue.queue_log import QueueLogRecord
 from callqueue.resync import Resync
 from callqueue.transfers import Transfers
 from core.ami.parser import AmiMessage
-from core.facts import CallFact
+from core.facts import CallFact, CallTicketed
 
 __all__ = ["CallTracker", "checked_wait"]
 
@@ -205,6 +205,13 @@ class CallTracker:
     def use_queue_log(self, records: dict[str, list[QueueLogRecord]]) -> None:
         """Asterisk's queue_log records (by call id) for the next resync's ended calls."""
         self._resync.queue_log = records
+
+    def use_outage_facts(
+        self, tickets: dict[str, tuple[CallTicketed, float]], ended: set[str]
+    ) -> None:
+        """The `ticketed` facts published while the tracker was down and the calls told
+        `ended` then: the next resync closes the tickets' calls it finds gone."""
+        self._resync.outage_tickets, self._resync.outage_ended = tickets, ended
 
     @property
     def closed_from_queue_log(self) -> int:

@@ -6,9 +6,10 @@ While it is down callers are answered, complete and give up; the restarted track
 back its predecessor's open calls (Redis) and its resync continues those Asterisk still
 has and closes the others from Asterisk's queue_log. Then, as without the fault: every
 call ended in the CRM with Asterisk's outcome and wait, and the SQL history's figures are
-`QueueStatus`'s. Calls that both started and ended inside the outage are not recovered
-(see the note); the plan's callers all join the queue before the kill or after the
-restart, or are in it across.
+`QueueStatus`'s. Two more callers dial just after the kill and give up before the
+restart: no tracker ever saw them; the restarted one finds their `ticketed` facts (the
+AGI told them, with their channel's Uniqueid) after the point its predecessor got to
+in the fact stream, and their stay in queue_log.
 """
 
 from __future__ import annotations
@@ -26,15 +27,25 @@ import pytest
 
 from tests.asterisk.ami import HarnessAmi
 from tests.asterisk.conftest import ASTERISK_REDIS_URL, Services, running_instance, running_services
-from tests.asterisk.harness import Line
+from tests.asterisk.harness import Caller, Line
 from tests.asterisk.instance import AsteriskInstance
-from tests.asterisk.steps import component, queue_params, start_again, visit
-from tests.asterisk.test_busy_period import AGENTS, CALLERS, PLAN, WAIT_TOLERANCE_S, _caller
+from tests.asterisk.steps import component, hung_up, queue_params, start_again, visit
+from tests.asterisk.test_busy_period import (
+    AGENTS,
+    CALLERS,
+    PLAN,
+    SPACING_S,
+    WAIT_TOLERANCE_S,
+    _caller,
+)
 from tests.conftest import TOKENS
 
 RESTART_REDIS_URL = ASTERISK_REDIS_URL.rsplit("/", 1)[0] + "/8"
 KILL_AFTER_S = 22.0  # after the first dial: every caller has joined, four are answered
-DOWN_S = 6.0  # answers, completions and abandons happen while the tracker is down
+DOWN_S = 14.0  # answers, completions and abandons happen while the tracker is down
+# Callers who dial just after the kill, go through the IVR (~8 s), join the queue and give
+# up 2.5 s later: the whole call inside the outage, seen by no tracker.
+UNSEEN = 2
 CLOSE_WITHIN_S = 60.0  # after the last caller hung up, every call is closed by then
 
 
@@ -68,6 +79,16 @@ async def _records(
         await asyncio.sleep(0.5)  # the recorder writes in batches: look again
 
 
+async def _unseen_caller(line: Line, n: int) -> Caller:
+    await asyncio.sleep(KILL_AFTER_S + 0.5 + n * SPACING_S)
+    caller = await line.call(f"7900200{n:04d}", f"Unseen {n}")
+    await line.event("QueueCallerJoin", caller, timeout_s=30)
+    await asyncio.sleep(2.5)
+    await line.hang_up(caller)
+    await hung_up(line, caller)
+    return caller
+
+
 async def _kill_and_restart(services: Services) -> None:
     await asyncio.sleep(KILL_AFTER_S)
     component(services, "tracker").kill()
@@ -88,7 +109,10 @@ async def _run(asterisk: AsteriskInstance, services: Services) -> dict[str, Any]
             await line.add_agent(name, answer_s=answer_s)
         since = datetime.now(UTC) - timedelta(minutes=1)
         fault = asyncio.create_task(_kill_and_restart(services))
-        callers = await asyncio.gather(*(_caller(line, n, s) for n, s in enumerate(PLAN)))
+        callers = await asyncio.gather(
+            *(_caller(line, n, s) for n, s in enumerate(PLAN)),
+            *(_unseen_caller(line, n) for n in range(UNSEEN)),
+        )
         await fault
         started = time.monotonic()
         calls = await _records(crm, [c.linkedid for c in callers], timeout_s=CLOSE_WITHIN_S)
@@ -124,7 +148,7 @@ def run(asterisk: AsteriskInstance, services: Services) -> dict[str, Any]:
 def test_every_call_of_the_busy_period_ends_with_asterisks_outcome(run: dict[str, Any]) -> None:
     visits, calls = run["visits"], run["calls"]
     left = [linkedid for linkedid, c in calls.items() if not c.get("ended_at")]
-    assert len(calls) == CALLERS and left == [], f"{len(left)} calls left in_progress"
+    assert len(calls) == CALLERS + UNSEEN and left == [], f"{len(left)} calls left in_progress"
     for caller in run["callers"]:
         told, call = visits[caller.linkedid], calls[caller.linkedid]
         assert told is not None, caller
@@ -136,7 +160,7 @@ def test_the_figures_after_the_restart_are_asterisks(run: dict[str, Any]) -> Non
     params, history = run["params"], run["history"]
     calls, visits = run["calls"].values(), run["visits"].values()
     figures = {
-        "calls": CALLERS,
+        "calls": CALLERS + UNSEEN,
         "in_crm": sum(bool(c) for c in calls),
         "left_in_progress": sum(bool(c) and not c.get("ended_at") for c in calls),
         "truth": {

@@ -7,11 +7,14 @@ The real Asterisk writes the file itself: `tests/asterisk/test_outages.py`."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
+from asterisksim import SimConfig, SimulatedAsterisk
 from core.bus import FactBus
+from core.facts import CallTicketed
 from core.settings import AmiSettings
 from tests.conftest import TEST_KEYS
 from tests.live.conftest import running_tracker, tracker_settings
@@ -87,3 +90,43 @@ async def test_without_queue_log_the_call_is_closed_at_the_resync(pbx, redis) ->
     kinds = [f.kind for f in await _facts_of(redis, waiting.truth.linkedid)]
     assert kinds.count("ended") == kinds.count("abandoned") == 1  # at the resync: an estimate
     assert await redis.hkeys(TEST_KEYS.open_calls) == [talking.truth.linkedid.encode()]
+
+
+async def test_a_call_that_came_and_went_while_the_tracker_was_down_is_closed(
+    redis, tmp_path: Path
+) -> None:
+    """Never seen by any tracker: the AGI told its ticket meanwhile (with its channel's
+    Uniqueid), queue_log its stay; the restarted tracker tells the rest and closes it.
+    The simulator on the wall clock: the stream's ids and queue_log's times are."""
+    async with SimulatedAsterisk(SimConfig(timestampevents=True, start_s=time.time())) as pbx:
+        await _came_and_went(pbx, redis, tmp_path)
+
+
+async def _came_and_went(pbx: SimulatedAsterisk, redis, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    async with running_tracker(pbx, redis) as first:
+        await first.outbox.drained(5)
+    call = pbx.place_call("79000000004", "Dora", patience_s=6)  # no agent: gives up
+    await pbx.run_for(30)
+    truth = call.truth
+    (visit,) = truth.visits
+    assert truth.outcome == "abandoned" and visit.hold_time_field is not None
+    uniqueid, linkedid = call.two.uniqueid, truth.linkedid
+    await FactBus(redis, TEST_KEYS).publish(  # as the AGI route does
+        CallTicketed(linkedid=linkedid, uin="00000042", ticket_id=42, uniqueid=uniqueid)
+    )
+    queue_log = tmp_path / "queue_log"
+    queue_log.write_text(
+        f"{int(visit.joined_at)}|{uniqueid}|hotline|NONE|ENTERQUEUE||79000000004|1\n"
+        f"{int(visit.abandoned_at)}|{uniqueid}|hotline|NONE|ABANDON|1|1|"
+        f"{visit.hold_time_field}\n"
+    )
+    async with running_tracker(pbx, redis, settings=_with_queue_log(pbx, queue_log)) as second:
+        await second.outbox.drained(5)
+        assert second.tracker.closed_from_queue_log == 1
+        assert linkedid not in second.tracker.calls
+    facts = await _facts_of(redis, linkedid)
+    kinds = [f.kind for f in facts]
+    assert kinds.count("queued") == kinds.count("abandoned") == kinds.count("ended") == 1
+    (abandoned,) = [f for f in facts if f.kind == "abandoned"]
+    assert abandoned.wait_whole_s == visit.hold_time_field
+    assert abandoned.at.timestamp() == int(visit.abandoned_at)
