@@ -13,6 +13,7 @@ from crm.db import make_engine
 from crm.models import QueueEntry, QueueEntryOutcome
 from hotline.bootstrap.tracker import run_tracker
 from hotline.cli import app
+from tests.conftest import TEST_KEYS
 from tests.live.conftest import tracker_settings
 
 pytestmark = pytest.mark.redis
@@ -43,7 +44,10 @@ async def test_calls_reach_sql_through_the_stream(settings, pbx, redis) -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(run_tracker(settings, stop, with_recorder=True))
     try:
-        await asyncio.sleep(0.2)  # log in
+        for _ in range(200):  # logged in and resynchronised: the heartbeat is written
+            if await redis.exists(f"{TEST_KEYS.live}tracker"):
+                break
+            await asyncio.sleep(0.05)
         pbx.add_agent("agent1", "hotline", answer_delay_s=3, talk_s=20)
         pbx.place_call("79000000001", "Alice", patience_s=600)
         pbx.place_call("79000000002", "Bob", patience_s=7)
