@@ -6,8 +6,9 @@
   and owes the ticket; once the CRM is back the ticket of that UIN is there.
 - The tracker killed (SIGKILL) while a caller waits, and again while they talk, and started
   again each time: its resync at login picks the call up, and it ends recorded with
-  Asterisk's outcome, wait and talk time. A call that ends while the tracker is away is
-  not recorded as ended (issue 14: strict xfail).
+  Asterisk's outcome, wait and talk time. A call that ends while the tracker is away, and
+  a caller who gives up while it is away, are closed by the restarted tracker from
+  Asterisk's queue_log (the services read the instance's `log/queue_log`).
 
 An instance and services of their own (Redis database 10): stopping a service here never
 touches the other tests' services; each test starts again what it stopped, and the
