@@ -22,6 +22,16 @@ already applied and events after it come after), with these rules:
 - a call that came and went inside the outage leaves no trace but Asterisk's queue
   counters (`QueueParams` Completed + Abandoned): the difference from what the tracker
   saw since the last resync is counted in `unseen["missed"]` and logged.
+
+After a restart of the tracker (a new process: `checkpoint` gave it its predecessor's
+open calls) and whenever Asterisk's queue_log is at hand (`use_queue_log`):
+
+- a call with no channel left is told from queue_log first (`CONNECT`, `COMPLETE*`,
+  `TRANSFER`, `ABANDON` replayed as the events they stand for, the end at the last
+  line); only what queue_log does not tell falls to the estimates above;
+- a call the AGI ticketed while no tracker ran (`outage_tickets`, read back from the
+  fact stream), gone from Asterisk and never told ended: its stay is replayed from
+  queue_log from `ENTERQUEUE` on, then it ends.
 """
 
 from __future__ import annotations
