@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,11 +25,20 @@ from typing import Any
 import httpx
 import pytest
 
+from core.uin import short_uin
 from tests.asterisk.ami import HarnessAmi
 from tests.asterisk.conftest import ASTERISK_REDIS_URL, Services, running_instance, running_services
 from tests.asterisk.harness import Caller, Line
 from tests.asterisk.instance import AsteriskInstance
-from tests.asterisk.steps import component, hung_up, queue_params, start_again, visit
+from tests.asterisk.steps import (
+    component,
+    heard_uin,
+    hung_up,
+    queue_params,
+    start_again,
+    ticket,
+    visit,
+)
 from tests.asterisk.test_busy_period import (
     AGENTS,
     CALLERS,
@@ -96,7 +105,40 @@ async def _kill_and_restart(services: Services) -> None:
     await asyncio.to_thread(start_again, services, "tracker")
 
 
-async def _run(asterisk: AsteriskInstance, services: Services) -> dict[str, Any]:
+CRM_DOWN_S = 30.0
+OWED_PAID_WITHIN_S = 60.0  # the AGI server pays owed tickets every 2 s once the CRM is back
+
+
+async def crm_down(services: Services) -> None:
+    """Another fault for `bench/faults.py`: the CRM killed as the first callers reach the
+    AGI route, started again 30 s later (UINs from the stock, tickets owed meanwhile)."""
+    await asyncio.sleep(3.0)
+    component(services, "crm").kill()
+    await asyncio.sleep(CRM_DOWN_S)
+    await asyncio.to_thread(start_again, services, "crm")
+
+
+async def _tickets(line: Line, calls: dict[str, dict[str, Any]], callers: list[Caller]) -> dict:
+    """Callers who heard a UIN whose ticket exists (owed ones are waited for)."""
+    deadline = time.monotonic() + OWED_PAID_WITHIN_S
+    while True:
+        found = 0
+        for caller in callers:
+            uin = calls[caller.linkedid].get("uin")
+            heard = heard_uin(line, caller)
+            if uin and heard == short_uin(uin) and await ticket(line, uin) is not None:
+                found += 1
+        if found == len(callers) or time.monotonic() > deadline:
+            heard_any = sum(bool(heard_uin(line, c)) for c in callers)
+            return {"heard_a_uin": heard_any, "uin_heard_is_the_ticket": found}
+        await asyncio.sleep(1.0)
+
+
+async def _run(
+    asterisk: AsteriskInstance,
+    services: Services,
+    fault: Callable[[Services], Awaitable[None]] | None = None,
+) -> dict[str, Any]:
     endpoints = asterisk.endpoints
     ami = await HarnessAmi.connect(endpoints.ami_port, "harness", endpoints.harness_secret)
     headers = {"Authorization": f"Bearer {TOKENS['supervisor']}"}
@@ -108,12 +150,12 @@ async def _run(asterisk: AsteriskInstance, services: Services) -> dict[str, Any]
         for name, answer_s in AGENTS.items():
             await line.add_agent(name, answer_s=answer_s)
         since = datetime.now(UTC) - timedelta(minutes=1)
-        fault = asyncio.create_task(_kill_and_restart(services))
+        fault_task = asyncio.create_task((fault or _kill_and_restart)(services))
         callers = await asyncio.gather(
             *(_caller(line, n, s) for n, s in enumerate(PLAN)),
             *(_unseen_caller(line, n) for n in range(UNSEEN)),
         )
-        await fault
+        await fault_task
         started = time.monotonic()
         calls = await _records(crm, [c.linkedid for c in callers], timeout_s=CLOSE_WITHIN_S)
         closed_s = time.monotonic() - started
@@ -124,7 +166,9 @@ async def _run(asterisk: AsteriskInstance, services: Services) -> dict[str, Any]
             params={"from": since.isoformat(), "to": until.isoformat(), "queue": "hotline"},
         )
         reply.raise_for_status()
+        tickets = await _tickets(line, calls, callers)
         return {
+            "tickets": tickets,
             "callers": callers,
             "visits": {c.linkedid: visit(line, c) for c in callers},
             "calls": calls,
@@ -156,6 +200,10 @@ def test_every_call_of_the_busy_period_ends_with_asterisks_outcome(run: dict[str
         assert call["wait_s"] == pytest.approx(told.hold_time_s, abs=WAIT_TOLERANCE_S), caller
 
 
+def test_every_caller_heard_the_uin_of_their_ticket(run: dict[str, Any]) -> None:
+    assert run["tickets"]["uin_heard_is_the_ticket"] == CALLERS + UNSEEN
+
+
 def figures(run: dict[str, Any]) -> dict[str, Any]:
     """What the run counted against what Asterisk told (`bench/faults.py` prints it)."""
     params, history = run["params"], run["history"]
@@ -176,6 +224,7 @@ def figures(run: dict[str, Any]) -> dict[str, Any]:
         },
         "hotline": {k: history[k] for k in ("answered", "abandoned", "perf", "perf2")},
         "closed_within_s": run["closed_within_s"],
+        **run["tickets"],
     }
 
 
