@@ -244,5 +244,6 @@ class HotlineDesk(Desk):
                 attached=attached,
                 caller_num=phone or "",
                 caller_name=name or "",
+                uniqueid=self._request.env.get("agi_uniqueid", ""),
             )
         )

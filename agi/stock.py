@@ -28,21 +28,10 @@ from agi.crm_client import (
     WithdrawalRefused,
 )
 from core.aio import wait_any
-from core.keys import (
-    AGI_PENDING_REFUSED,
-    AGI_PENDING_TICKETS,
-    AGI_PENDING_WITHDRAWALS,
-    AGI_UIN_STOCK,
-    AGI_WITHDRAWALS_REFUSED,
-)
+from core.keys import RedisKeys
 from core.text import clean_text
 
 log = logging.getLogger(__name__)
-STOCK_KEY = AGI_UIN_STOCK
-PENDING_KEY = AGI_PENDING_TICKETS
-REFUSED_KEY = AGI_PENDING_REFUSED
-WITHDRAWALS_KEY = AGI_PENDING_WITHDRAWALS
-WITHDRAWALS_REFUSED_KEY = AGI_WITHDRAWALS_REFUSED
 # The stock holds at least the UINs callers took over this window (the observed peak).
 PEAK_WINDOW_S = 60.0
 RESERVE_MAX = 1000  # UINs per reservation request (the API's limit)
@@ -69,12 +58,14 @@ class UinStock:
     def __init__(
         self,
         redis: Redis,
+        keys: RedisKeys,
         crm: CrmClient,
         low_water: int = 50,
         block: int = 200,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._redis, self._crm, self._clock = redis, crm, clock
+        self.key = keys.uin_stock
         self.low_water, self.block = low_water, block
         self._wanted = asyncio.Event()
         self._refilling = asyncio.Lock()
@@ -93,14 +84,14 @@ class UinStock:
         """One reserved UIN, or None when the stock is empty (after waiting up to `wait_s`
         for a refill) or Redis is unreachable."""
         try:
-            uin = await self._redis.lpop(STOCK_KEY)
+            uin = await self._redis.lpop(self.key)
             self._taken.append(self._clock())
             self._wanted.set()
             if uin is None and wait_s > 0:
                 async with self._refilled:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._refilled.wait(), wait_s)
-                uin = await self._redis.lpop(STOCK_KEY)
+                uin = await self._redis.lpop(self.key)
         except (RedisError, OSError) as exc:
             log.error("UIN stock unreachable in Redis: %s", exc)
             return None
@@ -109,7 +100,7 @@ class UinStock:
     async def discard(self) -> None:
         """Drop the whole stock (the CRM does not know it) and reserve a new one soon."""
         try:
-            await self._redis.delete(STOCK_KEY)
+            await self._redis.delete(self.key)
         except (RedisError, OSError) as exc:
             log.error("UIN stock not discarded: %s", exc)
         self._wanted.set()
@@ -119,7 +110,7 @@ class UinStock:
 
         One refill at a time: a second one waits, then finds the stock full."""
         async with self._refilling:
-            have = int(await self._redis.llen(STOCK_KEY))
+            have = int(await self._redis.llen(self.key))
             wanted = self.wanted_level
             if have >= wanted:
                 return 0
@@ -127,7 +118,7 @@ class UinStock:
             reserved = 0
             while reserved < count:
                 uins = await self._crm.reserve_uins(min(RESERVE_MAX, count - reserved))
-                await self._redis.rpush(STOCK_KEY, *uins)
+                await self._redis.rpush(self.key, *uins)
                 reserved += len(uins)
                 async with self._refilled:
                     self._refilled.notify_all()
@@ -150,20 +141,23 @@ class PendingTickets:
 
     Each owed ticket is paid on its own: one the CRM answers with an error is retried
     later with its own backoff while the others go on; one the CRM refuses for good
-    (`REFUSED_FOR_GOOD`: nothing a retry can change) is set aside in `REFUSED_KEY` for a
-    person, logged, and counted on `GET /api/health` and in the metrics. Only a CRM that
-    does not answer at all ends a round early (the next ones would wait as long).
+    (`REFUSED_FOR_GOOD`: nothing a retry can change) is set aside (`RedisKeys.
+    pending_refused`) for a person, logged, and counted on `GET /api/health` and in the
+    metrics. Only a CRM that does not answer at all ends a round early (the next ones
+    would wait as long).
     The caller's text is cleaned before it is sent (an entry written before the AGI
     server cleaned the AGI environment can hold a NUL)."""
 
     def __init__(
         self,
         redis: Redis,
+        keys: RedisKeys,
         crm: CrmClient,
         clock: Callable[[], float] = time.monotonic,
         concurrency: int = FLUSH_CONCURRENCY,
     ) -> None:
         self._redis, self._crm, self._clock = redis, crm, clock
+        self._keys = keys
         self._concurrency = concurrency
         self._added = asyncio.Event()
         self._failures: dict[str, int] = {}  # uin -> errors in a row (this process)
@@ -171,7 +165,7 @@ class PendingTickets:
 
     async def add(self, uin: str, caller_phone: str | None, caller_name: str | None) -> None:
         await self._redis.hset(
-            PENDING_KEY,
+            self._keys.pending_tickets,
             uin,
             json.dumps(
                 {"caller_phone": caller_phone, "caller_name": caller_name}, ensure_ascii=False
@@ -182,11 +176,11 @@ class PendingTickets:
     async def withdraw_later(self, uin: str, into: str) -> None:
         """Owe the withdrawal of `uin` into `into`: paid once the CRM (and `uin`'s ticket,
         if it is owed too) is there."""
-        await self._redis.hset(WITHDRAWALS_KEY, uin, into)
+        await self._redis.hset(self._keys.pending_withdrawals, uin, into)
         self._added.set()
 
     async def count(self) -> int:
-        return int(await self._redis.hlen(PENDING_KEY))
+        return int(await self._redis.hlen(self._keys.pending_tickets))
 
     async def flush(self) -> int:
         """Create every owed ticket the CRM accepts now, then make the owed withdrawals;
@@ -196,31 +190,33 @@ class PendingTickets:
         return created
 
     async def _flush_withdrawals(self) -> None:
-        for raw_uin, raw_into in (await self._redis.hgetall(WITHDRAWALS_KEY)).items():
+        for raw_uin, raw_into in (
+            await self._redis.hgetall(self._keys.pending_withdrawals)
+        ).items():
             uin = raw_uin.decode() if isinstance(raw_uin, bytes) else raw_uin
             into = raw_into.decode() if isinstance(raw_into, bytes) else raw_into
             try:
                 await self._crm.withdraw(uin, into)
             except TicketMissing:
-                if await self._redis.hexists(PENDING_KEY, uin):
+                if await self._redis.hexists(self._keys.pending_tickets, uin):
                     continue  # its ticket is owed still: withdrawn once it exists
                 log.error("withdrawal of %s into %s: no such ticket", uin, into)
-                await self._redis.hset(WITHDRAWALS_REFUSED_KEY, uin, into)
+                await self._redis.hset(self._keys.withdrawals_refused, uin, into)
             except WithdrawalRefused as exc:
                 log.error("withdrawal refused by the CRM: %s", exc)
-                await self._redis.hset(WITHDRAWALS_REFUSED_KEY, uin, into)
+                await self._redis.hset(self._keys.withdrawals_refused, uin, into)
             except CrmRefused as exc:  # a server error on this one: the next round again
                 log.warning("withdrawal of %s into %s not made yet: %s", uin, into, exc)
                 continue
             else:
                 log.warning("UIN %s withdrawn into %s (owed while the CRM was away)", uin, into)
-            await self._redis.hdel(WITHDRAWALS_KEY, uin)
+            await self._redis.hdel(self._keys.pending_withdrawals, uin)
 
     async def _flush_tickets(self) -> int:
         now = self._clock()
         due = [
             (uin.decode() if isinstance(uin, bytes) else uin, raw)
-            for uin, raw in (await self._redis.hgetall(PENDING_KEY)).items()
+            for uin, raw in (await self._redis.hgetall(self._keys.pending_tickets)).items()
         ]
         due = [(uin, raw) for uin, raw in due if self._next_try.get(uin, 0.0) <= now]
         created = 0
@@ -247,7 +243,7 @@ class PendingTickets:
             return False
         self._failures.pop(uin, None)
         self._next_try.pop(uin, None)
-        await self._redis.hdel(PENDING_KEY, uin)
+        await self._redis.hdel(self._keys.pending_tickets, uin)
         return True
 
     async def _pay(self, uin: str, raw: str | bytes) -> None:
@@ -273,10 +269,10 @@ class PendingTickets:
 
     async def _set_aside(self, uin: str, raw: str | bytes, why: str) -> None:
         # Never creatable as it is: kept for a person, not retried forever.
-        log.error("owed ticket %s set aside in %s: %s", uin, REFUSED_KEY, why)
+        log.error("owed ticket %s set aside in %s: %s", uin, self._keys.pending_refused, why)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(REFUSED_KEY, uin, raw)
-            pipe.hdel(PENDING_KEY, uin)
+            pipe.hset(self._keys.pending_refused, uin, raw)
+            pipe.hdel(self._keys.pending_tickets, uin)
             await pipe.execute()
         self._failures.pop(uin, None)
         self._next_try.pop(uin, None)

@@ -30,9 +30,13 @@ import asyncpg
 import httpx
 from redis.asyncio import Redis
 
+from core.keys import RedisKeys
+
 ROOT = Path(__file__).resolve().parents[1]
 PG_SERVER = os.environ.get("HOTLINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("HOTLINE_BENCH_REDIS", "redis://127.0.0.1:6379/12")
+# This run's own key prefix: nothing of another install (or run) on that Redis is touched.
+KEYS = RedisKeys(f"bench-{secrets.token_hex(4)}")
 FIRST_AUDIO = b"SAY DIGITS"
 BARE_SERVER = """
 import asyncio, sys
@@ -48,6 +52,13 @@ async def main():
     await asyncio.Event().wait()
 asyncio.run(main())
 """
+
+
+async def forget(redis: Redis) -> None:
+    """Delete every key of this run's prefix."""
+    names = [name async for name in redis.scan_iter(match=f"{KEYS.root}*", count=1000)]
+    if names:
+        await redis.delete(*names)
 
 
 def free_port() -> int:
@@ -136,6 +147,7 @@ async def main() -> None:
         "HOTLINE_CRM_TOKEN": token,
         "HOTLINE_CRM_URL": f"http://127.0.0.1:{crm_port}",
         "HOTLINE_REDIS_URL": REDIS_URL,
+        "HOTLINE_REDIS_PREFIX": KEYS.prefix,
         "HOTLINE_HOURS": "mon-sun 00:00-24:00",
         "HOTLINE_AMI_PORT": str(free_port()),
     }
@@ -189,7 +201,7 @@ async def main() -> None:
         for proc in procs:
             proc.terminate()
             await proc.wait()
-        await redis.delete("hotline:agi:uin-stock", "hotline:agi:pending-tickets", "hotline:facts")
+        await forget(redis)
         await redis.aclose()
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()

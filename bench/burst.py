@@ -22,9 +22,11 @@ import time
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
 from answer import (
+    KEYS,
     PG_SERVER,
     REDIS_URL,
     ROOT,
+    forget,
     free_port,
     wait_port,
 )
@@ -99,13 +101,14 @@ async def main() -> None:
         "HOTLINE_CRM_TOKEN": token,
         "HOTLINE_CRM_URL": f"http://127.0.0.1:{crm_port}",
         "HOTLINE_REDIS_URL": REDIS_URL,
+        "HOTLINE_REDIS_PREFIX": KEYS.prefix,
         "HOTLINE_HOURS": "mon-sun 00:00-24:00",
         "HOTLINE_AMI_PORT": str(free_port()),
         "HOTLINE_AGI_ALLOW": "127.0.0.1",
     }
     quiet = {"stdout": asyncio.subprocess.DEVNULL, "stderr": asyncio.subprocess.DEVNULL}
     redis = Redis.from_url(REDIS_URL)
-    await redis.delete("hotline:agi:uin-stock", "hotline:agi:pending-tickets", "hotline:facts")
+    await forget(redis)
     procs = [
         await asyncio.create_subprocess_exec(
             sys.executable, "-m", "hotline.cli", "crm", "--port", str(crm_port), env=env, **quiet
@@ -142,7 +145,7 @@ async def main() -> None:
         deadline = time.monotonic() + 120
         owed = -1
         while time.monotonic() < deadline:  # owed tickets are paid in the background
-            owed = int(await redis.hlen("hotline:agi:pending-tickets"))
+            owed = int(await redis.hlen(KEYS.pending_tickets))
             if owed == 0:
                 break
             await asyncio.sleep(0.5)
@@ -152,7 +155,7 @@ async def main() -> None:
         for proc in procs:
             proc.terminate()
             await proc.wait()
-        await redis.delete("hotline:agi:uin-stock", "hotline:agi:pending-tickets", "hotline:facts")
+        await forget(redis)
         await redis.aclose()
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()

@@ -12,7 +12,7 @@ about `--seconds` in short rounds taken in turn; each figure is its best round.
 - with_redis_events_per_s: ours plus the product's Redis writes per read: the tracker's
   `LiveState` (agents, waiting callers, outcomes, counters, a change message) flushed in
   one pipeline, and the facts appended to a stream in one more (`FactBus.publish_many`),
-  to the real Redis at 127.0.0.1:6379 db 15 under `hotline:bench:`, cleaned after; null
+  to the real Redis at 127.0.0.1:6379 db 15 under `bench-ingest:`, cleaned after; null
   if that Redis is not reachable.
 
 Usage: `python bench/ingest.py [--seconds 4] [--redis redis://127.0.0.1:6379/15]`.
@@ -39,10 +39,11 @@ from callqueue.tracker import CallTracker  # noqa: E402
 from core.ami.parser import AmiParser  # noqa: E402
 from core.bus import FactBus  # noqa: E402
 from core.facts import CallFact  # noqa: E402
+from core.keys import RedisKeys  # noqa: E402
 
 TRANSCRIPTS = ROOT / "tests" / "fixtures" / "asterisk"
 READ_BYTES = 64 * 1024
-BENCH_PREFIX = "hotline:bench:"
+KEYS = RedisKeys("bench-ingest")
 
 
 def load_sessions() -> list[list[bytes]]:
@@ -143,10 +144,10 @@ def panoramisk(sessions: list[list[bytes]]) -> int:
 async def ours_with_redis(sessions: list[list[bytes]], redis: object) -> int:
     """The product's path: tracker, `LiveState` flushed in one pipeline per read, facts
     onto a stream as `FactOutbox` sends them (`FactBus.publish_many`)."""
-    live = LiveState(redis, prefix=f"{BENCH_PREFIX}live:", channel=f"{BENCH_PREFIX}changes")  # type: ignore[arg-type]
+    live = LiveState(redis, KEYS)  # type: ignore[arg-type]
     tracker = CallTracker(AgentBoard(live))
     live.attach(tracker)
-    bus = FactBus(redis, stream=f"{BENCH_PREFIX}facts", maxlen=100_000)  # type: ignore[arg-type]
+    bus = FactBus(redis, KEYS, maxlen=100_000)  # type: ignore[arg-type]
     events = 0
     now = time.time()
     for reads in sessions:
@@ -181,7 +182,7 @@ async def redis_rate(sessions: list[list[bytes]], url: str, seconds: float) -> f
             best = max(best, events / (time.perf_counter() - started))
         return best
     finally:
-        keys = [key async for key in redis.scan_iter(f"{BENCH_PREFIX}*")]
+        keys = [key async for key in redis.scan_iter(f"{KEYS.root}*")]
         if keys:
             await redis.delete(*keys)
         await redis.aclose()

@@ -23,11 +23,13 @@ import httpx
 from redis.asyncio import Redis
 
 from agi.crm_client import CrmClient
-from agi.stock import FLUSH_CONCURRENCY, PENDING_KEY, REFUSED_KEY, PendingTickets
+from agi.stock import FLUSH_CONCURRENCY, PendingTickets
+from core.keys import RedisKeys
 from core.settings import CrmClientSettings
 
 PG_SERVER = os.environ.get("HOTLINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("HOTLINE_BENCH_REDIS", "redis://127.0.0.1:6379/12")
+KEYS = RedisKeys(f"bench-{secrets.token_hex(4)}")  # this run's own keys
 OWED = 1000
 
 
@@ -47,13 +49,13 @@ async def owe(http: httpx.AsyncClient, redis: Redis) -> str:
         for i, uin in enumerate(uins)
     }
     entries[uins[OWED // 2]] = json.dumps({"caller_phone": None, "caller_name": "Ива\x00нов"})
-    await redis.delete(PENDING_KEY, REFUSED_KEY)
-    await redis.hset(PENDING_KEY, mapping=entries)
+    await redis.delete(KEYS.pending_tickets, KEYS.pending_refused)
+    await redis.hset(KEYS.pending_tickets, mapping=entries)
     return uins[OWED // 2]
 
 
 async def pay(crm: CrmClient, redis: Redis, concurrency: int) -> tuple[int, float]:
-    pending = PendingTickets(redis, crm, concurrency=concurrency)
+    pending = PendingTickets(redis, KEYS, crm, concurrency=concurrency)
     started = time.perf_counter()
     created = await pending.flush()
     return created, round(time.perf_counter() - started, 3)
@@ -71,6 +73,7 @@ async def main() -> None:
         "HOTLINE_DATABASE_URL": f"{url}/{database}",
         "HOTLINE_API_TOKENS": f"service:{token}",
         "HOTLINE_REDIS_URL": REDIS_URL,
+        "HOTLINE_REDIS_PREFIX": KEYS.prefix,
     }
     crm_proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -107,13 +110,13 @@ async def main() -> None:
                     "seconds": seconds,
                     "tickets_per_s": round(created / seconds, 1),
                     "poisoned_created": ticket.status_code == 200,
-                    "still_owed": int(await redis.hlen(PENDING_KEY)),
+                    "still_owed": int(await redis.hlen(KEYS.pending_tickets)),
                 }
     finally:
         await crm.aclose()
         crm_proc.terminate()
         await crm_proc.wait()
-        await redis.delete(PENDING_KEY, REFUSED_KEY)
+        await redis.delete(KEYS.pending_tickets, KEYS.pending_refused)
         await redis.aclose()
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()

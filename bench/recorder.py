@@ -52,6 +52,7 @@ from core.facts import (  # noqa: E402
     CallTransferred,
     load_fact,
 )
+from core.keys import RedisKeys  # noqa: E402
 from crm.db import make_engine, make_sessionmaker  # noqa: E402
 from crm.migrate import upgrade  # noqa: E402
 from crm.models import Base, Call, QueueEntry  # noqa: E402
@@ -60,7 +61,8 @@ from crm.schemas import TicketCreate  # noqa: E402
 from crm.service import TicketService  # noqa: E402
 from hotline.demo.stack import EmbeddedRedisServer  # noqa: E402
 
-STREAM = "bench:facts"
+KEYS = RedisKeys("bench-recorder")
+STREAM = KEYS.facts
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
@@ -146,10 +148,10 @@ async def run(url: str, facts: list[CallFact], batched: bool, count: int) -> dic
     redis = EmbeddedRedisServer().client()
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
-    recorder = Recorder(redis, sessions, TicketService(sessions), stream=STREAM)
+    recorder = Recorder(redis, KEYS, sessions, TicketService(sessions))
     try:
         await recorder.ensure_group()
-        await FactBus(redis, stream=STREAM, maxlen=len(facts) + 1).publish_many(facts)
+        await FactBus(redis, KEYS, maxlen=len(facts) + 1).publish_many(facts)
         wall, cpu = time.perf_counter(), time.process_time()
         if batched:
             while await recorder.process(count=count):

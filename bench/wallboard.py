@@ -46,10 +46,12 @@ from crm.supervisor.live import read_queues  # noqa: E402
 from crm.supervisor.tally import TodayTally  # noqa: E402
 from crm.supervisor.wallboard import read_wallboard  # noqa: E402
 
+KEYS = Settings().redis.keys  # HOTLINE_REDIS_PREFIX, `hotline` by default
+
 
 async def fill(redis, args: argparse.Namespace, now: float) -> None:
     rng = random.Random(1)
-    live = LiveState(redis, ttl_s=3600)
+    live = LiveState(redis, KEYS, ttl_s=3600)
     queues = [f"q{n}" for n in range(args.queues)]
     facts = []
     for n in range(args.outcomes):
@@ -74,7 +76,7 @@ async def fill(redis, args: argparse.Namespace, now: float) -> None:
                        linkedid=f"2.{n}" if talking else "", since=now - 60)
         )  # fmt: skip
     await live.flush(now)
-    contexts = CallContextStore(redis)
+    contexts = CallContextStore(redis, KEYS)
     for n in range(0, args.agents, 2):
         await contexts.update(f"2.{n}", uin=f"{n:08d}", caller_num=f"7900{n:07d}")
     pipe = redis.pipeline()
@@ -82,7 +84,7 @@ async def fill(redis, args: argparse.Namespace, now: float) -> None:
         row = {"linkedid": f"3.{n}", "entry": 1, "caller_num": f"7911{n:07d}", "caller_name": "",
                "joined_at": now - rng.uniform(0, 90), "position": n + 1}  # fmt: skip
         pipe.hset(
-            f"hotline:live:queue:{queues[n % len(queues)]}:waiting", f"3.{n}:1", json.dumps(row)
+            f"{KEYS.live}queue:{queues[n % len(queues)]}:waiting", f"3.{n}:1", json.dumps(row)
         )
     await pipe.execute()
 
@@ -110,24 +112,24 @@ async def main(args: argparse.Namespace) -> dict:
     # 18:00 in Moscow: three quarters of the day's outcomes are today's
     now = datetime.now(tz).replace(hour=18, minute=0, second=0, microsecond=0).timestamp()
     await fill(redis, args, now)
-    contexts = CallContextStore(redis)
+    contexts = CallContextStore(redis, KEYS)
     board = await read_wallboard(redis, contexts, now, tz, settings)
 
     async def fetch() -> None:
         pipe = redis.pipeline(transaction=False)
         for n in range(args.queues):
-            pipe.hvals(f"hotline:live:queue:q{n}:waiting")
-            pipe.zrangebyscore(f"hotline:live:queue:q{n}:done", now - 25 * 3600, "+inf")
+            pipe.hvals(f"{KEYS.live}queue:q{n}:waiting")
+            pipe.zrangebyscore(f"{KEYS.live}queue:q{n}:done", now - 25 * 3600, "+inf")
         await pipe.execute()
 
     baseline = await median_ms(fetch, args.rounds)
-    queues = await median_ms(lambda: read_queues(redis, now, tz), args.rounds)
+    queues = await median_ms(lambda: read_queues(redis, KEYS, now, tz), args.rounds)
     counted = await median_ms(
         lambda: read_wallboard(redis, contexts, now, tz, settings), args.rounds
     )
     tally = TodayTally(settings.sl.threshold_s, settings.sl.short_abandon_s)
     await read_wallboard(redis, contexts, now, tz, settings, tally)
-    live = LiveState(redis, ttl_s=3600)
+    live = LiveState(redis, KEYS, ttl_s=3600)
     added = 0
 
     async def one_more() -> None:

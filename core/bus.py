@@ -1,4 +1,4 @@
-"""The Redis bus: call facts go onto the stream `hotline:facts`, bounded in length,
+"""The Redis bus: call facts go onto the install's stream `<prefix>:facts`, bounded in length,
 through an in-memory outbox that rides out a Redis outage."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.aio import wait_any
 from core.facts import CallFact, dump_fact, load_fact
-from core.keys import FACT_STREAM
+from core.keys import RedisKeys
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +24,9 @@ FACT_STREAM_MAXLEN = 1_000_000  # ~ a week of a 1,000-agent centre; trimmed appr
 class FactBus:
     """Publishes call facts onto the stream and reads them back (for the recorder)."""
 
-    def __init__(
-        self, redis: Redis, stream: str = FACT_STREAM, maxlen: int = FACT_STREAM_MAXLEN
-    ) -> None:
+    def __init__(self, redis: Redis, keys: RedisKeys, maxlen: int = FACT_STREAM_MAXLEN) -> None:
         self._redis = redis
-        self.stream = stream
+        self.stream = keys.facts
         self._maxlen = maxlen
 
     async def publish(self, fact: CallFact) -> str:

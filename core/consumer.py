@@ -1,10 +1,11 @@
 """A consumer group on the fact stream: each read handed over whole, acknowledged after.
 
-The recorder's pattern, for any reader of `hotline:facts` with a group of its own: first
-this consumer's unacknowledged entries (a crash re-delivers them), then new ones; one
-XACK per read, only once the handler has returned, so a handler that raises leaves its
-read pending for the next run. An entry that is not a fact is skipped, and moved to the
-dead letters when `dead_letters` names them (one group only should, or each would copy it).
+The recorder's pattern, for any reader of the fact stream (`<prefix>:facts`) with a group
+of its own: first this consumer's unacknowledged entries (a crash re-delivers them), then
+new ones; one XACK per read, only once the handler has returned, so a handler that raises
+leaves its read pending for the next run. An entry that is not a fact is skipped, and moved to the
+dead letters (`<prefix>:facts:dead`) with `dead_letters` (one group only should, or each
+would copy it).
 With `kinds`, entries of other kinds are acknowledged unread (each entry names its kind).
 """
 
@@ -21,7 +22,7 @@ from redis.exceptions import ResponseError
 
 from core.aio import wait_any
 from core.facts import CallFact, load_fact
-from core.keys import FACT_STREAM
+from core.keys import RedisKeys
 
 log = logging.getLogger(__name__)
 
@@ -43,21 +44,21 @@ class FactConsumer:
     def __init__(
         self,
         redis: Redis,
+        keys: RedisKeys,
         handle: FactHandler,
         *,
         group: str,
         consumer: str,
-        stream: str = FACT_STREAM,
         count: int = READ_COUNT,
-        dead_letters: str | None = None,
+        dead_letters: bool = False,
         kinds: frozenset[str] | None = None,
         stats: ConsumerStats | None = None,
     ) -> None:
         self._redis = redis
         self._handle = handle
-        self.stream, self.group, self.consumer = stream, group, consumer
+        self.stream, self.group, self.consumer = keys.facts, group, consumer
         self.count = count
-        self.dead_letters = dead_letters
+        self.dead_letters = keys.dead_letters if dead_letters else None
         self._kinds = {kind.encode() for kind in kinds} if kinds is not None else None
         self.stats = stats if stats is not None else ConsumerStats()
 

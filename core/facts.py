@@ -58,6 +58,9 @@ class CallTicketed(_Fact):
     # AGI route tells it: one more source, read as `started`'s are (`core.caller_id`).
     caller_num: str = ""
     caller_name: str = ""
+    # The AGI channel's `agi_uniqueid`: the channel that then runs Queue(), whose Uniqueid
+    # is app_queue's call id in queue_log (a call the tracker missed is found there).
+    uniqueid: str = ""
 
     @property
     def key(self) -> str:

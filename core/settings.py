@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.keys import DEFAULT_PREFIX, RedisKeys, check_prefix
 from core.service_level import DEFAULT_SHORT_ABANDON_S, DEFAULT_THRESHOLD_S
 
 Role = Literal["agent", "supervisor", "service"]
@@ -35,10 +36,22 @@ class DatabaseSettings(BaseSettings):
 
 
 class RedisSettings(BaseSettings):
-    """`HOTLINE_REDIS_URL`."""
+    """`HOTLINE_REDIS_URL`, `HOTLINE_REDIS_PREFIX`: every key, stream and pub/sub channel of
+    this install sits under `<prefix>:`, so two installs on one Redis set two prefixes."""
 
     model_config = _group("HOTLINE_REDIS_")
     url: str = "redis://127.0.0.1:6379/0"
+    prefix: str = DEFAULT_PREFIX
+
+    @field_validator("prefix")
+    @classmethod
+    def _check_prefix(cls, value: str) -> str:
+        return check_prefix(value)
+
+    @property
+    def keys(self) -> RedisKeys:
+        """The names of this install's keys, streams and channels."""
+        return RedisKeys(self.prefix)
 
 
 class TicketSettings(BaseSettings):
@@ -118,6 +131,10 @@ class AmiSettings(BaseSettings):
     reconnect_max_s: float = Field(default=30.0, gt=0)
     # Event classes asked for after login (`Action: Events`); empty means all.
     event_mask: str = "call,agent"
+    # Asterisk's queue_log file, when the tracker can read it (same host or a shared
+    # volume): at a resync, a call that ended while the tracker was away is closed with
+    # what Asterisk logged of it (answered, wait, talk, abandoned) instead of an estimate.
+    queue_log: str = ""
 
 
 class ServiceLevelSettings(BaseSettings):

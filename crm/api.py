@@ -197,7 +197,7 @@ async def health(request: Request) -> JSONResponse:
     body: dict[str, object] = {name: "ok" if ok else "down" for name, ok in checks.items()}
     if checks.get("redis"):
         # Not a reason for 503 (callers are served), but a person must see them.
-        body["tickets_owed"] = await read_owed(request.app.state.redis)
+        body["tickets_owed"] = await read_owed(request.app.state.redis, request.app.state.keys)
     if down:
         body["detail"] = f"down: {', '.join(down)}"
         return JSONResponse(body, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from core.keys import AGI_PENDING_REFUSED, AGI_PENDING_TICKETS
+from core.keys import RedisKeys
 
 
-async def read_owed(redis: Redis) -> dict[str, int]:
+async def read_owed(redis: Redis, keys: RedisKeys) -> dict[str, int]:
     """`{"owed": tickets still to create, "set_aside": tickets the CRM refused for good}`."""
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.hlen(AGI_PENDING_TICKETS)
-        pipe.hlen(AGI_PENDING_REFUSED)
+        pipe.hlen(keys.pending_tickets)
+        pipe.hlen(keys.pending_refused)
         owed, set_aside = await pipe.execute()
     return {"owed": int(owed), "set_aside": int(set_aside)}

@@ -301,7 +301,7 @@ def tracker(
 ) -> None:
     """Run the call tracker against the AMI of HOTLINE_AMI_HOST:HOTLINE_AMI_PORT.
 
-    Facts go onto the Redis stream `hotline:facts`, live queue and agent state into
+    Facts go onto the Redis stream `<prefix>:facts`, live queue and agent state into
     Redis, screen pops to the agents; with --recorder (the default) the same process
     records the facts in SQL.
     """

@@ -6,7 +6,9 @@ service fails the run (it is never skipped); `scripts/test` starts or installs t
 Two runs at once on one machine never share state: each run has fresh PostgreSQL
 databases, and its own Redis server on a free loopback port (`redis-server`, started
 here and stopped when the run ends) unless `HOTLINE_TEST_REDIS` names one. Pub/sub
-channels are global to a Redis server, so a database number alone would not do.
+channels are global to a Redis server, so a database number alone would not do. Each run
+also has a fresh key prefix (`HOTLINE_REDIS_PREFIX`, the `keys` fixture), so two runs
+sharing one server (`HOTLINE_TEST_REDIS`) see nothing of each other's keys or channels.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from core.keys import RedisKeys
 from core.settings import ApiSettings, DatabaseSettings, RedisSettings, Settings
 from crm.migrate import upgrade
 from crm.models import Base
@@ -91,6 +94,10 @@ def _private_redis() -> str:
 REDIS_TEST_URL = os.environ.get("HOTLINE_TEST_REDIS") or _private_redis()
 # Subprocesses (and conftest imports in them) reuse the same server.
 os.environ["HOTLINE_TEST_REDIS"] = REDIS_TEST_URL
+# This run's key prefix; subprocesses reuse it, as they reuse the server.
+REDIS_TEST_PREFIX = os.environ.get("HOTLINE_TEST_REDIS_PREFIX") or f"test-{uuid.uuid4().hex[:10]}"
+os.environ["HOTLINE_TEST_REDIS_PREFIX"] = REDIS_TEST_PREFIX
+TEST_KEYS = RedisKeys(REDIS_TEST_PREFIX)
 REDIS_TEST_PORT = int(REDIS_TEST_URL.split("://", 1)[1].split("/", 1)[0].rpartition(":")[2])
 
 TOKENS = {
@@ -153,11 +160,22 @@ async def _empty(url: str) -> None:
         await engine.dispose()
 
 
+def redis_settings(url: str = REDIS_TEST_URL) -> RedisSettings:
+    """Settings of this run's Redis (database `url` names) under this run's prefix."""
+    return RedisSettings(url=url, prefix=REDIS_TEST_PREFIX)
+
+
+@pytest.fixture
+def keys() -> RedisKeys:
+    """This run's Redis key names (the prefix of every `settings` fixture)."""
+    return TEST_KEYS
+
+
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return Settings(
         db=DatabaseSettings(url=database_url),
-        redis=RedisSettings(url=REDIS_TEST_URL),
+        redis=redis_settings(),
         api=ApiSettings(tokens=",".join(f"{r}:{t}" for r, t in TOKENS.items())),
     )
 

@@ -56,3 +56,72 @@ class TcpProxy:
                 writer.write(data)
                 await writer.drain()
         writer.close()
+
+
+# pub/sub commands name channels, which `COMMAND GETKEYS` does not count as keys
+CHANNEL_ARGS = {
+    "publish": slice(1, 2),
+    "spublish": slice(1, 2),
+    "subscribe": slice(1, None),
+    "psubscribe": slice(1, None),
+    "ssubscribe": slice(1, None),
+}
+
+
+class RedisMonitor:
+    """Every command a Redis server runs while it watches (`MONITOR`), with its arguments.
+
+    `names()` gives the key and channel names the commands touched, as the server itself
+    reads them (`COMMAND GETKEYS`), so a test can check whose namespace each one is in."""
+
+    def __init__(self, host: str, port: int, db: int) -> None:
+        self._address = (host, port)
+        self._db = db
+        self.commands: list[list[bytes]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def start(self) -> None:
+        reader, self._writer = await asyncio.open_connection(*self._address)
+        self._writer.write(b"MONITOR\r\n")
+        await self._writer.drain()
+        assert (await reader.readline()).startswith(b"+OK")
+        self._task = asyncio.create_task(self._read(reader))
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        import codecs
+        import re
+
+        head = re.compile(rb"^\+[\d.]+ \[(\d+) [^\]]*\] ")
+        arg = re.compile(rb'"((?:[^"\\]|\\.)*)"')
+        while line := await reader.readline():
+            match = head.match(line)
+            if match is None or int(match.group(1)) != self._db:
+                continue
+            args = [codecs.escape_decode(a)[0] for a in arg.findall(line, match.end())]
+            if args:
+                self.commands.append(args)
+
+    async def stop(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        if self._task is not None:
+            with contextlib.suppress(ConnectionError):
+                await asyncio.wait_for(self._task, 5)
+
+    async def names(self, redis: object) -> set[bytes]:
+        """Every key and channel name the watched commands touched."""
+        from redis.exceptions import ResponseError
+
+        names: set[bytes] = set()
+        for args in self.commands:
+            command = args[0].lower().decode()
+            if command in CHANNEL_ARGS:
+                names.update(args[CHANNEL_ARGS[command]])
+                continue
+            try:
+                keys = await redis.command_getkeys(*args)  # type: ignore[attr-defined]
+            except ResponseError:
+                continue  # a command with no key (PING, CLIENT, MULTI, SCRIPT LOAD ...)
+            names.update(key.encode() if isinstance(key, str) else key for key in keys)
+        return names

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import REDIS_TEST_URL, ROOT, TOKENS
+from tests.conftest import REDIS_TEST_PREFIX, REDIS_TEST_URL, ROOT, TOKENS
 
 HOTLINE = [sys.executable, "-m", "hotline.cli"]
 
@@ -22,6 +22,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env.update(
         HOTLINE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
         HOTLINE_REDIS_URL=REDIS_TEST_URL,
+        HOTLINE_REDIS_PREFIX=REDIS_TEST_PREFIX,
         **extra,
     )
     return env

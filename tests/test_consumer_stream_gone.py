@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from core.bus import FactBus
 from core.consumer import FactConsumer
 from core.facts import CallFact, CallQueued
+from core.keys import RedisKeys
 from tests.conftest import REDIS_TEST_URL
 
 
@@ -20,7 +21,8 @@ def _queued(n: int) -> CallQueued:
 
 async def test_the_stream_deleted_under_a_blocked_reader_is_made_again() -> None:
     redis = Redis.from_url(REDIS_TEST_URL)
-    stream = f"test:{secrets.token_hex(4)}:facts"
+    keys = RedisKeys(f"test-{secrets.token_hex(4)}")
+    stream = keys.facts
     seen: list[CallFact] = []
     arrived = asyncio.Event()
 
@@ -34,8 +36,8 @@ async def test_the_stream_deleted_under_a_blocked_reader_is_made_again() -> None
                 arrived.clear()
                 await arrived.wait()
 
-    consumer = FactConsumer(redis, handle, group="recorder", consumer="one", stream=stream)
-    bus = FactBus(redis, stream=stream)
+    consumer = FactConsumer(redis, keys, handle, group="recorder", consumer="one")
+    bus = FactBus(redis, keys)
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop, block_ms=300))
     try:

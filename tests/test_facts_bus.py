@@ -19,7 +19,10 @@ from core.facts import (
     dump_fact,
     load_fact,
 )
+from core.keys import RedisKeys
 from tests.conftest import REDIS_TEST_URL
+
+KEYS = RedisKeys("test-facts-bus")
 
 AT = datetime(2026, 11, 22, 9, 0, 5, 250_000, tzinfo=UTC)
 
@@ -79,14 +82,14 @@ def test_bad_facts_are_refused() -> None:
 @pytest.fixture
 async def redis() -> AsyncIterator[Redis]:
     client = Redis.from_url(REDIS_TEST_URL)
-    await client.delete("test:facts")
+    await client.delete(KEYS.facts)
     yield client
-    await client.delete("test:facts")
+    await client.delete(KEYS.facts)
     await client.aclose()
 
 
 async def test_bus_appends_in_order_and_bounds_the_stream(redis: Redis) -> None:
-    bus = FactBus(redis, stream="test:facts", maxlen=10)
+    bus = FactBus(redis, KEYS, maxlen=10)
     facts = [CallQueued(linkedid=f"1.{i}", queue="hotline", position=1, at=AT) for i in range(300)]
     for fact in facts:
         await bus.publish(fact)

@@ -12,6 +12,7 @@ from redis.backoff import NoBackoff
 
 from core.bus import FactBus, FactOutbox
 from core.facts import CallQueued
+from core.keys import RedisKeys
 from tests.conftest import REDIS_TEST_PORT, REDIS_TEST_URL
 from tests.support import TcpProxy
 
@@ -24,7 +25,8 @@ def fact(i: int) -> CallQueued:
 
 
 async def _run_outage(capacity: int, facts_during_outage: int) -> tuple[FactOutbox, list[str]]:
-    stream = f"test:outbox:{uuid.uuid4().hex[:8]}"
+    keys = RedisKeys(f"test-outbox-{uuid.uuid4().hex[:8]}")
+    stream = keys.facts
     proxy = TcpProxy("127.0.0.1", REDIS_TEST_PORT)
     await proxy.start()
     # No retries inside the client: riding out the outage is the outbox's job.
@@ -37,7 +39,7 @@ async def _run_outage(capacity: int, facts_during_outage: int) -> tuple[FactOutb
         retry=Retry(NoBackoff(), 0),
     )
     direct = Redis.from_url(REDIS_TEST_URL)
-    outbox = FactOutbox(FactBus(through_proxy, stream=stream), capacity=capacity, retry_s=0.05)
+    outbox = FactOutbox(FactBus(through_proxy, keys), capacity=capacity, retry_s=0.05)
     stop = asyncio.Event()
     runner = asyncio.create_task(outbox.run(stop))
     try:

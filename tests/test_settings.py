@@ -14,6 +14,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in (
         "HOTLINE_DATABASE_URL",
         "HOTLINE_REDIS_URL",
+        "HOTLINE_REDIS_PREFIX",
         "HOTLINE_UIN_DIGITS",
         "HOTLINE_SL_THRESHOLD_S",
         "HOTLINE_API_TOKENS",
@@ -22,6 +23,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     settings = Settings()
     assert settings.db.url.startswith("sqlite+aiosqlite:///")
     assert settings.redis.url == "redis://127.0.0.1:6379/0"
+    assert settings.redis.keys.facts == "hotline:facts"
     assert settings.tickets.uin_digits == 8
     assert settings.sl.threshold_s == 40
     assert settings.sl.short_abandon_s == 5
@@ -68,3 +70,32 @@ def test_bad_tokens_are_refused(value: str, complaint: str) -> None:
 def test_token_list_parsing_ignores_blanks() -> None:
     pairs = parse_tokens(" agent:abcdefghijklmnopq , ,service:0123456789abcdef ")
     assert pairs == [("agent", "abcdefghijklmnopq"), ("service", "0123456789abcdef")]
+
+
+def test_the_redis_prefix_names_every_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOTLINE_REDIS_PREFIX", "acme-2")
+    keys = Settings().redis.keys
+    names = [
+        keys.facts,
+        keys.dead_letters,
+        keys.live_changes,
+        keys.live_agent("agent1"),
+        keys.call_context,
+        keys.agent_events("agent1"),
+        keys.uin_stock,
+        keys.pending_tickets,
+        keys.pending_refused,
+        keys.pending_withdrawals,
+        keys.withdrawals_refused,
+    ]
+    assert all(name.startswith("acme-2:") for name in names)
+    assert len(set(names)) == len(names)
+
+
+@pytest.mark.parametrize("prefix", ["", "a:b", "hot*", "with space", "x" * 65, "-lead"])
+def test_a_prefix_that_could_nest_or_glob_is_refused(
+    monkeypatch: pytest.MonkeyPatch, prefix: str
+) -> None:
+    monkeypatch.setenv("HOTLINE_REDIS_PREFIX", prefix)
+    with pytest.raises(ValueError, match="HOTLINE_REDIS_PREFIX"):
+        Settings()

@@ -1,7 +1,8 @@
 """The call context in Redis, keyed by Linkedid: the one counter of a call's transfers.
 
-Keys (`hotline:call:<linkedid>` prefix), all with a TTL of `CONTEXT_TTL_S` refreshed on
-every change, so the context outlives any Hotline process but not the day:
+Keys (`<prefix>:call:<linkedid>`, `RedisKeys.call_context`), all with a TTL of
+`CONTEXT_TTL_S` refreshed on every change, so the context outlives any Hotline process
+but not the day:
 - `` (hash): uin, ticket_id, caller_num, caller_name (Asterisk's caller ID),
   caller_full_name, org_inn, summary, agent (who has the caller now), count (transfers
   counted), chain (JSON list of {n, from, to, how});
@@ -34,9 +35,8 @@ from typing import Any
 from redis.asyncio import Redis
 
 from core.context.model import CallContext
-from core.keys import CALL_CONTEXT_PREFIX
+from core.keys import RedisKeys
 
-PREFIX = CALL_CONTEXT_PREFIX
 CONTEXT_TTL_S = 24 * 3600
 RESERVATION_TTL_S = 120.0  # an uncounted reservation frees its slot after this long
 
@@ -258,12 +258,14 @@ class CallContextStore:
     def __init__(
         self,
         redis: Redis,
+        keys: RedisKeys,
         *,
         limit: int = 2,
         reservation_ttl_s: float = RESERVATION_TTL_S,
         ttl_s: int = CONTEXT_TTL_S,
     ) -> None:
         self.redis = redis
+        self.prefix = keys.call_context
         self.limit = limit
         self.reservation_ttl_s = reservation_ttl_s
         self.ttl_s = ttl_s
@@ -274,7 +276,7 @@ class CallContextStore:
         self._release_agent = redis.register_script(_RELEASE_AGENT)
 
     def _keys(self, linkedid: str) -> list[str]:
-        base = f"{PREFIX}{linkedid}"
+        base = f"{self.prefix}{linkedid}"
         return [base, f"{base}:res", f"{base}:seen"]
 
     async def get(self, linkedid: str) -> CallContext | None:
@@ -362,9 +364,9 @@ class CallContextStore:
     async def refused_total(self) -> int:
         """Tries refused at the limit over every call context still kept (the demo's figure)."""
         total = 0
-        async for key in self.redis.scan_iter(match=f"{PREFIX}*", count=500):
+        async for key in self.redis.scan_iter(match=f"{self.prefix}*", count=500):
             name = _text(key)
-            if name.count(":") == PREFIX.count(":"):  # the context itself, not :res / :seen
+            if ":" not in name[len(self.prefix) :]:  # the context itself, not :res / :seen
                 total += int(_text(await self.redis.hget(name, "refused")) or 0)
         return total
 

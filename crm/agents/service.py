@@ -20,6 +20,7 @@ from core.agent_pause import PAUSE_REASONS
 from core.ami import actions as ami
 from core.ami.manager import AmiError
 from core.context.notifier import AgentNotifier
+from core.keys import RedisKeys
 from core.settings import AsteriskSettings
 from crm.agents.errors import (
     AlreadyInQueue,
@@ -65,9 +66,12 @@ class AgentQueues:
         asterisk: AsteriskSettings,
         default_queues: tuple[str, ...] = DEFAULT_QUEUES,
         redis: Redis | None = None,
+        keys: RedisKeys | None = None,
     ) -> None:
         self._send = send_action
-        self._notifier = AgentNotifier(redis) if redis is not None else None
+        self._notifier = (
+            AgentNotifier(redis, keys) if redis is not None and keys is not None else None
+        )
         self._asterisk = asterisk
         self.default_queues = default_queues
 

@@ -1,4 +1,4 @@
-"""The recorder: a consumer group on `hotline:facts` that writes every call onto its ticket.
+"""The recorder: a consumer group on the fact stream that writes every call onto its ticket.
 
 Where to look:
 
@@ -14,8 +14,7 @@ Where to look:
 - `stats.py`, `chunks.py`: the recorder's counters; long `IN (...)` lists in chunks.
 """
 
-from core.keys import DEAD_LETTERS
 from crm.recorder.consumer import READ_COUNT, Recorder, fact_key
 from crm.recorder.stats import RecorderStats
 
-__all__ = ["DEAD_LETTERS", "READ_COUNT", "Recorder", "RecorderStats", "fact_key"]
+__all__ = ["READ_COUNT", "Recorder", "RecorderStats", "fact_key"]

@@ -25,10 +25,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.aio import wait_any
-from core.bus import FACT_STREAM
 from core.consumer import READ_COUNT, FactConsumer
 from core.facts import AGENT_FACTS, CallFact
-from core.keys import DEAD_LETTERS
+from core.keys import RedisKeys
 from crm.models import Call, RecordedFact, utcnow
 from crm.recorder.agents import write_agent_fact
 from crm.recorder.calls import lock_call, new_call
@@ -52,10 +51,10 @@ class Recorder:
     def __init__(
         self,
         redis: Redis,
+        keys: RedisKeys,
         sessions: async_sessionmaker[AsyncSession],
         tickets: TicketService,
         *,
-        stream: str = FACT_STREAM,
         group: str = "recorder",
         consumer: str = "recorder-1",
         orphan_after_s: float = 120.0,
@@ -64,10 +63,12 @@ class Recorder:
     ) -> None:
         self._redis = redis
         # Transfers are counted in the Redis call context (the one counter of every path).
-        self.transfers = transfers or (TransferLedger.build(redis) if redis is not None else None)
+        self.transfers = transfers or (
+            TransferLedger.build(redis, keys) if redis is not None else None
+        )
         self._sessions = sessions
         self._tickets = tickets
-        self.stream, self.group, self.consumer = stream, group, consumer
+        self.stream, self.group, self.consumer = keys.facts, group, consumer
         self._orphan_after = timedelta(seconds=orphan_after_s)
         self._clock = clock
         self.stats = RecorderStats()
@@ -75,12 +76,12 @@ class Recorder:
         # to the dead letters (this group only: each fact goes there once).
         self._reader = FactConsumer(
             redis,
+            keys,
             self.apply_many,
             group=group,
             consumer=consumer,
-            stream=stream,
             count=READ_COUNT,
-            dead_letters=DEAD_LETTERS,
+            dead_letters=True,
             stats=self.stats,
         )
 

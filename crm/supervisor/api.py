@@ -19,7 +19,7 @@ from fastapi.responses import StreamingResponse
 from redis.asyncio import Redis
 from sse_starlette import EventSourceResponse
 
-from core.keys import LIVE_CHANGES_CHANNEL as CHANGES_CHANNEL
+from core.keys import RedisKeys
 from core.settings import Settings
 from crm.csv_export import MEDIA_TYPE as CSV_MEDIA_TYPE
 from crm.csv_export import SEPARATORS, CsvRows, with_bom
@@ -50,6 +50,10 @@ def _settings(request: Request) -> Settings:
 
 def _redis(request: Request) -> Redis:
     return request.app.state.redis
+
+
+def _keys(request: Request) -> RedisKeys:
+    return request.app.state.keys
 
 
 def _tz(settings: Settings) -> tzinfo:
@@ -159,6 +163,7 @@ async def _live_queues(request: Request) -> dict[str, Any]:
     settings = _settings(request)
     return await read_queues(
         _redis(request),
+        _keys(request),
         time.time(),
         _tz(settings),
         settings.sl.threshold_s,
@@ -176,7 +181,7 @@ async def queues_live(request: Request, _: SupervisorRole) -> dict[str, Any]:
 @router.get("/api/agents/live", tags=["supervisor"])
 async def agents_live(request: Request, _: SupervisorRole) -> dict[str, Any]:
     """Every logged-in agent: state, pause reason, calls taken today."""
-    return {"at": time.time(), "agents": await read_agents(_redis(request))}
+    return {"at": time.time(), "agents": await read_agents(_redis(request), _keys(request))}
 
 
 @router.get("/api/stream/live", tags=["supervisor"], response_class=EventSourceResponse)
@@ -191,7 +196,7 @@ async def stream_live(
     wrote) on every change of the live state; a comment line every 15 s keeps it open."""
     return await pubsub_stream(
         request,
-        CHANGES_CHANNEL,
+        _keys(request).live_changes,
         "change",
         greeting="live changes follow",
         ping_s=SSE_KEEPALIVE_S,
@@ -230,7 +235,7 @@ async def stream_wallboard(
 @router.get("/metrics", tags=["supervisor"], response_class=Response)
 async def metrics(request: Request, _: ScraperRole) -> Response:
     """Prometheus text format (counters since the tracker's live keys were created)."""
-    counters = await read_counters(_redis(request))
+    counters = await read_counters(_redis(request), _keys(request))
     live = await _live_queues(request)
-    owed = await read_owed(_redis(request))
+    owed = await read_owed(_redis(request), _keys(request))
     return Response(prometheus_text(counters, live, owed), media_type=MEDIA_TYPE)

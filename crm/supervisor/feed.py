@@ -19,7 +19,6 @@ from typing import Any
 from fastapi import Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from core.keys import LIVE_CHANGES_CHANNEL
 from crm.sse import HEADERS, POLL_S
 
 Board = dict[str, Any]
@@ -66,7 +65,7 @@ async def board_stream(
     before a board, the stream ends once it says no (a page's session that ended: the
     browser's reconnect then meets the login)."""
     pubsub = request.app.state.redis.pubsub()
-    await pubsub.subscribe(LIVE_CHANGES_CHANNEL)
+    await pubsub.subscribe(request.app.state.keys.live_changes)
     stopping: asyncio.Event = request.app.state.stopping
 
     async def change_within(wait_s: float) -> float | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from core.keys import LIVE_PREFIX as PREFIX
+from core.keys import RedisKeys
 from core.service_level import (
     ALL_QUEUES,
     DEFAULT_SHORT_ABANDON_S,
@@ -30,8 +30,8 @@ def _text(value: bytes | str | None) -> str:
     return value.decode() if isinstance(value, bytes) else (value or "")
 
 
-async def queue_names(redis: Redis, prefix: str = PREFIX) -> list[str]:
-    return sorted(_text(name) for name in await redis.smembers(prefix + "queues"))
+async def queue_names(redis: Redis, keys: RedisKeys) -> list[str]:
+    return sorted(_text(name) for name in await redis.smembers(keys.live + "queues"))
 
 
 def entry_outcome(row: dict[str, Any]) -> EntryOutcome:
@@ -53,11 +53,12 @@ class LiveRead:
     answered_today: dict[str, int] | None = None
 
 
-async def read_live(redis: Redis, now: float, tz: tzinfo, prefix: str = PREFIX) -> LiveRead:
+async def read_live(redis: Redis, keys: RedisKeys, now: float, tz: tzinfo) -> LiveRead:
     """The waiting callers and the outcomes since the earliest window's start (midnight,
     or an hour ago just after it), of every queue, in one round trip."""
     since = min(window_starts(now, tz).values())
-    names = await queue_names(redis, prefix)
+    prefix = keys.live
+    names = await queue_names(redis, keys)
     pipe = redis.pipeline(transaction=False)
     for name in names:
         pipe.hvals(f"{prefix}queue:{name}:waiting")
@@ -152,14 +153,14 @@ def queue_figures(
 
 async def read_queues(
     redis: Redis,
+    keys: RedisKeys,
     now: float,
     tz: tzinfo,
     threshold_s: int = DEFAULT_THRESHOLD_S,
     short_abandon_s: int = DEFAULT_SHORT_ABANDON_S,
-    prefix: str = PREFIX,
 ) -> dict[str, Any]:
     """`queue_figures` of a fresh read (`GET /api/queues/live`)."""
-    live = await read_live(redis, now, tz, prefix)
+    live = await read_live(redis, keys, now, tz)
     return queue_figures(live, tz, threshold_s, short_abandon_s)
 
 
@@ -195,7 +196,8 @@ def _brief(figures: dict[str, Any] | None, threshold_s: int, short_abandon_s: in
     return {key: figures[key] for key in keys}
 
 
-async def read_agents(redis: Redis, prefix: str = PREFIX) -> list[dict[str, Any]]:
+async def read_agents(redis: Redis, keys: RedisKeys) -> list[dict[str, Any]]:
+    prefix = keys.live
     names = sorted(_text(name) for name in await redis.smembers(prefix + "agents"))
     pipe = redis.pipeline(transaction=False)
     for name in names:
@@ -225,8 +227,9 @@ async def read_agents(redis: Redis, prefix: str = PREFIX) -> list[dict[str, Any]
     return agents
 
 
-async def read_counters(redis: Redis, prefix: str = PREFIX) -> dict[str, dict[str, int]]:
-    names = await queue_names(redis, prefix)
+async def read_counters(redis: Redis, keys: RedisKeys) -> dict[str, dict[str, int]]:
+    prefix = keys.live
+    names = await queue_names(redis, keys)
     pipe = redis.pipeline(transaction=False)
     for name in names:
         pipe.hgetall(f"{prefix}queue:{name}:counters")

@@ -19,7 +19,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from core.keys import LIVE_PREFIX as PREFIX
+from core.keys import RedisKeys
 from core.service_level import QueueFigures
 from crm.supervisor.live import (
     LiveRead,
@@ -61,14 +61,15 @@ class TodayTally:
     def _new(self) -> _QueueTally:
         return _QueueTally(QueueFigures(self.threshold_s, self.short_abandon_s))
 
-    async def read(self, redis: Redis, now: float, tz: tzinfo, prefix: str = PREFIX) -> LiveRead:
+    async def read(self, redis: Redis, keys: RedisKeys, now: float, tz: tzinfo) -> LiveRead:
         """What `read_live` reads, `done` being the last hour's outcomes, with `today` and
         `answered_today` from the tally."""
         starts = window_starts(now, tz)
         midnight, hour_ago = starts["today"], starts["last_60m"]
         if midnight != self._midnight:
             self._midnight, self._queues = midnight, {}
-        names = await queue_names(redis, prefix)
+        prefix = keys.live
+        names = await queue_names(redis, keys)
         # One MULTI: the count since midnight is of the very rows the range returned.
         pipe = redis.pipeline(transaction=True)
         for name in names:

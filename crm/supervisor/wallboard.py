@@ -74,11 +74,12 @@ async def read_wallboard(
     """The whole wallboard as JSON-ready data (see the module docstring); with `tally`,
     today's figures are brought up to date rather than counted again."""
     sl = settings.sl
-    live = await (tally.read(redis, now, tz) if tally else read_live(redis, now, tz))
+    keys = settings.redis.keys
+    live = await (tally.read(redis, keys, now, tz) if tally else read_live(redis, keys, now, tz))
     board = queue_figures(live, tz, sl.threshold_s, sl.short_abandon_s)
     for queue in [*board["queues"], board["all"]]:
         queue["alerts"] = _alerts(queue, sl.goal_pct, sl.threshold_s)
-    agents = await read_agents(redis)
+    agents = await read_agents(redis, keys)
     linkedids = sorted({a["linkedid"] for a in agents if a["linkedid"]})
     known = await contexts.get_many(linkedids)
     answered = live.answered_today

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
-from core import keys
 from crm.deps import Principal, UinPath, require
 from crm.sse import pubsub_stream
 from crm.transfers.errors import (
@@ -96,7 +95,11 @@ async def agent_events(agent: str, request: Request, who: AgentOrSupervisor) -> 
     if who.role == "agent" and who.agent != agent:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"this token is not {agent}'s")
     return await pubsub_stream(
-        request, keys.agent_events(agent), "screen-pop", greeting="connected", ping_s=KEEPALIVE_S
+        request,
+        request.app.state.keys.agent_events(agent),
+        "screen-pop",
+        greeting="connected",
+        ping_s=KEEPALIVE_S,
     )
 
 

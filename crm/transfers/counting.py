@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from core.context.store import CallContextStore, EventCount
 from core.facts import CallFact, CallTransferred
+from core.keys import RedisKeys
 from core.settings import TransferSettings, parse_targets
 
 
@@ -37,10 +38,12 @@ class TransferCounter:
         self.phone_context = phone_context
 
     @classmethod
-    def build(cls, redis: Redis, settings: TransferSettings | None = None) -> TransferCounter:
+    def build(
+        cls, redis: Redis, keys: RedisKeys, settings: TransferSettings | None = None
+    ) -> TransferCounter:
         settings = settings or TransferSettings.model_construct()
         store = CallContextStore(
-            redis, limit=settings.limit, reservation_ttl_s=settings.reservation_s
+            redis, keys, limit=settings.limit, reservation_ttl_s=settings.reservation_s
         )
         return cls(store, settings.targets, settings.phone_context)
 

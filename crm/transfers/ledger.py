@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.context.model import CallContext, is_missing
 from core.context.store import EventCount
 from core.facts import CallFact, CallTicketed, CallTransferred
+from core.keys import RedisKeys
 from core.settings import TransferSettings
 from crm.models import Call, CallOutcome, Transfer, utcnow
 from crm.models import CallContext as ContextCopy
@@ -138,8 +139,10 @@ class TransferLedger:
         self.counter = counter
 
     @classmethod
-    def build(cls, redis: Redis, settings: TransferSettings | None = None) -> TransferLedger:
-        return cls(TransferCounter.build(redis, settings))
+    def build(
+        cls, redis: Redis, keys: RedisKeys, settings: TransferSettings | None = None
+    ) -> TransferLedger:
+        return cls(TransferCounter.build(redis, keys, settings))
 
     async def read(self, facts: Sequence[CallFact]) -> RedisRead:
         """Count the facts' transfers (the counter answers a fact it counted already

@@ -26,6 +26,7 @@ from core.facts import (
     CallTicketed,
     CallTransferred,
 )
+from core.keys import RedisKeys
 from core.settings import TransferSettings
 from crm.transfers.counting import TransferCounter, fact_key
 
@@ -44,19 +45,24 @@ def _names_nobody(fact: CallFact) -> bool:
 class ScreenPops:
     """Keeps the live call context and sends screen pops, fact by fact, in stream order."""
 
-    def __init__(self, counter: TransferCounter, notifier: AgentNotifier) -> None:
+    def __init__(self, counter: TransferCounter, notifier: AgentNotifier, keys: RedisKeys) -> None:
         self.counter = counter
+        self.keys = keys
         self.store = counter.store
         self.notifier = notifier
 
     @classmethod
-    def build(cls, redis: Redis, settings: TransferSettings | None = None) -> ScreenPops:
-        return cls(TransferCounter.build(redis, settings), AgentNotifier(redis))
+    def build(
+        cls, redis: Redis, keys: RedisKeys, settings: TransferSettings | None = None
+    ) -> ScreenPops:
+        return cls(TransferCounter.build(redis, keys, settings), AgentNotifier(redis, keys), keys)
 
     def consumer(self, name: str = f"{GROUP}-1") -> FactConsumer:
         """Its reader of the fact stream: a group of its own, acknowledged once handled."""
         kinds = frozenset(kind.model_fields["kind"].default for kind in HANDLED)
-        return FactConsumer(self.store.redis, self.handle, group=GROUP, consumer=name, kinds=kinds)
+        return FactConsumer(
+            self.store.redis, self.keys, self.handle, group=GROUP, consumer=name, kinds=kinds
+        )
 
     async def handle(self, facts: list[CallFact]) -> None:
         """Handle a read's facts in order; one handled before (its key marked) changes

@@ -16,7 +16,7 @@ from core.ami.manager import AmiError
 from core.context.model import CallContext
 from core.context.notifier import AgentNotifier
 from core.context.store import CallContextStore, Reservation
-from core.keys import live_agent
+from core.keys import RedisKeys
 from core.settings import TransferSettings, parse_targets
 from crm.errors import CallNotFound
 from crm.models import Call, Ticket, Transfer
@@ -46,17 +46,19 @@ class TransferService:
         self,
         sessions: async_sessionmaker[AsyncSession],
         redis: Redis,
+        keys: RedisKeys,
         settings: TransferSettings,
         send_action: ami.SendAction | None,
         clock: Callable[[], datetime],
     ) -> None:
         self._sessions = sessions
         self._redis = redis
+        self._keys = keys
         self.settings = settings
         self.store = CallContextStore(
-            redis, limit=settings.limit, reservation_ttl_s=settings.reservation_s
+            redis, keys, limit=settings.limit, reservation_ttl_s=settings.reservation_s
         )
-        self.notifier = AgentNotifier(redis)
+        self.notifier = AgentNotifier(redis, keys)
         self._send = send_action
         self._clock = clock
         self.targets = parse_targets(settings.targets)
@@ -83,7 +85,7 @@ class TransferService:
             return False
         if agent == current:
             return True
-        live = await self._redis.hget(live_agent(agent), "linkedid")
+        live = await self._redis.hget(self._keys.live_agent(agent), "linkedid")
         return live is not None and live.decode() == linkedid
 
     async def _checked(self, linkedid: str, role: str, agent: str) -> str:

@@ -24,7 +24,6 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from core.keys import web_session
 from core.settings import WebSettings
 from crm.people.service import Person
 
@@ -143,7 +142,7 @@ async def start_session(conn: HTTPConnection, person: Person, signed_at: datetim
     language = person.language or conn.session.get(_LANGUAGE)
     kept_form = conn.session.get(KEPT_FORM)  # a form posted after the session expired
     session_id = secrets.token_urlsafe(24)
-    await _redis(conn).set(web_session(session_id), str(person.id), ex=_max_age_s(conn))
+    await _redis(conn).set(_key(conn, session_id), str(person.id), ex=_max_age_s(conn))
     conn.session.clear()
     if kept_form:
         conn.session[KEPT_FORM] = kept_form
@@ -160,7 +159,7 @@ async def end_session(conn: HTTPConnection) -> None:
     session_id = conn.session.get(_ID)
     if isinstance(session_id, str):
         try:
-            await _redis(conn).delete(web_session(session_id))
+            await _redis(conn).delete(_key(conn, session_id))
         except RedisError:
             log.warning("logout: the session record could not be deleted (Redis is down)")
     _forget(conn)
@@ -175,6 +174,10 @@ def _forget(conn: HTTPConnection) -> None:
 
 def _redis(conn: HTTPConnection) -> Redis:
     return conn.app.state.redis
+
+
+def _key(conn: HTTPConnection, session_id: str) -> str:
+    return conn.app.state.keys.web_session(session_id)
 
 
 def _max_age_s(conn: HTTPConnection) -> int:
@@ -199,7 +202,7 @@ def session_ids(conn: HTTPConnection) -> tuple[str, int, datetime] | None:
 async def _session_open(conn: HTTPConnection, session_id: str, person_id: int) -> bool:
     """The session's record exists (renewed for another max age: the cookie is too)."""
     try:
-        value = await _redis(conn).getex(web_session(session_id), ex=_max_age_s(conn))
+        value = await _redis(conn).getex(_key(conn, session_id), ex=_max_age_s(conn))
     except RedisError:
         log.warning("sessions cannot be checked: Redis is down")
         return False

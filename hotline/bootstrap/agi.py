@@ -100,9 +100,10 @@ class AgiService:
             else Redis.from_url(settings.redis.url, socket_timeout=0.5, socket_connect_timeout=0.5)
         )
         self.crm = CrmClient(settings.crm, transport=self._crm_transport)
-        self.stock = UinStock(self.redis, self.crm)
-        self.pending = PendingTickets(self.redis, self.crm)
-        self.outbox = FactOutbox(FactBus(self.redis))
+        keys = settings.redis.keys
+        self.stock = UinStock(self.redis, keys, self.crm)
+        self.pending = PendingTickets(self.redis, keys, self.crm)
+        self.outbox = FactOutbox(FactBus(self.redis, keys))
         self.calendar = CalendarFeed(self.crm, settings.calendar, settings.agi.calendar_refresh_s)
         # Before the first caller, on the caller-facing deadline: a CRM that is down only
         # leaves the settings' calendar until the next refresh.
@@ -123,9 +124,9 @@ class AgiService:
         transfers = settings.transfers
         self.transfer = TransferRoute(
             CallContextStore(
-                self.redis, limit=transfers.limit, reservation_ttl_s=transfers.reservation_s
+                self.redis, keys, limit=transfers.limit, reservation_ttl_s=transfers.reservation_s
             ),
-            AgentNotifier(self.redis),
+            AgentNotifier(self.redis, keys),
             transfers,
         )
         self.server.add_route("transfer", self.transfer)
@@ -162,7 +163,14 @@ class AgiService:
     async def stop(self) -> None:
         await self.server.close(grace_s=2.0)
         self._stop.set()
-        await asyncio.wait(list(self._tasks), timeout=5)
+        if self._tasks:
+            _, pending = await asyncio.wait(list(self._tasks), timeout=5)
+            # A loop still busy (an owed-ticket round on a slow CRM) is cancelled: left
+            # running, it would go on paying tickets after its service stopped, racing
+            # the next service on the same Redis (the tests' 404 for an owed ticket).
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         if self.ami is not None:
             await self.ami.aclose()
         await self.crm.aclose()

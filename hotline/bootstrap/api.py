@@ -181,6 +181,7 @@ def _install_services(
     app.state.settings = settings
     app.state.engine = engine
     app.state.redis = redis
+    app.state.keys = settings.redis.keys
     app.state.clock = clock
     sessions = make_sessionmaker(engine)
     app.state.tickets = TicketService(
@@ -207,19 +208,23 @@ def _install_services(
     app.state.transfers = TransferService(
         sessions,
         redis,
+        settings.redis.keys,
         settings.transfers,
         manager.send_action if manager is not None else None,
         clock,
     )
     app.state.agent_queues = AgentQueues(
-        manager.send_action if manager is not None else None, settings.asterisk, redis=redis
+        manager.send_action if manager is not None else None,
+        settings.asterisk,
+        redis=redis,
+        keys=settings.redis.keys,
     )
     app.state.wallboard = wallboard_feed(settings, redis)
 
 
 def wallboard_feed(settings: Settings, redis: Redis) -> WallboardFeed:
     """The supervisor wallboard's one shared reading (API, stream and page)."""
-    contexts = CallContextStore(redis)
+    contexts = CallContextStore(redis, settings.redis.keys)
     tz = ZoneInfo(settings.calendar.timezone)
     tally = TodayTally(settings.sl.threshold_s, settings.sl.short_abandon_s)
     return WallboardFeed(lambda now: read_wallboard(redis, contexts, now, tz, settings, tally))

@@ -54,9 +54,10 @@ def build_recorder(
     )
     return Recorder(
         redis,
+        settings.redis.keys,
         sessions,
         tickets,
-        transfers=TransferLedger.build(redis, settings.transfers),
+        transfers=TransferLedger.build(redis, settings.redis.keys, settings.transfers),
         clock=clock,
         orphan_after_s=orphan_after_s,
     )
@@ -64,7 +65,7 @@ def build_recorder(
 
 def build_screen_pops(settings: Settings, redis: Redis) -> FactConsumer:
     """The screen pops' consumer group: Redis only, beside every tracker."""
-    return ScreenPops.build(redis, settings.transfers).consumer()
+    return ScreenPops.build(redis, settings.redis.keys, settings.transfers).consumer()
 
 
 async def run_tracker(settings: Settings, stop: asyncio.Event, *, with_recorder: bool) -> None:

@@ -229,7 +229,7 @@ async def _run_demo(
                         traffic,
                         settings.sl,
                         time.perf_counter() - started,
-                        refused=await CallContextStore(redis).refused_total(),
+                        refused=await CallContextStore(redis, settings.redis.keys).refused_total(),
                     )
                 finally:
                     stop.set()

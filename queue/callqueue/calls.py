@@ -58,6 +58,8 @@ class QueueEntry:
     join_estimated: bool = False
     answer_pending: bool = False
     transfers: list[Transfer] = field(default_factory=list)
+    # the queue-side channel's Uniqueid: app_queue's call id in queue_log
+    uniqueid: str = ""
 
     @property
     def outcome(self) -> EntryOutcome:

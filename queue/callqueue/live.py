@@ -5,9 +5,9 @@ from the tracker. Changes are collected while events are handled (no I/O there) 
 written by `flush()` in one pipeline, so a read of many events costs one round trip.
 Every key has a TTL (`ttl_s`), refreshed by each flush and by `refresh()` (the
 tracker's heartbeat): a tracker that dies leaves nothing behind once the TTL runs out.
-Each flush that changed something publishes one message on `CHANGES_CHANNEL`.
+Each flush that changed something publishes one message on `<prefix>:live:changes`.
 
-Keys (`hotline:live:` prefix):
+Keys (`<prefix>:live:`, `RedisKeys.live`):
 - `queues` (set) names; `queue:<q>:waiting` (hash) `linkedid:entry` -> JSON
   {linkedid, entry, caller_num, caller_name, joined_at, position};
 - `queue:<q>:done` (sorted set, score = time) JSON of each answered or abandoned entry
@@ -19,6 +19,9 @@ Keys (`hotline:live:` prefix):
   paused_since, calls_today, day, linkedid, caller_num, caller_name (of the call it rings
   for or talks to), since, queues, interface;
 - `tracker` (string) the time of the tracker's latest heartbeat (`refresh`).
+
+And the tracker's open calls (`RedisKeys.open_calls`, see `checkpoint`): those a batch
+touched at each flush, all of them at each heartbeat.
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ from typing import TYPE_CHECKING, Any
 from redis.asyncio import Redis
 
 from callqueue.agents import AgentState, AgentStateSink
+from callqueue.checkpoint import OPEN_CALLS_TTL_S, dump_call
 from core.facts import CallAbandoned, CallAnswered, CallFact, CallQueued
-from core.keys import LIVE_CHANGES_CHANNEL, LIVE_PREFIX
+from core.keys import RedisKeys
 from core.service_level import DEFAULT_SHORT_ABANDON_S, DEFAULT_THRESHOLD_S, answered_within
 
 if TYPE_CHECKING:
@@ -40,8 +44,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PREFIX = LIVE_PREFIX
-CHANGES_CHANNEL = LIVE_CHANGES_CHANNEL
+# The fact stream's last id, kept for a restarted tracker (`RedisKeys.tracker_seen`).
+_MARK_SEEN = """
+local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+local id = '0-0'
+if last[1] then id = last[1][1] end
+redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
+return id
+"""
 DONE_KEEP_S = 26 * 3600  # "today" in any time zone, plus the last hour
 MAX_PENDING_DONE = 100_000  # outcomes kept for Redis while it is down
 COUNTERS = ("offered", "answered", "answered_within", "abandoned")
@@ -54,12 +64,11 @@ class LiveState(AgentStateSink):
     def __init__(
         self,
         redis: Redis,
+        keys: RedisKeys,
         *,
         threshold_s: int = DEFAULT_THRESHOLD_S,
         short_abandon_s: int = DEFAULT_SHORT_ABANDON_S,
         ttl_s: int = 120,
-        prefix: str = PREFIX,
-        channel: str = CHANGES_CHANNEL,
     ) -> None:
         if ttl_s < 1:
             raise ValueError("the live-state TTL must be at least 1 s")
@@ -67,8 +76,11 @@ class LiveState(AgentStateSink):
         self.threshold_s = threshold_s
         self.short_abandon_s = short_abandon_s
         self.ttl_s = ttl_s
-        self.prefix = prefix
-        self.channel = channel
+        self.prefix = keys.live
+        self.channel = keys.live_changes
+        self.open_calls_key = keys.open_calls
+        self._seen_keys = [keys.tracker_seen, keys.facts]
+        self._calls_dirty: set[str] = set()  # linkedids whose open-call record is stale
         self.tracker: CallTracker | None = None
         self._agents: dict[str, AgentState | None] = {}  # None: removed
         self._done: list[tuple[float, str, dict[str, object]]] = []
@@ -96,6 +108,7 @@ class LiveState(AgentStateSink):
     def collect(self, facts: list[CallFact]) -> None:
         """Note what `facts` change: waiting lists, outcomes and counters."""
         for fact in facts:
+            self._calls_dirty.add(fact.linkedid)
             if fact.kind == "started":
                 self._caller_known(fact.linkedid)
             if fact.kind not in _QUEUE_FACTS:
@@ -142,7 +155,13 @@ class LiveState(AgentStateSink):
 
     @property
     def dirty(self) -> bool:
-        return bool(self._agents or self._done or self._counters_dirty or self._queues_dirty)
+        return bool(
+            self._agents
+            or self._done
+            or self._counters_dirty
+            or self._queues_dirty
+            or self._calls_dirty
+        )
 
     def _outcome(self, fact: CallAnswered | CallAbandoned) -> dict[str, object]:
         # The tracker's facts carry app_queue's whole seconds (HoldTime); int() is the
@@ -209,6 +228,7 @@ class LiveState(AgentStateSink):
             pipe.hset(key, mapping=self._counters[queue])
             self._expire(pipe, key)
         queues |= self._counters_dirty
+        calls_written = self._write_open_calls(pipe)
         change = {"at": now, "agents": changed_agents, "queues": sorted(queues)}
         pipe.publish(self.channel, json.dumps(change))
         try:
@@ -220,10 +240,24 @@ class LiveState(AgentStateSink):
             raise
         self._agents.clear()
         self._done.clear()
+        self._calls_dirty -= calls_written
         self._counters_dirty.clear()
         self._queues_dirty = False
         self.flushes += 1
         return True
+
+    def _write_open_calls(self, pipe: Any) -> set[str]:
+        """Write the open calls the collected facts touched; drop those that ended."""
+        if self.tracker is None:
+            return set()
+        calls = self.tracker.calls
+        for linkedid in self._calls_dirty:
+            call = calls.get(linkedid)
+            if call is None:
+                pipe.hdel(self.open_calls_key, linkedid)
+            else:
+                pipe.hset(self.open_calls_key, linkedid, dump_call(call))
+        return set(self._calls_dirty)
 
     def _write_waiting(self, pipe: Any) -> set[str]:
         """Replace each queue's waiting hash with the tracker's open entries."""
@@ -305,6 +339,17 @@ class LiveState(AgentStateSink):
             pipe.expire(self.key("queues"), ttl)
         for queue in self._queues:
             pipe.zremrangebyscore(self.key("queue", queue, "done"), "-inf", now - DONE_KEEP_S)
+        if self.tracker is not None:
+            # The whole of the open calls again (a state changed without a fact, too),
+            # and how far the fact stream went: a successor reads the facts after it.
+            pipe.eval(_MARK_SEEN, 2, *self._seen_keys, OPEN_CALLS_TTL_S)
+            pipe.delete(self.open_calls_key)
+            if self.tracker.calls:
+                pipe.hset(
+                    self.open_calls_key,
+                    mapping={k: dump_call(c) for k, c in self.tracker.calls.items()},
+                )
+                pipe.expire(self.open_calls_key, OPEN_CALLS_TTL_S)
         await pipe.execute()
         for key in keys:
             self._expired_at[key] = mono

@@ -53,6 +53,7 @@ class QueueEvents:
             caller_name=call.caller_name,
             position=position,
             joined_at=at,
+            uniqueid=message.get("Uniqueid"),
         )
         self._book.add_entry(call, entry)
         call.caller_channels.add(entry.channel)

@@ -22,20 +22,38 @@ already applied and events after it come after), with these rules:
 - a call that came and went inside the outage leaves no trace but Asterisk's queue
   counters (`QueueParams` Completed + Abandoned): the difference from what the tracker
   saw since the last resync is counted in `unseen["missed"]` and logged.
+
+After a restart of the tracker (a new process: `checkpoint` gave it its predecessor's
+open calls) and whenever Asterisk's queue_log is at hand (`use_queue_log`):
+
+- a call with no channel left is told from queue_log first (`CONNECT`, `COMPLETE*`,
+  `TRANSFER`, `ABANDON` replayed as the events they stand for, the end at the last
+  line); only what queue_log does not tell falls to the estimates above;
+- a call the AGI ticketed while no tracker ran (`outage_tickets`, read back from the
+  fact stream), gone from Asterisk and never told ended: its stay is replayed from
+  queue_log from `ENTERQUEUE` on, then it ends.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from callqueue import agent_facts
 from callqueue.agents import AgentBoard
 from callqueue.call_book import CallBook
 from callqueue.calls import CallState, QueueEntry
 from callqueue.event_values import as_int, utc
+from callqueue.queue_log import QueueLogRecord, as_event
 from core.ami.parser import AmiMessage
-from core.facts import AgentsPresent, CallAbandoned, CallFact, CallQueued, MemberSeen
+from core.facts import (
+    AgentsPresent,
+    CallAbandoned,
+    CallFact,
+    CallQueued,
+    CallTicketed,
+    MemberSeen,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +71,15 @@ class Resync:
         self.unseen = {"joined": 0, "answered": 0, "ended": 0, "missed": 0}
         self._asterisk_outcomes: dict[str, int] = {}  # Completed + Abandoned at last resync
         self._members_told: frozenset[MemberSeen] | None = None  # the last AgentsPresent's
+        # Asterisk's queue_log records by call id, read at the login (`use_queue_log`),
+        # and how to hand the events they stand for to the tracker's handlers.
+        self.queue_log: dict[str, list[QueueLogRecord]] = {}
+        self.replay: Callable[[AmiMessage], list[CallFact]] | None = None
+        self.closed_from_queue_log = 0  # calls ended while away, told by queue_log
+        # `ticketed` facts published while the tracker was down (a restart): calls it
+        # never saw; those gone by the resync are told from queue_log and closed.
+        self.outage_tickets: dict[str, tuple[CallTicketed, float]] = {}  # with when told
+        self.outage_ended: set[str] = set()
 
     def begin(self) -> None:
         """Start noting which calls show life after the login (they are not stale)."""
@@ -112,6 +139,15 @@ class Resync:
             for entry in call.entries:
                 if entry.outcome == "waiting" and (call.linkedid, entry.queue) not in still_waiting:
                     self._answered_in_outage(call, entry, by_channel, at)
+        for linkedid, (ticketed, told_at) in self.outage_tickets.items():
+            if (
+                linkedid not in calls
+                and linkedid not in alive
+                and linkedid not in touched
+                and linkedid not in self.outage_ended
+            ):
+                facts += self._came_and_went(ticketed, told_at, at)
+        self.outage_tickets, self.outage_ended = {}, set()
         self._resync_agents(members, at)
         self._reconcile(params)
         # Every member Asterisk has now: the recorder closes sessions missing from it.
@@ -121,6 +157,29 @@ class Resync:
             self._members_told = snapshot
             facts.append(AgentsPresent(members=seen, at=utc(at)))
         return facts
+
+    def _came_and_went(self, ticketed: CallTicketed, told_at: float, at: float) -> list[CallFact]:
+        """A call that started and ended while the tracker was down: the AGI told its
+        ticket (and its channel's Uniqueid) at `told_at`, queue_log tells its queue stay."""
+        started_at = told_at  # on Redis's clock: the records' own times are Asterisk's
+        call = self._book.open(ticketed.linkedid, started_at)
+        call.learn_caller(ticketed.caller_num, ticketed.caller_name)
+        call.uin = ticketed.uin
+        facts: list[CallFact] = []
+        last = 0.0
+        for record in self.queue_log.get(ticketed.uniqueid, []) if ticketed.uniqueid else []:
+            if self.replay is None:
+                continue
+            entry = call.open_entry(record.queue)
+            if record.event != "ENTERQUEUE" and (entry is None or not _applies(record, entry)):
+                continue
+            if record.event == "ENTERQUEUE" and entry is not None and entry.outcome == "waiting":
+                continue
+            facts += self.replay(as_event(record, linkedid=call.linkedid, channel=""))
+            last = max(last, float(record.at))
+        if call.entries:
+            self.closed_from_queue_log += 1
+        return facts + self._ended_in_outage(call, min(at, last) if last else at)
 
     def _reconcile(self, params: list[AmiMessage]) -> None:
         """Calls that joined and left a queue while we were away leave no trace but
@@ -224,6 +283,7 @@ class Resync:
             position=as_int(message.get("Position")) or 0,
             joined_at=joined_at,
             join_estimated=True,
+            uniqueid=message.get("Uniqueid") or (shown.get("Uniqueid") if shown else ""),
         )
         self._book.add_entry(call, entry)
         facts.append(
@@ -248,6 +308,7 @@ class Resync:
         queue = message.get("ApplicationData").split(",")[0]
         fake_entry = AmiMessage(
             f"Event: QueueEntry\nQueue: {queue}\nChannel: {channel}\nPosition: 0\n"
+            f"Uniqueid: {message.get('Uniqueid')}\n"
             f"CallerIDNum: {message.get('CallerIDNum')}\n"
             f"CallerIDName: {message.get('CallerIDName')}\n"
             f"Wait: {_seconds(message.get('Duration'))}",
@@ -283,9 +344,32 @@ class Resync:
                 self._agents.on_call(agent, at, call.linkedid)
                 return
 
+    def _told_by_queue_log(self, call: CallState) -> tuple[list[CallFact], float | None]:
+        """Replay what app_queue logged of a call that ended while we were away (answer,
+        completion, abandon), as the events it stands for; the facts and the time of
+        the last record, None when queue_log has nothing of it."""
+        facts: list[CallFact] = []
+        last: float | None = None
+        if self.replay is None or not self.queue_log:
+            return facts, last
+        for entry in list(call.entries):
+            for record in self.queue_log.get(entry.uniqueid, []) if entry.uniqueid else []:
+                if record.queue != entry.queue or record.at < int(entry.joined_at) - 1:
+                    continue
+                if not _applies(record, entry):
+                    continue
+                event = as_event(record, linkedid=call.linkedid, channel=entry.channel)
+                facts += self.replay(event)
+                last = max(last or 0.0, float(record.at))
+        if last is not None:
+            self.closed_from_queue_log += 1
+        return facts, last
+
     def _ended_in_outage(self, call: CallState, at: float) -> list[CallFact]:
         self.unseen["ended"] += 1
-        facts: list[CallFact] = []
+        facts, logged_at = self._told_by_queue_log(call)
+        if logged_at is not None:
+            at = min(at, max(logged_at, call.started_at))
         for entry in call.entries:
             if entry.answered and not entry.completed:
                 self._book.count_outcome(entry.queue)  # its AgentComplete came while away
@@ -310,6 +394,18 @@ class Resync:
             )
         facts.append(self._book.end(call, at))
         return facts
+
+
+def _applies(record: QueueLogRecord, entry: QueueEntry) -> bool:
+    """Whether a queue_log step is still to be told for `entry` (none is told twice)."""
+    if record.event == "ENTERQUEUE":
+        return False  # the entry is there
+    if record.event == "CONNECT":
+        return not entry.answered and not entry.abandoned
+    if record.event == "ABANDON":
+        return not entry.answered and not entry.abandoned
+    # COMPLETECALLER, COMPLETEAGENT, TRANSFER: after a CONNECT (told now or before)
+    return entry.answered and not entry.completed
 
 
 def _channels_of(linkedid: str, by_channel: dict[str, AmiMessage]) -> set[str]:

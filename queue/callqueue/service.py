@@ -24,18 +24,22 @@ import time
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from callqueue.agents import AgentBoard
+from callqueue.checkpoint import load_open_calls
 from callqueue.live import LiveState
+from callqueue.queue_log import read_queue_log
 from callqueue.tracker import CallTracker
 from callqueue.wire import TrackerAmiManager
 from core.aio import wait_any
 from core.ami.parser import AmiMessage
 from core.ami.protocol import AmiError
 from core.bus import FactBus, FactOutbox
+from core.facts import CallTicketed, load_fact
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,6 +47,8 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S = 10.0  # TTL refresh and wrap-up clock; the TTL is a few of these
 LIVE_EVERY_S = 0.05  # the live state is written at most this often (one pipeline per burst)
 RESYNC_PREFIX = "hotline-resync-"
+OUTAGE_FACTS_MAX = 500_000  # facts read back after a restart (hours of a busy centre)
+OUTAGE_CLOCK_SLACK_S = 300.0  # Redis's clock (the stream ids) against Asterisk's
 
 
 class TrackerService:
@@ -64,8 +70,13 @@ class TrackerService:
         self._clock = clock
         self.heartbeat_s = heartbeat_s
         self.live_every_s = live_every_s
+        keys = settings.redis.keys
+        self._redis, self._keys = redis, keys
+        self._seen_id: str | None = None  # the stream's id the tracker before got to
+        self._outage_since: float | None = None
         self.live = LiveState(
             redis,
+            keys,
             threshold_s=settings.sl.threshold_s,
             short_abandon_s=settings.sl.short_abandon_s,
             ttl_s=live_ttl_s or int(heartbeat_s * 6),
@@ -76,7 +87,7 @@ class TrackerService:
             keep_finished=keep_finished,
         )
         self.live.attach(self.tracker)
-        self.outbox = FactOutbox(FactBus(redis))
+        self.outbox = FactOutbox(FactBus(redis, keys))
         self.manager = TrackerAmiManager(settings.ami, self.on_read, self.tracker.wanted_events)
         self.manager.add_login_hook(self._resync)
         self._wake = asyncio.Event()
@@ -107,10 +118,76 @@ class TrackerService:
 
     # -- resynchronisation --------------------------------------------------------------
 
+    async def _restore(self) -> None:
+        """Take back the open calls a tracker before this one kept in Redis: the first
+        resync closes those that ended meanwhile and continues the others."""
+        try:
+            calls = await load_open_calls(self._redis, self._keys)
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            log.warning("open calls of the tracker before not read (Redis): %s", exc)
+            return
+        for call in calls:
+            self.tracker.restore(call)
+        if calls:
+            log.warning("took back %d open call(s) of the tracker before", len(calls))
+        try:
+            seen = await self._redis.get(self._keys.tracker_seen)
+        except (RedisConnectionError, RedisTimeoutError, OSError):
+            seen = None
+        self._seen_id = seen.decode() if isinstance(seen, bytes) else seen
+
+    async def _read_outage_facts(self) -> None:
+        """After a restart, the facts published since the tracker before wrote its open
+        calls: `ticketed` ones of calls it never saw (the AGI told them meanwhile)."""
+        if not self._seen_id:
+            return
+        seen, self._seen_id = self._seen_id, None
+        try:
+            entries = await self._redis.xrange(
+                self._keys.facts, min=f"({seen}", max="+", count=OUTAGE_FACTS_MAX
+            )
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            log.warning("facts of the outage not read (Redis): %s", exc)
+            return
+        tickets: dict[str, tuple[CallTicketed, float]] = {}
+        ended: set[str] = set()
+        for entry_id, fields in entries:
+            kind = fields.get(b"kind")
+            if kind not in (b"ticketed", b"ended"):
+                continue
+            try:
+                fact = load_fact(fields[b"fact"])
+            except (ValidationError, KeyError):
+                continue
+            if isinstance(fact, CallTicketed) and not fact.attached:
+                # told when the stream took it (the entry id's milliseconds)
+                told_at = int(entry_id.split(b"-")[0]) / 1000
+                tickets.setdefault(fact.linkedid, (fact, told_at))
+            elif fact.kind == "ended":
+                ended.add(fact.linkedid)
+        self.tracker.use_outage_facts(tickets, ended)
+        # queue_log from a while before the first of them: its times are Asterisk's clock
+        first = min((at for _fact, at in tickets.values()), default=None)
+        self._outage_since = first - OUTAGE_CLOCK_SLACK_S if first is not None else None
+
+    async def _read_queue_log(self) -> None:
+        """Asterisk's queue_log since the oldest call the resync may close, for it."""
+        path = self.settings.ami.queue_log
+        starts = [call.started_at for call in self.tracker.calls.values()]
+        if self._outage_since is not None:
+            starts.append(self._outage_since)
+            self._outage_since = None
+        if not path or not starts:
+            return
+        self.tracker.use_queue_log(await asyncio.to_thread(read_queue_log, path, min(starts)))
+
     async def _resync(self, manager: object) -> None:
-        """Login hook: ask for channels and queues; `_collect` applies them in-stream."""
+        """Login hook: ask for channels and queues; `_collect` applies them in-stream.
+        queue_log is read first: a call gone from the snapshots ended before it."""
         self.resynced.clear()
         self.tracker.begin_resync()
+        await self._read_outage_facts()
+        await self._read_queue_log()
         self._resync_id = f"{RESYNC_PREFIX}{self.manager.logins}"
         self._lists = {"channels": [], "queues": []}
         channels = self.manager.send_action(
@@ -162,6 +239,7 @@ class TrackerService:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Connect and run until `stop` is set; then flush what is left and close."""
+        await self._restore()
         self.manager.connect()
         tasks = [
             asyncio.create_task(self.outbox.run(stop), name="fact-outbox"),

@@ -26,10 +26,11 @@ from callqueue.calls import CallState, QueueEntry
 from callqueue.channel_events import ChannelEvents
 from callqueue.event_values import checked_wait
 from callqueue.queue_events import QueueEvents
+from callqueue.queue_log import QueueLogRecord
 from callqueue.resync import Resync
 from callqueue.transfers import Transfers
 from core.ami.parser import AmiMessage
-from core.facts import CallFact
+from core.facts import CallFact, CallTicketed
 
 __all__ = ["CallTracker", "checked_wait"]
 
@@ -104,6 +105,7 @@ class CallTracker:
         before the first login, as the resync's own record starts again)."""
         self._agents = board
         self._resync = Resync(self.book, board)
+        self._resync.replay = self._replay
         self._handlers = handlers_of(
             ChannelEvents(self.book, self._transfers, board),
             QueueEvents(self.book, self._transfers, board),
@@ -140,6 +142,11 @@ class CallTracker:
                 message.text[:200],
             )
             return []
+
+    def _replay(self, message: AmiMessage) -> list[CallFact]:
+        """An event rebuilt from Asterisk's record (queue_log), through its handler."""
+        handler = self._handlers.get(message.name)  # type: ignore[arg-type]
+        return handler(message, event_time(message)) if handler is not None else []
 
     # -- what it knows ------------------------------------------------------------------
 
@@ -185,8 +192,37 @@ class CallTracker:
     def note_event(self, message: AmiMessage) -> None:
         self._resync.note_event(message)
 
+    def restore(self, call: CallState) -> None:
+        """Take back an open call a tracker before this one kept (`checkpoint`): the
+        next resync closes it or continues it, as Asterisk shows it."""
+        if call.linkedid in self.book.calls:
+            return
+        self.book.calls[call.linkedid] = call
+        for entry in call.entries:
+            if entry.answered and not entry.completed and entry.agent:
+                self.book.connect(entry)
+
+    def use_queue_log(self, records: dict[str, list[QueueLogRecord]]) -> None:
+        """Asterisk's queue_log records (by call id) for the next resync's ended calls."""
+        self._resync.queue_log = records
+
+    def use_outage_facts(
+        self, tickets: dict[str, tuple[CallTicketed, float]], ended: set[str]
+    ) -> None:
+        """The `ticketed` facts published while the tracker was down and the calls told
+        `ended` then: the next resync closes the tickets' calls it finds gone."""
+        self._resync.outage_tickets, self._resync.outage_ended = tickets, ended
+
+    @property
+    def closed_from_queue_log(self) -> int:
+        """Calls that ended while the tracker was away, closed with what queue_log says."""
+        return self._resync.closed_from_queue_log
+
     def apply_resync(
         self, channels: Iterable[AmiMessage], queue_status: Iterable[AmiMessage], at: float
     ) -> list[CallFact]:
         """Bring the open calls in line with `CoreShowChannels` and `QueueStatus`."""
-        return self._resync.apply(channels, queue_status, at)
+        try:
+            return self._resync.apply(channels, queue_status, at)
+        finally:
+            self._resync.queue_log = {}

@@ -14,22 +14,20 @@ import pytest
 from asgi_lifespan import LifespanManager
 from redis.asyncio import Redis
 
-from agi.stock import PENDING_KEY, REFUSED_KEY, STOCK_KEY
 from asterisksim import SimConfig, SimulatedAsterisk
 from core.ami.manager import AmiManager
-from core.bus import FACT_STREAM
+from core.keys import RedisKeys
 from core.settings import (
     AgiSettings,
     AmiSettings,
     CrmClientSettings,
-    RedisSettings,
     Settings,
 )
 from hotline.asgi import DetachedASGITransport
 from hotline.bootstrap import create_app
 from hotline.bootstrap.agi import AgiService
 from ivr.catalogue import all_sound_files
-from tests.conftest import REDIS_TEST_URL, ROOT, TOKENS
+from tests.conftest import REDIS_TEST_URL, ROOT, TEST_KEYS, TOKENS, redis_settings
 
 # A Redis database of their own: these tests read the shared fact stream key.
 AGI_REDIS_URL = REDIS_TEST_URL.rsplit("/", 1)[0] + "/13"
@@ -92,6 +90,10 @@ class Hotline:
     now: list[datetime] = field(default_factory=lambda: [OPEN])
     started: bool = False
 
+    @property
+    def keys(self) -> RedisKeys:
+        return self.agi.settings.redis.keys
+
     async def start(self) -> None:
         """Start the AGI service and send the simulator's calls to it."""
         await self.agi.start()
@@ -101,11 +103,12 @@ class Hotline:
     async def facts(self) -> list[dict[bytes, bytes]]:
         """The facts on the stream, once the AGI's outbox has sent what it was given."""
         await self.agi.outbox.drained(5)
-        return [fields for _id, fields in await self.redis.xrange(FACT_STREAM)]
+        return [fields for _id, fields in await self.redis.xrange(self.keys.facts)]
 
 
 async def _clean(redis: Redis) -> None:
-    await redis.delete(STOCK_KEY, PENDING_KEY, REFUSED_KEY, FACT_STREAM)
+    keys = TEST_KEYS
+    await redis.delete(keys.uin_stock, keys.pending_tickets, keys.pending_refused, keys.facts)
 
 
 @asynccontextmanager
@@ -129,7 +132,7 @@ async def hotline_rig(settings: Settings) -> AsyncIterator[Hotline]:
         ) as pbx:
             agi_settings = settings.model_copy(
                 update={
-                    "redis": RedisSettings(url=AGI_REDIS_URL),
+                    "redis": redis_settings(AGI_REDIS_URL),
                     "agi": AgiSettings(
                         host="127.0.0.1", port=0, header_timeout_s=1.0, command_timeout_s=10.0
                     ),

@@ -9,7 +9,6 @@ from datetime import datetime
 
 import httpx
 
-from agi.stock import PENDING_KEY, REFUSED_KEY, STOCK_KEY, WITHDRAWALS_KEY
 from core.facts import load_fact
 from core.uin import spoken_groups
 from tests.agi.conftest import CLOSED, CRM_TIMEOUT_S, MSK, Hotline
@@ -129,12 +128,12 @@ async def test_a_withdrawal_the_crm_cannot_take_now_is_owed(hotline: Hotline) ->
     call = hotline.pbx.place_call("79000000018", "Тимур", dtmf=f"2{existing['uin']}#")
     await hotline.pbx.run_for(60)
     assert call.truth.variables["UIN"] == existing["uin"]  # the caller is not held up
-    owed = await hotline.redis.hgetall(WITHDRAWALS_KEY)
+    owed = await hotline.redis.hgetall(hotline.keys.pending_withdrawals)
     [(new, into)] = [(k.decode(), v.decode()) for k, v in owed.items()]
     assert into == existing["uin"]
     hotline.crm_transport.inner = original
     await hotline.agi.pending.flush()
-    assert await hotline.redis.hlen(WITHDRAWALS_KEY) == 0
+    assert await hotline.redis.hlen(hotline.keys.pending_withdrawals) == 0
     assert (await ticket(hotline, new))["status"] == "withdrawn"
 
 
@@ -156,8 +155,10 @@ async def test_an_owed_ticket_is_withdrawn_once_it_exists(hotline: Hotline) -> N
     await hotline.pbx.run_for(60)
     facts = [load_fact(f[b"fact"]) for f in await hotline.facts()]
     new = next(f.uin for f in facts if f.kind == "ticketed" and not f.attached)
-    assert await hotline.redis.hget(PENDING_KEY, new) is not None
-    assert (await hotline.redis.hget(WITHDRAWALS_KEY, new)).decode() == existing["uin"]
+    assert await hotline.redis.hget(hotline.keys.pending_tickets, new) is not None
+    assert (await hotline.redis.hget(hotline.keys.pending_withdrawals, new)).decode() == existing[
+        "uin"
+    ]
     assert call.truth.variables["UIN"] == existing["uin"]
     hotline.crm_transport.inner = original
     await hotline.agi.pending.flush()
@@ -241,13 +242,13 @@ async def test_english_prompts_on_request(hotline: Hotline) -> None:
 
 async def test_crm_down_for_30_calls_then_back_loses_no_ticket(hotline: Hotline) -> None:
     await hotline.agi.stock.refill()
-    assert await hotline.redis.llen(STOCK_KEY) >= 30
+    assert await hotline.redis.llen(hotline.keys.uin_stock) >= 30
     hotline.crm_transport.down = True
     calls = [hotline.pbx.place_call(f"7900000{i:04d}", f"Caller {i}") for i in range(30)]
     await hotline.pbx.run_for(120)
     uins = [c.truth.variables.get("UIN") for c in calls]
     assert all(uins) and len(set(uins)) == 30  # every caller heard a distinct UIN
-    assert await hotline.redis.hlen(PENDING_KEY) == 30
+    assert await hotline.redis.hlen(hotline.keys.pending_tickets) == 30
     hotline.crm_transport.down = False
     # The service's own loop may pay part of the debt at the same moment: either way,
     # once flushed, every owed ticket exists exactly once.
@@ -255,7 +256,7 @@ async def test_crm_down_for_30_calls_then_back_loses_no_ticket(hotline: Hotline)
     for i, uin in enumerate(uins):
         stored = await ticket(hotline, uin or "")
         assert stored["caller_name"] == f"Caller {i}"
-    assert await hotline.redis.hlen(PENDING_KEY) == 0
+    assert await hotline.redis.hlen(hotline.keys.pending_tickets) == 0
     assert (await hotline.crm.get("/api/tickets")).json()["total"] == 30
 
 
@@ -265,7 +266,7 @@ async def test_crm_slow_is_like_crm_down(hotline: Hotline) -> None:
     call = hotline.pbx.place_call("79000000008", "Жанна")
     await hotline.pbx.run_for(60)
     uin = call.truth.variables["UIN"]
-    pending = await hotline.redis.hget(PENDING_KEY, uin)
+    pending = await hotline.redis.hget(hotline.keys.pending_tickets, uin)
     assert pending is not None and json.loads(pending)["caller_name"] == "Жанна"
 
 
@@ -324,7 +325,9 @@ async def test_a_crm_refusal_still_gives_a_uin(hotline: Hotline) -> None:
     uin = call.truth.variables["UIN"]
     # Owed: still pending, or (once the owed-ticket loop got the same 400) set aside for a
     # person, since a retry of the same body cannot succeed. Never dropped.
-    owed = await hotline.redis.hget(PENDING_KEY, uin) or await hotline.redis.hget(REFUSED_KEY, uin)
+    owed = await hotline.redis.hget(hotline.keys.pending_tickets, uin) or await hotline.redis.hget(
+        hotline.keys.pending_refused, uin
+    )
     assert owed is not None and json.loads(owed)["caller_name"] == "Пётр"
 
 
@@ -336,33 +339,33 @@ async def test_a_slow_crm_still_fills_the_stock(hotline: Hotline) -> None:
 
 
 async def test_concurrent_refills_reserve_one_block(hotline: Hotline) -> None:
-    await hotline.redis.delete(STOCK_KEY)
+    await hotline.redis.delete(hotline.keys.uin_stock)
     stock = hotline.agi.stock
     await asyncio.gather(stock.refill(), stock.refill(), stock.refill())
-    assert await hotline.redis.llen(STOCK_KEY) == stock.block
+    assert await hotline.redis.llen(hotline.keys.uin_stock) == stock.block
 
 
 async def test_a_stock_the_crm_does_not_know_is_discarded(hotline: Hotline) -> None:
     """A stock older than the CRM's database (restored from a back-up): the caller still gets
     a ticket, from the CRM, and the stale UINs are dropped rather than told to callers."""
-    await hotline.redis.delete(STOCK_KEY)
-    await hotline.redis.rpush(STOCK_KEY, *[f"9{i:011d}" for i in range(5)])
+    await hotline.redis.delete(hotline.keys.uin_stock)
+    await hotline.redis.rpush(hotline.keys.uin_stock, *[f"9{i:011d}" for i in range(5)])
     call = hotline.pbx.place_call("79000000015", "Олег")
     await hotline.pbx.run_for(60)
     uin = call.truth.variables["UIN"]
     assert not uin.startswith("9")
     assert (await ticket(hotline, uin))["caller_name"] == "Олег"
-    stale = [u.decode() for u in await hotline.redis.lrange(STOCK_KEY, 0, -1)]
+    stale = [u.decode() for u in await hotline.redis.lrange(hotline.keys.uin_stock, 0, -1)]
     assert not any(u.startswith("9") for u in stale)
-    assert await hotline.redis.hlen(PENDING_KEY) == 0
+    assert await hotline.redis.hlen(hotline.keys.pending_tickets) == 0
 
 
 async def test_an_owed_ticket_the_crm_refuses_does_not_block_the_others(hotline: Hotline) -> None:
     await hotline.agi.stock.refill()
-    good = (await hotline.redis.lrange(STOCK_KEY, 0, 0))[0].decode()
+    good = (await hotline.redis.lrange(hotline.keys.uin_stock, 0, 0))[0].decode()
     await hotline.agi.pending.add("900000000001", "+79000000016", "Unknown UIN")
     await hotline.agi.pending.add(good, "+79000000017", "Known UIN")
     await hotline.agi.pending.flush()  # the service's own loop may take part of it: either way
     assert (await ticket(hotline, good))["caller_name"] == "Known UIN"
-    assert await hotline.redis.hlen(PENDING_KEY) == 0
-    assert await hotline.redis.hexists(REFUSED_KEY, "900000000001")
+    assert await hotline.redis.hlen(hotline.keys.pending_tickets) == 0
+    assert await hotline.redis.hexists(hotline.keys.pending_refused, "900000000001")

@@ -15,7 +15,7 @@ import pytest
 
 from agi.crm_client import CrmClient, CrmUnavailable
 from agi.server import read_env
-from agi.stock import FLUSH_CONCURRENCY, PENDING_KEY, REFUSED_KEY, RETRY_FIRST_S, PendingTickets
+from agi.stock import FLUSH_CONCURRENCY, RETRY_FIRST_S, PendingTickets
 from core.settings import CrmClientSettings
 from tests.agi.conftest import Hotline
 from tests.conftest import TOKENS
@@ -53,7 +53,7 @@ async def _owe(hotline: Hotline, count: int) -> list[str]:
         uin: json.dumps({"caller_phone": None, "caller_name": f"Caller {i}"}, ensure_ascii=False)
         for i, uin in enumerate(uins)
     }
-    await hotline.redis.hset(PENDING_KEY, mapping=entries)
+    await hotline.redis.hset(hotline.keys.pending_tickets, mapping=entries)
     return uins
 
 
@@ -65,8 +65,8 @@ def _pending(
         transport=transport,
     )
     if now is None:
-        return PendingTickets(hotline.redis, crm)
-    return PendingTickets(hotline.redis, crm, clock=lambda: now[0])
+        return PendingTickets(hotline.redis, hotline.keys, crm)
+    return PendingTickets(hotline.redis, hotline.keys, crm, clock=lambda: now[0])
 
 
 async def _total(hotline: Hotline) -> int:
@@ -81,11 +81,13 @@ async def test_a_poisoned_entry_is_cleaned_and_created_with_the_others(
     poisoned = uins[500]
     # An entry written before the AGI environment was cleaned: a NUL in the caller's name.
     await hotline.redis.hset(
-        PENDING_KEY, poisoned, json.dumps({"caller_phone": None, "caller_name": "Ива\x00нов"})
+        hotline.keys.pending_tickets,
+        poisoned,
+        json.dumps({"caller_phone": None, "caller_name": "Ива\x00нов"}),
     )
     pending = _pending(hotline, hotline.crm_transport)
     assert await pending.flush() == OWED  # how fast: bench/owed.py
-    assert await hotline.redis.hlen(PENDING_KEY) == 0
+    assert await hotline.redis.hlen(hotline.keys.pending_tickets) == 0
     assert await _total(hotline) == OWED
     ticket = (await hotline.crm.get(f"/api/tickets/{poisoned}")).json()
     assert ticket["caller_name"] == "Иванов"
@@ -99,7 +101,7 @@ async def test_an_entry_the_crm_fails_on_waits_alone(hotline_not_started: Hotlin
     pending = _pending(hotline, failing, now)
     assert await pending.flush() == 49
     assert await _total(hotline) == 49
-    assert await hotline.redis.hkeys(PENDING_KEY) == [uins[0].encode()]
+    assert await hotline.redis.hkeys(hotline.keys.pending_tickets) == [uins[0].encode()]
     # Backing off: not tried again before its time, tried again after it.
     assert await pending.flush() == 0
     assert failing.tries == 1
@@ -121,8 +123,8 @@ async def test_an_entry_the_crm_refuses_for_good_is_set_aside_and_shown(
     uins = await _owe(hotline, 20)
     pending = _pending(hotline, FailingFor(hotline.crm_transport, uins[7], status))
     assert await pending.flush() == 19
-    assert await hotline.redis.hlen(PENDING_KEY) == 0
-    assert await hotline.redis.hkeys(REFUSED_KEY) == [uins[7].encode()]
+    assert await hotline.redis.hlen(hotline.keys.pending_tickets) == 0
+    assert await hotline.redis.hkeys(hotline.keys.pending_refused) == [uins[7].encode()]
     assert await _total(hotline) == 19
 
 
@@ -141,8 +143,8 @@ async def test_an_answer_a_proxy_could_give_is_retried_not_set_aside(
     uins = await _owe(hotline, 5)
     failing = FailingFor(hotline.crm_transport, uins[2], status)
     assert await _pending(hotline, failing).flush() == 4
-    assert await hotline.redis.hkeys(PENDING_KEY) == [uins[2].encode()]
-    assert await hotline.redis.hlen(REFUSED_KEY) == 0
+    assert await hotline.redis.hkeys(hotline.keys.pending_tickets) == [uins[2].encode()]
+    assert await hotline.redis.hlen(hotline.keys.pending_refused) == 0
 
 
 @pytest.mark.parametrize("status", [502, 503, 504])

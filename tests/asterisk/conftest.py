@@ -25,7 +25,7 @@ from tests.asterisk.ami import HarnessAmi
 from tests.asterisk.components import Component, answers_http
 from tests.asterisk.harness import Line
 from tests.asterisk.instance import AsteriskInstance, cache_dir, source_dir
-from tests.conftest import PG_SERVER, REDIS_TEST_URL, ROOT, TOKENS, _pg_admin
+from tests.conftest import PG_SERVER, REDIS_TEST_PREFIX, REDIS_TEST_URL, ROOT, TOKENS, _pg_admin
 
 # A Redis database of its own: the tracker and the recorder write the shared key names.
 ASTERISK_REDIS_URL = REDIS_TEST_URL.rsplit("/", 1)[0] + "/11"
@@ -134,6 +134,7 @@ def running_services(asterisk: AsteriskInstance, redis_url: str) -> Iterator[Ser
     env = {
         "HOTLINE_DATABASE_URL": database_url,
         "HOTLINE_REDIS_URL": redis_url,
+        "HOTLINE_REDIS_PREFIX": REDIS_TEST_PREFIX,
         "HOTLINE_API_TOKENS": ",".join(
             [f"service:{TOKENS['service']}", f"supervisor:{TOKENS['supervisor']}"]
             # The agents' own tokens: a transfer over the API is asked by the agent on
@@ -147,6 +148,9 @@ def running_services(asterisk: AsteriskInstance, redis_url: str) -> Iterator[Ser
         "HOTLINE_AMI_PORT": str(endpoints.ami_port),
         "HOTLINE_AMI_USER": endpoints.ami_user,
         "HOTLINE_AMI_SECRET": endpoints.ami_secret,
+        # the tracker reads Asterisk's queue_log at a resync (a call that ended while
+        # it was away); the instance writes it to its log directory
+        "HOTLINE_AMI_QUEUE_LOG": str(asterisk.home / "log" / "queue_log"),
         "HOTLINE_HOURS": "mon-sun 00:00-24:00",  # open whenever the tests run
         "HOTLINE_HOLIDAY_CALENDAR": "none",
         # How the dialplan dials an agent: the desk's queue login makes the same member.

@@ -14,11 +14,11 @@ import re
 import httpx
 from redis.asyncio import Redis
 
-from core.keys import AGI_UIN_STOCK
 from core.uin import spoken_groups
 from tests.asterisk.conftest import ASTERISK_REDIS_URL, TOKENS
 from tests.asterisk.harness import Caller, Line
 from tests.asterisk.instance import CORE_SOUNDS, ROOT, AsteriskInstance
+from tests.conftest import TEST_KEYS
 
 DIGITS_WITHIN_S = 2.0  # issue 13, item 1: the UIN's digits start within 2 s of Answer
 QUEUE_WITHIN_S = 12.0  # the whole IVR of a caller who presses nothing
@@ -83,7 +83,7 @@ async def _uin_past_a_thousand(crm_url: str) -> None:
             assert reply.status_code == 201, reply.text
     redis = Redis.from_url(ASTERISK_REDIS_URL)
     try:
-        await redis.delete(AGI_UIN_STOCK)
+        await redis.delete(TEST_KEYS.uin_stock)
     finally:
         await redis.aclose()
 

@@ -52,7 +52,7 @@ from tests.asterisk.sim_vs_real import (
     run_sim,
     stories,
 )
-from tests.conftest import TOKENS, _pg_admin
+from tests.conftest import REDIS_TEST_PREFIX, TOKENS, _pg_admin
 
 REAL_REDIS_URL = ASTERISK_REDIS_URL.rsplit("/", 1)[0] + "/13"
 SIM_REDIS_URL = ASTERISK_REDIS_URL.rsplit("/", 1)[0] + "/14"
@@ -194,6 +194,7 @@ def simulator_services(asterisk: AsteriskInstance) -> Iterator[int]:
     env = {
         "HOTLINE_DATABASE_URL": database_url,
         "HOTLINE_REDIS_URL": SIM_REDIS_URL,
+        "HOTLINE_REDIS_PREFIX": REDIS_TEST_PREFIX,
         "HOTLINE_API_TOKENS": f"service:{TOKENS['service']},supervisor:{TOKENS['supervisor']}",
         "HOTLINE_CRM_URL": f"http://127.0.0.1:{crm_port}",
         "HOTLINE_CRM_TOKEN": TOKENS["service"],

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from core.keys import agent_events
 from tests.asterisk.ami import Frame
 from tests.asterisk.conftest import AGENT_TOKENS, ASTERISK_REDIS_URL
 from tests.asterisk.harness import Caller, Line
+from tests.conftest import TEST_KEYS
 
 CONTEXT = {
     "summary": "Cannot sign the VAT return",
@@ -42,14 +42,14 @@ class Pops:
         self.pubsub = redis.pubsub()
 
     async def listen(self, *agents: str) -> None:
-        await self.pubsub.subscribe(*(agent_events(a) for a in agents))
+        await self.pubsub.subscribe(*(TEST_KEYS.agent_events(a) for a in agents))
 
     async def next(self, agent: str, timeout_s: float = 30.0) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while loop.time() < deadline:
             message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
-            if message is not None and message["channel"].decode() == agent_events(agent):
+            if message is not None and message["channel"].decode() == TEST_KEYS.agent_events(agent):
                 return json.loads(message["data"])
         raise TimeoutError(f"no screen pop for {agent}")
 

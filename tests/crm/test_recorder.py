@@ -20,9 +20,10 @@ from core.facts import (
     CallTicketed,
     CallTransferred,
 )
+from core.keys import RedisKeys
 from crm.db import make_engine, make_sessionmaker
 from crm.models import Call, QueueEntry, Ticket
-from crm.recorder import DEAD_LETTERS, Recorder
+from crm.recorder import Recorder
 from crm.schemas import TicketCreate
 from crm.service import TicketService
 from tests.conftest import REDIS_TEST_URL
@@ -35,21 +36,22 @@ def at(seconds: float) -> datetime:
 
 
 class Harness:
-    def __init__(self, redis: Redis, database_url: str, stream: str) -> None:
+    def __init__(self, redis: Redis, database_url: str, keys: RedisKeys) -> None:
         self.engine = make_engine(database_url)
         self.sessions = make_sessionmaker(self.engine)
         self.tickets = TicketService(self.sessions)
         self.redis = redis
-        self.bus = FactBus(redis, stream=stream)
+        self.keys = keys
+        self.bus = FactBus(redis, keys)
         self.now = at(0)
         self.recorder = self.make_recorder()
 
     def make_recorder(self, sessions=None, consumer: str = "recorder-1") -> Recorder:  # type: ignore[no-untyped-def]
         return Recorder(
             self.redis,
+            self.keys,
             sessions or self.sessions,
             self.tickets,
-            stream=self.bus.stream,
             consumer=consumer,
             orphan_after_s=60,
             clock=lambda: self.now,
@@ -83,11 +85,11 @@ class Harness:
 @pytest.fixture
 async def h(database_url: str) -> AsyncIterator[Harness]:
     redis = Redis.from_url(REDIS_TEST_URL)
-    stream = f"test:facts:{uuid.uuid4().hex[:8]}"
-    harness = Harness(redis, database_url, stream)
+    keys = RedisKeys(f"test-facts-{uuid.uuid4().hex[:8]}")
+    harness = Harness(redis, database_url, keys)
     await harness.recorder.ensure_group()
     yield harness
-    await redis.delete(stream, DEAD_LETTERS)
+    await redis.delete(keys.facts, keys.dead_letters)
     await redis.aclose()
     await harness.engine.dispose()
 
@@ -176,7 +178,7 @@ async def test_an_unreadable_fact_goes_to_dead_letters_and_does_not_block(h: Har
     await h.bus.publish(CallStarted(linkedid="1795311765.4", channel="x", at=at(0)))
     assert await h.recorder.process(block_ms=100) == 2
     assert h.recorder.stats.dead == 1
-    dead = await h.redis.xrange(DEAD_LETTERS)
+    dead = await h.redis.xrange(h.keys.dead_letters)
     assert dead[-1][1][b"fact"] == b'{"kind": "exploded"}'
     assert (await h.call("1795311765.4")).started_at == at(0)
 
@@ -283,7 +285,7 @@ async def test_an_unreadable_fact_inside_a_read_spares_the_others(h: Harness) ->
         await h.bus.publish(fact)  # type: ignore[arg-type]
     assert await h.recorder.process(block_ms=100) == 6
     assert (h.recorder.stats.applied, h.recorder.stats.dead) == (5, 1)
-    [(_, dead)] = [e for e in await h.redis.xrange(DEAD_LETTERS) if e[1][b"from"] == bad_id]
+    [(_, dead)] = [e for e in await h.redis.xrange(h.keys.dead_letters) if e[1][b"from"] == bad_id]
     assert dead[b"fact"] == b'{"kind": "queued"}'
     call = await h.call(linkedid)
     assert call.outcome == "answered" and call.ended_at == at(163.5)
@@ -357,9 +359,9 @@ async def test_acks_follow_the_commit_and_a_redelivery_records_nothing_twice(h: 
     crashing = _CrashOnAck(h.redis, h, linkedid)
     doomed = Recorder(
         crashing,  # type: ignore[arg-type]
+        h.keys,
         h.sessions,
         h.tickets,
-        stream=h.bus.stream,
         clock=lambda: h.now,
     )
     with pytest.raises(ConnectionError):

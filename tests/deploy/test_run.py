@@ -18,14 +18,13 @@ from core.settings import (
     CalendarSettings,
     CrmClientSettings,
     DatabaseSettings,
-    RedisSettings,
     Settings,
 )
 from crm.migrate import upgrade
 from hotline.demo.stack import free_port
 from hotline.run import RunOptions, run_all
 from ivr.catalogue import all_sound_files
-from tests.conftest import REDIS_TEST_URL, ROOT, TOKENS, auth
+from tests.conftest import REDIS_TEST_URL, ROOT, TEST_KEYS, TOKENS, auth, redis_settings
 
 pytestmark = pytest.mark.redis
 RUN_REDIS_URL = REDIS_TEST_URL.rsplit("/", 1)[0] + "/12"  # a database of its own
@@ -53,7 +52,7 @@ async def test_every_component_runs_in_one_process_and_stops_cleanly(tmp_path: P
         api_port, agi_port = free_port(), free_port()
         settings = Settings(
             db=DatabaseSettings(url=database_url),
-            redis=RedisSettings(url=RUN_REDIS_URL),
+            redis=redis_settings(RUN_REDIS_URL),
             api=ApiSettings(tokens=",".join(f"{r}:{t}" for r, t in TOKENS.items())),
             # generous: a loaded CI machine must not send this caller down the stock path
             crm=CrmClientSettings(
@@ -80,7 +79,7 @@ async def test_every_component_runs_in_one_process_and_stops_cleanly(tmp_path: P
 
             await _until(healthy)
             # the tracker is logged in once the live heartbeat is written
-            await _until(lambda: redis.exists("hotline:live:tracker"))
+            await _until(lambda: redis.exists(f"{TEST_KEYS.live}tracker"))
             sim.config.agi_url = f"agi://127.0.0.1:{agi_port}/hotline"
             sim.add_agent("agent1", "hotline", answer_delay_s=2, talk_s=30)
             call = sim.place_call("79001234567", "Alice", patience_s=120)

@@ -11,8 +11,8 @@ from redis.asyncio import Redis
 
 from asterisksim import SimConfig, SimulatedAsterisk
 from callqueue.service import TrackerService
-from core.settings import AmiSettings, RedisSettings, ServiceLevelSettings, Settings
-from tests.conftest import REDIS_TEST_URL
+from core.settings import AmiSettings, ServiceLevelSettings, Settings
+from tests.conftest import REDIS_TEST_URL, redis_settings
 
 
 @pytest.fixture
@@ -35,17 +35,18 @@ def tracker_settings(pbx: SimulatedAsterisk) -> Settings:
             reconnect_max_s=0.05,
             ping_interval_s=30,
         ),
-        redis=RedisSettings(url=REDIS_TEST_URL),
+        redis=redis_settings(),
         sl=ServiceLevelSettings(threshold_s=40, short_abandon_s=5),
     )
 
 
 @asynccontextmanager
 async def running_tracker(
-    pbx: SimulatedAsterisk, redis: Redis, **kwargs: object
+    pbx: SimulatedAsterisk, redis: Redis, settings: Settings | None = None, **kwargs: object
 ) -> AsyncIterator[TrackerService]:
     """A tracker service on the simulator's clock, logged in and resynchronised."""
-    service = TrackerService(tracker_settings(pbx), redis, clock=pbx.now, **kwargs)  # type: ignore[arg-type]
+    settings = settings or tracker_settings(pbx)
+    service = TrackerService(settings, redis, clock=pbx.now, **kwargs)  # type: ignore[arg-type]
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
     try:

@@ -15,7 +15,7 @@ from core.facts import CallAbandoned, CallAnswered, CallQueued
 from crm.db import make_engine, make_sessionmaker
 from crm.recorder import Recorder
 from crm.service import TicketService
-from tests.conftest import auth
+from tests.conftest import TEST_KEYS, auth
 from tests.live.conftest import running_tracker
 from tests.live.test_live_state import settle
 
@@ -39,7 +39,7 @@ async def test_stream_needs_a_supervisor_token(client) -> None:
 async def record(settings, facts) -> None:
     engine = make_engine(settings.db.url)
     sessions = make_sessionmaker(engine)
-    recorder = Recorder(None, sessions, TicketService(sessions))  # type: ignore[arg-type]
+    recorder = Recorder(None, TEST_KEYS, sessions, TicketService(sessions))  # type: ignore[arg-type]
     try:
         for fact in facts:
             await recorder.apply(fact)
@@ -214,4 +214,4 @@ async def test_stream_delivers_a_change(client, live_pbx) -> None:
 
 def test_live_state_refuses_a_zero_ttl() -> None:
     with pytest.raises(ValueError, match="TTL"):
-        LiveState(None, ttl_s=0)  # type: ignore[arg-type]
+        LiveState(None, TEST_KEYS, ttl_s=0)  # type: ignore[arg-type]

@@ -8,8 +8,9 @@ from datetime import UTC
 
 import pytest
 
-from callqueue.live import CHANGES_CHANNEL, LiveState
+from callqueue.live import LiveState
 from crm.supervisor.live import read_agents, read_counters, read_queues
+from tests.conftest import TEST_KEYS
 from tests.live.conftest import running_tracker
 
 pytestmark = pytest.mark.redis
@@ -34,29 +35,29 @@ async def test_waiting_callers_agents_and_outcomes(pbx, redis) -> None:
         await pbx.run_for(5)
         await settle(service)
         now = pbx.now()
-        live = await read_queues(redis, now, UTC)
+        live = await read_queues(redis, TEST_KEYS, now, UTC)
         (hotline,) = live["queues"]
         waiting = hotline["waiting"]
         assert [w["caller_name"] for w in waiting] == ["Bob", "Carol"]
         assert [w["position"] for w in waiting] == [1, 2]
         assert hotline["longest_wait_s"] == pytest.approx(now - waiting[0]["joined_at"])
-        agents = await read_agents(redis)
+        agents = await read_agents(redis, TEST_KEYS)
         assert [(a["name"], a["status"]) for a in agents] == [("agent1", "talking")]
 
         pbx.pause_agent("agent1", True, "lunch")
         await pbx.run_for(30)  # Carol gives up; agent1 finishes Alice's call
         await settle(service)
-        agents = await read_agents(redis)
+        agents = await read_agents(redis, TEST_KEYS)
         assert agents[0]["status"] == "paused"
         assert agents[0]["paused_reason"] == "lunch"
         assert agents[0]["calls_today"] == 1
-        live = await read_queues(redis, pbx.now(), UTC)
+        live = await read_queues(redis, TEST_KEYS, pbx.now(), UTC)
         hotline = live["queues"][0]
         assert [w["caller_name"] for w in hotline["waiting"]] == ["Bob"]
         today = hotline["service_level"]["today"]
         assert (today["answered"], today["abandoned"], today["answered_within"]) == (1, 1, 1)
         assert today["sl"] == 50.0  # Carol waited 8 s > S = 5: she counts against us
-        counters = await read_counters(redis)
+        counters = await read_counters(redis, TEST_KEYS)
         assert counters["hotline"] == {
             "offered": 3,
             "answered": 1,
@@ -68,9 +69,9 @@ async def test_waiting_callers_agents_and_outcomes(pbx, redis) -> None:
 async def test_one_pipeline_per_batch_and_a_change_message(redis) -> None:
     from callqueue.agents import AgentState
 
-    live = LiveState(redis, ttl_s=30)
+    live = LiveState(redis, TEST_KEYS, ttl_s=30)
     pubsub = redis.pubsub()
-    await pubsub.subscribe(CHANGES_CHANNEL)
+    await pubsub.subscribe(TEST_KEYS.live_changes)
     await pubsub.get_message(timeout=1)  # the subscribe confirmation
     for n in range(50):
         live.agent_changed(AgentState(name=f"agent{n}", queues={"hotline"}))
@@ -89,7 +90,7 @@ async def test_one_pipeline_per_batch_and_a_change_message(redis) -> None:
     finally:
         del redis.pipeline
     assert calls == 1
-    assert len(await read_agents(redis)) == 50
+    assert len(await read_agents(redis, TEST_KEYS)) == 50
     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
     assert message is not None
     assert len(json.loads(message["data"])["agents"]) == 50
@@ -104,13 +105,13 @@ async def test_a_dead_tracker_leaves_no_ghosts(pbx, redis) -> None:
         await pbx.run_for(3)
         await settle(service)
         await asyncio.sleep(1.3)  # the heartbeat keeps everything alive past one TTL
-        assert await redis.exists("hotline:live:agent:agent1")
-        assert await redis.hlen("hotline:live:queue:hotline:waiting") == 1
-        assert 0 < await redis.ttl("hotline:live:queue:hotline:waiting") <= 1
+        assert await redis.exists(TEST_KEYS.live_agent("agent1"))
+        assert await redis.hlen(f"{TEST_KEYS.live}queue:hotline:waiting") == 1
+        assert 0 < await redis.ttl(f"{TEST_KEYS.live}queue:hotline:waiting") <= 1
     # the tracker is gone (stopped, as if killed): within one TTL nothing is left
     await asyncio.sleep(1.2)
-    assert await redis.keys("hotline:live:*") == []
-    assert (await read_queues(redis, pbx.now(), UTC))["queues"] == []
+    assert await redis.keys(f"{TEST_KEYS.live}*") == []
+    assert (await read_queues(redis, TEST_KEYS, pbx.now(), UTC))["queues"] == []
 
 
 async def test_the_counter_and_the_figures_share_one_answered_within_rule(redis) -> None:
@@ -130,7 +131,7 @@ async def test_the_counter_and_the_figures_share_one_answered_within_rule(redis)
     sl = ServiceLevelSettings()
     assert (sl.threshold_s, sl.short_abandon_s) == (DEFAULT_THRESHOLD_S, DEFAULT_SHORT_ABANDON_S)
     waits = [DEFAULT_THRESHOLD_S - 0.5, DEFAULT_THRESHOLD_S, DEFAULT_THRESHOLD_S + 0.001]
-    live = LiveState(redis, ttl_s=30)
+    live = LiveState(redis, TEST_KEYS, ttl_s=30)
     at = datetime(2026, 12, 1, 12, tzinfo=UTC)
     live.collect(
         [
@@ -140,7 +141,7 @@ async def test_the_counter_and_the_figures_share_one_answered_within_rule(redis)
     )
     await live.flush(at.timestamp())
     figures = service_level(EntryOutcome("hotline", "answered", wait) for wait in waits)
-    counters = (await read_counters(redis))["hotline"]
+    counters = (await read_counters(redis, TEST_KEYS))["hotline"]
     assert counters["answered_within"] == figures["hotline"]["answered_within"] == 2
 
 
@@ -152,7 +153,7 @@ async def test_a_waiting_callers_number_told_later_reaches_the_waiting_list(redi
     from tests.tracker.conftest import frame
 
     tracker = CallTracker()
-    live = LiveState(redis, ttl_s=30)
+    live = LiveState(redis, TEST_KEYS, ttl_s=30)
     live.attach(tracker)
     parser = AmiParser(clock=lambda: 1000.0)
     channel, linkedid = "PJSIP/trunk-00000001", "1795400000.1"
@@ -166,8 +167,8 @@ async def test_a_waiting_callers_number_told_later_reaches_the_waiting_list(redi
 
     await send("Newchannel", "<unknown>", Exten="100")
     await send("QueueCallerJoin", "<unknown>", Queue="hotline", Position="1", Count="1")
-    (hotline,) = (await read_queues(redis, 1000.0, UTC))["queues"]
+    (hotline,) = (await read_queues(redis, TEST_KEYS, 1000.0, UTC))["queues"]
     assert [w["caller_num"] for w in hotline["waiting"]] == [""]
     await send("NewCallerid", "79000000001")
-    (hotline,) = (await read_queues(redis, 1000.0, UTC))["queues"]
+    (hotline,) = (await read_queues(redis, TEST_KEYS, 1000.0, UTC))["queues"]
     assert [w["caller_num"] for w in hotline["waiting"]] == ["79000000001"]

@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from crm.supervisor.live import read_agents, read_counters
+from tests.conftest import TEST_KEYS
 from tests.live.conftest import drop_connection, running_tracker
 from tests.live.test_live_state import settle
 
@@ -54,7 +55,7 @@ async def test_an_outage_loses_no_call_and_counts_none_twice(pbx, redis) -> None
         assert entries["Dave"].outcome == "answered" and entries["Dave"].agent == "agent3"
         assert entries["Erin"].outcome == "waiting" and entries["Erin"].join_estimated
         assert service.tracker.unseen == {"joined": 2, "answered": 2, "ended": 1, "missed": 1}
-        agents = {a["name"]: a for a in await read_agents(redis)}
+        agents = {a["name"]: a for a in await read_agents(redis, TEST_KEYS)}
         assert agents["agent2"]["status"] == "talking", "agent2 was learnt from QueueStatus"
 
         # A second reconnect with nothing missed changes nothing.
@@ -85,11 +86,11 @@ async def test_an_outage_loses_no_call_and_counts_none_twice(pbx, redis) -> None
     assert entries["Erin"].wait_s == pytest.approx(truth["Erin"].wait_s, abs=1.0)
     # Abandoned unseen: known to lie between the last event seen and the resync.
     assert truth["Carol"].wait_s <= entries["Carol"].wait_s <= truth["Carol"].wait_s + 30
-    counters = (await read_counters(redis))["hotline"]
+    counters = (await read_counters(redis, TEST_KEYS))["hotline"]
     within = sum(1 for c in truth.values() if c.outcome == "answered" and c.wait_s <= 40)
     assert within == 3  # Alice, Bob, Dave; Erin waits for a free agent for over a minute
     assert counters == {"offered": 5, "answered": 4, "answered_within": within, "abandoned": 1}
-    facts = await redis.xrange("hotline:facts", count=1000)
+    facts = await redis.xrange(TEST_KEYS.facts, count=1000)
     keys = [fields[b"key"] for _, fields in facts]
     assert len(keys) == len(set(keys)), "no fact sent twice"
     queued = [k for k in keys if b":queued:" in k]

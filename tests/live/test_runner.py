@@ -13,6 +13,7 @@ from crm.db import make_engine
 from crm.models import QueueEntry, QueueEntryOutcome
 from hotline.bootstrap.tracker import run_tracker
 from hotline.cli import app
+from tests.conftest import TEST_KEYS
 from tests.live.conftest import tracker_settings
 
 pytestmark = pytest.mark.redis
@@ -43,7 +44,10 @@ async def test_calls_reach_sql_through_the_stream(settings, pbx, redis) -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(run_tracker(settings, stop, with_recorder=True))
     try:
-        await asyncio.sleep(0.2)  # log in
+        for _ in range(200):  # logged in and resynchronised: the heartbeat is written
+            if await redis.exists(f"{TEST_KEYS.live}tracker"):
+                break
+            await asyncio.sleep(0.05)
         pbx.add_agent("agent1", "hotline", answer_delay_s=3, talk_s=20)
         pbx.place_call("79000000001", "Alice", patience_s=600)
         pbx.place_call("79000000002", "Bob", patience_s=7)
@@ -69,7 +73,7 @@ async def test_hotline_tracker_reads_the_ami_settings_and_stops_on_sigterm(pbx, 
     import sys
 
     from core.bus import FactBus
-    from tests.conftest import REDIS_TEST_URL
+    from tests.conftest import REDIS_TEST_PREFIX, REDIS_TEST_URL, TEST_KEYS
 
     env = {
         **os.environ,
@@ -79,6 +83,7 @@ async def test_hotline_tracker_reads_the_ami_settings_and_stops_on_sigterm(pbx, 
         "HOTLINE_AMI_USER": "hotline",
         "HOTLINE_AMI_SECRET": "hotline",
         "HOTLINE_REDIS_URL": REDIS_TEST_URL,
+        "HOTLINE_REDIS_PREFIX": REDIS_TEST_PREFIX,
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "hotline.cli", "tracker", "--no-recorder", env=env, cwd=ROOT
@@ -94,7 +99,7 @@ async def test_hotline_tracker_reads_the_ami_settings_and_stops_on_sigterm(pbx, 
         await pbx.run_for(30)
         kinds: list[str] = []
         for _ in range(600):
-            kinds = [fact.kind for fact in await FactBus(redis).read_all()]
+            kinds = [fact.kind for fact in await FactBus(redis, TEST_KEYS).read_all()]
             if "ended" in kinds:
                 break
             await asyncio.sleep(0.05)

@@ -17,14 +17,14 @@ from asgi_lifespan import LifespanManager
 from asterisksim import SimConfig, SimulatedAsterisk
 from core.context.store import CallContextStore
 from core.service_level import EntryOutcome, service_level
-from core.settings import ApiSettings, DatabaseSettings, RedisSettings, Settings
+from core.settings import ApiSettings, DatabaseSettings, Settings
 from crm.supervisor.feed import WallboardFeed
 from crm.supervisor.live import LiveRead, queue_figures, read_live
 from crm.supervisor.tally import TodayTally
 from crm.supervisor.wallboard import answered_today, next_change_at
 from hotline.bootstrap import create_app
 from hotline.serve import serving
-from tests.conftest import REDIS_TEST_URL, TOKENS, auth
+from tests.conftest import REDIS_TEST_URL, TEST_KEYS, TOKENS, auth, redis_settings
 from tests.live.conftest import running_tracker
 from tests.live.test_live_state import settle
 from tests.test_shutdown import _free_port
@@ -136,7 +136,7 @@ def board_settings(sqlite_url: str) -> Settings:
     """The wallboard reads Redis only: SQLite is enough for the app."""
     return Settings(
         db=DatabaseSettings(url=sqlite_url),
-        redis=RedisSettings(url=REDIS_TEST_URL),
+        redis=redis_settings(REDIS_TEST_URL),
         api=ApiSettings(tokens=",".join(f"{r}:{t}" for r, t in TOKENS.items())),
     )
 
@@ -171,7 +171,7 @@ async def test_the_board_shows_callers_agents_and_pauses(board_client, redis) ->
             alice = next(
                 c.linkedid for c in service.tracker.calls.values() if c.caller_name == "Alice"
             )
-            await CallContextStore(redis).update(alice, uin="00000208")
+            await CallContextStore(redis, TEST_KEYS).update(alice, uin="00000208")
             board = (await board_client.get("/api/wallboard", headers=auth("supervisor"))).json()
             queues = (await board_client.get("/api/queues/live", headers=auth("supervisor"))).json()
 
@@ -253,13 +253,13 @@ async def test_a_caller_who_joins_is_on_the_stream_within_a_second(board_setting
 
 async def _zadd(redis, row: dict) -> None:
     member = json.dumps(row, sort_keys=True)
-    await redis.zadd(f"hotline:live:queue:{row['queue']}:done", {member: row["at"]})
-    await redis.sadd("hotline:live:queues", row["queue"])
+    await redis.zadd(f"{TEST_KEYS.live}queue:{row['queue']}:done", {member: row["at"]})
+    await redis.sadd(TEST_KEYS.live + "queues", row["queue"])
 
 
 async def _check(redis, tally, now: float) -> LiveRead:
-    kept = await tally.read(redis, now, MOSCOW)
-    counted = await read_live(redis, now, MOSCOW)
+    kept = await tally.read(redis, TEST_KEYS, now, MOSCOW)
+    counted = await read_live(redis, TEST_KEYS, now, MOSCOW)
     assert queue_figures(kept, MOSCOW) == queue_figures(counted, MOSCOW)
     assert kept.answered_today == answered_today(counted, MOSCOW)
     return kept
@@ -281,7 +281,7 @@ async def test_the_tally_equals_a_count_from_scratch(redis) -> None:
             row["linkedid"] = f"{step}.{rng.random()}"
             await _zadd(redis, row)
         if step == 40:
-            await redis.delete("hotline:live:queue:support:done")
+            await redis.delete(TEST_KEYS.live + "queue:support:done")
         await _check(redis, tally, now)
     assert tally.recounts >= 3  # the first reading, late rows, midnight, the deletion
 

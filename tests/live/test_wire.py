@@ -12,6 +12,7 @@ from callqueue.agents import AgentState
 from callqueue.live import LiveState
 from callqueue.wire import TrackerProtocol
 from tests.amifix.test_ami_protocol import Collector, FakeTransport
+from tests.conftest import TEST_KEYS
 
 WIRE = (
     "Asterisk Call Manager/11.0.0\r\n"
@@ -44,7 +45,7 @@ async def test_events_reach_the_tracker_whole_and_replies_panoramisk(chunk) -> N
 
 async def test_live_changes_survive_a_redis_outage() -> None:
     dead = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
-    live = LiveState(dead, ttl_s=30)
+    live = LiveState(dead, TEST_KEYS, ttl_s=30)
     live.agent_changed(AgentState(name="agent1"))
     with pytest.raises((RedisConnectionError, OSError)):
         await live.flush(1.0)

@@ -17,14 +17,13 @@ from core.settings import (
     CalendarSettings,
     DatabaseSettings,
     ImapSettings,
-    RedisSettings,
     Settings,
 )
 from crm.migrate import upgrade
 from crm.models import Ticket
 from hotline.demo.stack import free_port
 from hotline.run import RunOptions, run_all
-from tests.conftest import REDIS_TEST_URL, ROOT, TOKENS, auth
+from tests.conftest import REDIS_TEST_URL, ROOT, TOKENS, auth, redis_settings
 from tests.mail.conftest import count, wait_until
 from tests.mail.dovecot import PASSWORD, USER, Dovecot
 from tests.mail.messages import mail
@@ -95,7 +94,7 @@ async def test_hotline_run_starts_the_reader_when_an_imap_host_is_set(
     api_port = free_port()
     settings = Settings(
         db=DatabaseSettings(url=database_url),
-        redis=RedisSettings(url=REDIS_TEST_URL.rsplit("/", 1)[0] + "/11"),
+        redis=redis_settings(REDIS_TEST_URL.rsplit("/", 1)[0] + "/11"),
         api=ApiSettings(tokens=",".join(f"{r}:{t}" for r, t in TOKENS.items())),
         calendar=CalendarSettings(hours="mon-sun 00:00-24:00", holiday_calendar="none"),
         imap=ImapSettings(

@@ -25,7 +25,7 @@ from crm.models import Call, Transfer
 from crm.recorder import Recorder
 from crm.service import TicketService
 from hotline.bootstrap import create_app
-from tests.conftest import TOKENS, auth
+from tests.conftest import TEST_KEYS, TOKENS, auth
 
 pytestmark = pytest.mark.redis
 AGENT_TOKEN = "agent-a1-token-0123456789abc"
@@ -114,7 +114,7 @@ async def record(settings) -> None:
     facts += call_facts(5, agent="a2")
     engine = make_engine(settings.db.url)
     sessions = make_sessionmaker(engine)
-    recorder = Recorder(None, sessions, TicketService(sessions))  # type: ignore[arg-type]
+    recorder = Recorder(None, TEST_KEYS, sessions, TicketService(sessions))  # type: ignore[arg-type]
     try:
         for fact in facts:
             await recorder.apply(fact)

@@ -18,6 +18,7 @@ from crm.models import QueueEntry
 from crm.recorder import Recorder
 from crm.service import TicketService
 from crm.supervisor.history import history_from_sql
+from tests.conftest import TEST_KEYS
 from tests.tracker.conftest import transcript
 
 # Recorded back to back on one Asterisk (tests/fixtures/asterisk/README.md): the last
@@ -50,7 +51,7 @@ async def test_perf_from_sql_equals_asterisks(database_url) -> None:
     assert [f.wait_whole_s for f in waits] == _hold_times()
     engine = make_engine(database_url)
     sessions = make_sessionmaker(engine)
-    recorder = Recorder(None, sessions, TicketService(sessions))  # type: ignore[arg-type]
+    recorder = Recorder(None, TEST_KEYS, sessions, TicketService(sessions))  # type: ignore[arg-type]
     try:
         for fact in facts:
             await recorder.apply(fact)

@@ -23,15 +23,14 @@ from core.ami.manager import AmiManager
 from core.consumer import FactConsumer
 from core.context.store import CallContextStore
 from core.facts import CallTicketed
-from core.keys import agent_events
-from core.settings import AmiSettings, ApiSettings, RedisSettings, Settings, TransferSettings
+from core.settings import AmiSettings, ApiSettings, Settings, TransferSettings
 from crm.db import make_engine, make_sessionmaker
 from crm.recorder import Recorder
 from crm.service import TicketService
 from crm.transfers.ledger import TransferLedger
 from crm.transfers.screenpops import ScreenPops
 from hotline.bootstrap import create_app
-from tests.conftest import REDIS_TEST_URL, TOKENS
+from tests.conftest import REDIS_TEST_URL, TEST_KEYS, TOKENS, redis_settings
 
 # A Redis database of their own: these tests read the fact stream and the call contexts.
 TRANSFER_REDIS_URL = REDIS_TEST_URL.rsplit("/", 1)[0] + "/7"
@@ -124,7 +123,7 @@ class Rig:
 
     async def listen(self, agent: str) -> Any:
         pubsub = self.redis.pubsub()
-        await pubsub.subscribe(agent_events(agent))
+        await pubsub.subscribe(TEST_KEYS.agent_events(agent))
         await pubsub.get_message(timeout=1)  # the subscription's confirmation
         return pubsub
 
@@ -151,7 +150,7 @@ def transfer_settings(settings: Settings) -> Settings:
     tokens += [f"agent/{agent}:{token}" for agent, token in AGENT_TOKENS.items()]
     return settings.model_copy(
         update={
-            "redis": RedisSettings(url=TRANSFER_REDIS_URL),
+            "redis": redis_settings(TRANSFER_REDIS_URL),
             "api": ApiSettings(tokens=",".join(tokens)),
             "transfers": TransferSettings(
                 reservation_s=60, targets=SIM_TARGETS, context=SIM_TARGETS_CONTEXT
@@ -188,10 +187,10 @@ async def rig(transfer_settings: Settings) -> AsyncIterator[Rig]:
         app = create_app(settings, clock=lambda: rig_now[0], ami=ami)
         engine = make_engine(settings.db.url)
         sessions = make_sessionmaker(engine)
-        ledger = TransferLedger.build(redis, settings.transfers)
-        recorder = Recorder(redis, sessions, TicketService(sessions), transfers=ledger)
+        ledger = TransferLedger.build(redis, TEST_KEYS, settings.transfers)
+        recorder = Recorder(redis, TEST_KEYS, sessions, TicketService(sessions), transfers=ledger)
         await recorder.ensure_group()
-        screen_pops = ScreenPops.build(redis, settings.transfers)
+        screen_pops = ScreenPops.build(redis, TEST_KEYS, settings.transfers)
         reader = screen_pops.consumer()
         await reader.ensure_group()
         async with LifespanManager(app) as manager:

@@ -9,11 +9,10 @@ import httpx
 import pytest
 
 from core.ami.protocol import AmiUnavailable
-from core.keys import live_agent
 from core.settings import AsteriskSettings, Settings
 from crm.agents.errors import AsteriskFailed
 from crm.agents.service import AgentQueues
-from tests.conftest import auth
+from tests.conftest import TEST_KEYS, auth
 
 from .conftest import Rig, agent_auth, supervisor_auth
 
@@ -32,7 +31,7 @@ async def _live(rig: Rig, agent: str, **wanted: str) -> dict[str, str]:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 3
     while True:
-        raw = await rig.redis.hgetall(live_agent(agent))
+        raw = await rig.redis.hgetall(TEST_KEYS.live_agent(agent))
         live = {k.decode(): v.decode() for k, v in raw.items()}
         if all(live.get(k) == v for k, v in wanted.items()) or loop.time() > deadline:
             return live

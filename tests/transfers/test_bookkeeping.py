@@ -31,6 +31,7 @@ from crm.transfers.errors import TransferLimitReached
 from crm.transfers.ledger import TransferLedger
 from crm.transfers.schemas import TransferCreate
 from crm.transfers.service import TransferService
+from tests.conftest import TEST_KEYS
 from tests.transfers.conftest import CONTEXT
 
 LINKEDID = "1796000000.11"
@@ -107,10 +108,10 @@ async def books(settings: Settings, redis: Redis) -> AsyncIterator[Books]:
     engine = make_engine(settings.db.url)
     sessions = make_sessionmaker(engine)
     transfers = TransferSettings(reservation_s=60)
-    ledger = TransferLedger.build(redis, transfers)
-    recorder = Recorder(redis, sessions, TicketService(sessions), transfers=ledger)
+    ledger = TransferLedger.build(redis, TEST_KEYS, transfers)
+    recorder = Recorder(redis, TEST_KEYS, sessions, TicketService(sessions), transfers=ledger)
     ami = FakeAmi()
-    service = TransferService(sessions, redis, transfers, ami, lambda: at(30))
+    service = TransferService(sessions, redis, TEST_KEYS, transfers, ami, lambda: at(30))
     store = service.store
     # The caller was answered by agent01 (the screen pops keep who has the caller).
     await store.update(LINKEDID, agent="agent01", uin="000123")

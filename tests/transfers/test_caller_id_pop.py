@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 
 from core.facts import CallRinging, CallStarted, CallTicketed
-from core.keys import agent_events
 from crm.transfers.screenpops import ScreenPops
+from tests.conftest import TEST_KEYS
 
 LINKEDID = "1795310000.77"
 AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -22,9 +22,9 @@ def _started(num: str, name: str) -> CallStarted:
 
 
 async def test_the_ringing_agent_sees_the_callers_number_told_after_unknown(redis: Redis) -> None:
-    pops = ScreenPops.build(redis)
+    pops = ScreenPops.build(redis, TEST_KEYS)
     pubsub = redis.pubsub()
-    await pubsub.subscribe(agent_events("agent1"))
+    await pubsub.subscribe(TEST_KEYS.agent_events("agent1"))
     await pubsub.get_message(timeout=1)  # the subscription's confirmation
     try:
         await pops.handle([_started("", ""), _started("79000000001", "Алиса")])

@@ -20,6 +20,7 @@ from crm.db import make_engine, make_sessionmaker
 from crm.recorder import Recorder
 from crm.service import TicketService
 from crm.supervisor.history import history, load_entries
+from tests.conftest import TEST_KEYS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "asterisk"
 SESSIONS = (
@@ -42,7 +43,7 @@ async def test_completed_is_the_same_in_sql_and_in_the_tracker(
     assert any(f.kind == "completed" for f in facts)
     engine = make_engine(settings.db.url)
     sessions = make_sessionmaker(engine)
-    recorder = Recorder(redis, sessions, TicketService(sessions))
+    recorder = Recorder(redis, TEST_KEYS, sessions, TicketService(sessions))
     try:
         assert await recorder.apply_many(facts) > 0
         start = datetime(1970, 1, 1, tzinfo=UTC)  # 01-05 carry no timestamps

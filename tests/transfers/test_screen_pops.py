@@ -19,13 +19,12 @@ from sqlalchemy import select
 from asterisksim import SimConfig, SimulatedAsterisk
 from core.bus import FactBus
 from core.facts import CallRinging, CallTicketed
-from core.keys import FACT_STREAM, agent_events
-from core.settings import AmiSettings, DatabaseSettings, RedisSettings, Settings
+from core.settings import AmiSettings, DatabaseSettings, Settings
 from crm.db import make_engine
 from crm.models import Call
 from crm.transfers.screenpops import ScreenPops
 from hotline.bootstrap.tracker import run_tracker
-from tests.conftest import _empty
+from tests.conftest import TEST_KEYS, _empty, redis_settings
 from tests.transfers.conftest import TRANSFER_REDIS_URL
 
 LINKEDID = "1795310000.42"
@@ -48,7 +47,7 @@ async def pbx() -> AsyncIterator[SimulatedAsterisk]:
 def _settings(pbx: SimulatedAsterisk, database_url: str) -> Settings:
     ami = AmiSettings(host=pbx.host, port=pbx.port, user="hotline", secret="hotline")
     return Settings(
-        ami=ami, db=DatabaseSettings(url=database_url), redis=RedisSettings(url=TRANSFER_REDIS_URL)
+        ami=ami, db=DatabaseSettings(url=database_url), redis=redis_settings(TRANSFER_REDIS_URL)
     )
 
 
@@ -59,7 +58,10 @@ async def _tracker(settings: Settings, redis: Redis) -> AsyncIterator[None]:
     task = asyncio.create_task(run_tracker(settings, stop, with_recorder=True))
     try:
         for _ in range(500):  # test only: the groups are made as the readers start
-            if await redis.exists(FACT_STREAM) and len(await redis.xinfo_groups(FACT_STREAM)) >= 2:
+            if (
+                await redis.exists(TEST_KEYS.facts)
+                and len(await redis.xinfo_groups(TEST_KEYS.facts)) >= 2
+            ):
                 break
             await asyncio.sleep(0.01)
         yield
@@ -72,9 +74,9 @@ async def _pop_after_ringing(redis: Redis) -> tuple[dict, float]:
     """Put a ticketed call ringing agent1 on the stream; agent1's screen pop and how long
     it took to come."""
     pubsub = redis.pubsub()
-    await pubsub.subscribe(agent_events("agent1"))
+    await pubsub.subscribe(TEST_KEYS.agent_events("agent1"))
     await pubsub.get_message(timeout=1)  # the subscription's confirmation
-    bus = FactBus(redis)
+    bus = FactBus(redis, TEST_KEYS)
     try:
         started = time.monotonic()
         await bus.publish(CallTicketed(linkedid=LINKEDID, uin="00004242", ticket_id=42))
@@ -141,13 +143,13 @@ async def test_a_ringing_agent_gets_the_screen_pop_while_a_lock_holds_the_record
 async def test_a_fact_delivered_twice_pops_once(redis: Redis) -> None:
     """As in the recorder, a fact whose key was handled changes nothing the second time
     (a restarted tracker tells again what it finds)."""
-    pops = ScreenPops.build(redis)
+    pops = ScreenPops.build(redis, TEST_KEYS)
     reader = pops.consumer()
     await reader.ensure_group()
     pubsub = redis.pubsub()
-    await pubsub.subscribe(agent_events("agent1"))
+    await pubsub.subscribe(TEST_KEYS.agent_events("agent1"))
     await pubsub.get_message(timeout=1)
-    bus = FactBus(redis)
+    bus = FactBus(redis, TEST_KEYS)
     ringing = CallRinging(linkedid=LINKEDID, queue="hotline", agent="agent1", at=AT)
     try:
         await bus.publish(CallTicketed(linkedid=LINKEDID, uin="00004242"))

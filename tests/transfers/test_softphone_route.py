@@ -19,6 +19,7 @@ from core.facts import CallTransferred
 from core.settings import AgiSettings
 from crm.models import Call, Transfer
 from tests.agi.scripted import environment, replies, run_script
+from tests.conftest import TEST_KEYS
 from tests.transfers.conftest import CONTEXT, Rig, agent_auth, next_pop, supervisor_auth
 
 
@@ -26,7 +27,8 @@ from tests.transfers.conftest import CONTEXT, Rig, agent_auth, next_pop, supervi
 async def agi_port(rig: Rig) -> AsyncIterator[int]:
     server = AgiServer(AgiSettings(host="127.0.0.1", port=0, header_timeout_s=1.0))
     server.add_route(
-        "transfer", TransferRoute(rig.store, AgentNotifier(rig.redis), rig.settings.transfers)
+        "transfer",
+        TransferRoute(rig.store, AgentNotifier(rig.redis, TEST_KEYS), rig.settings.transfers),
     )
     await server.start()
     try:
@@ -226,7 +228,7 @@ async def test_a_third_phone_transfer_is_refused_and_the_caller_stays_with_the_a
     # A day later the live context has expired: the API answers from the CRM's copy.
     rig.pbx.pbx.caller_hangup(call)
     await rig.settle(5)
-    await rig.redis.delete(f"hotline:call:{linkedid}")
+    await rig.redis.delete(f"{TEST_KEYS.call_context}{linkedid}")
     later = await rig.crm.get(f"/api/calls/{linkedid}/context", headers=supervisor_auth())
     assert later.status_code == 200, later.text
     assert later.json()["count"] == 2 and later.json()["uin"] == "00008888"

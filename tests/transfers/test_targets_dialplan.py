@@ -15,6 +15,7 @@ from crm.models import utcnow
 from crm.transfers.counting import TransferCounter
 from crm.transfers.service import TransferService
 from hotline.asterisk_config import ConfigError, render
+from tests.conftest import TEST_KEYS
 from tests.deploy.test_asterisk_config import ENV, parse_conf
 
 APP = re.compile(r"^(?:\d+|n)(?:\([a-z-]+\))?,(\w+)\((.*)\)$")
@@ -63,8 +64,8 @@ def test_every_target_reaches_the_agent_or_queue_the_code_believes(
     believed = parse_targets(targets)
     assert set(rendered) == set(believed), "no target missing, none the code does not know"
     redis = FakeRedis()
-    counter = TransferCounter.build(redis, settings.transfers)
-    api = TransferService(None, redis, settings.transfers, None, utcnow)  # type: ignore[arg-type]
+    counter = TransferCounter.build(redis, TEST_KEYS, settings.transfers)
+    api = TransferService(None, redis, TEST_KEYS, settings.transfers, None, utcnow)  # type: ignore[arg-type]
     queues = set(re.findall(r"^\[([\w-]+)\]", (tmp_path / "queues.conf").read_text(), re.M))
     for exten, (kind, name) in believed.items():
         reached = _reaches(rendered[exten])
