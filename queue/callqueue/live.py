@@ -35,7 +35,7 @@ from redis.asyncio import Redis
 
 from callqueue.agents import AgentState, AgentStateSink
 from callqueue.checkpoint import OPEN_CALLS_TTL_S, dump_call
-from core.facts import CallAbandoned, CallAnswered, CallFact, CallQueued
+from core.facts import AGENT_FACTS, CallAbandoned, CallAnswered, CallFact, CallQueued
 from core.keys import RedisKeys
 from core.service_level import DEFAULT_SHORT_ABANDON_S, DEFAULT_THRESHOLD_S, answered_within
 
@@ -108,6 +108,8 @@ class LiveState(AgentStateSink):
     def collect(self, facts: list[CallFact]) -> None:
         """Note what `facts` change: waiting lists, outcomes and counters."""
         for fact in facts:
+            if isinstance(fact, AGENT_FACTS):
+                continue  # an agent's facts carry no call; its state comes as the agent's
             self._calls_dirty.add(fact.linkedid)
             if fact.kind == "started":
                 self._caller_known(fact.linkedid)

@@ -40,7 +40,6 @@ from core.settings import (
     ApiSettings,
     CalendarSettings,
     DatabaseSettings,
-    RedisSettings,
     Settings,
     WebSettings,
 )
@@ -48,7 +47,7 @@ from crm.people.service import Person
 from hotline.bootstrap import create_app
 from hotline.demo.stack import free_port
 from hotline.serve import serving
-from tests.conftest import REDIS_TEST_URL, TOKENS
+from tests.conftest import REDIS_TEST_URL, TOKENS, redis_settings
 
 CHROMIUM = os.environ.get("HOTLINE_TEST_CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "page-test-password"
@@ -83,7 +82,7 @@ class LiveSite:
 def pages_settings(database_url: str) -> Settings:
     return Settings(
         db=DatabaseSettings(url=database_url),
-        redis=RedisSettings(url=PAGES_REDIS_URL),
+        redis=redis_settings(PAGES_REDIS_URL),
         api=ApiSettings(tokens=",".join(f"{r}:{t}" for r, t in TOKENS.items())),
         calendar=CalendarSettings(hours="mon-sun 00:00-24:00", holiday_calendar="none"),
         web=WebSettings(session_secret="pages-test-session-secret-0123456789"),

@@ -22,12 +22,12 @@ from asterisksim import SimConfig, SimulatedAsterisk
 from asterisksim.config import AgentProfile
 from core.bus import FactBus
 from core.facts import CallTicketed
-from core.settings import AmiSettings, AsteriskSettings, RedisSettings, Settings, TransferSettings
+from core.settings import AmiSettings, AsteriskSettings, Settings, TransferSettings
 from hotline.bootstrap import create_app
 from hotline.bootstrap.tracker import run_tracker
 from hotline.demo.stack import free_port
 from hotline.serve import serving
-from tests.conftest import REDIS_TEST_URL
+from tests.conftest import REDIS_TEST_URL, TEST_KEYS, redis_settings
 from tests.pages.conftest import LiveSite
 
 # A Redis database of its own: its own fact stream and call contexts.
@@ -55,7 +55,7 @@ class DeskStack:
         """The AGI route's `ticketed` fact: the caller heard `uin` (no AGI in this stack)."""
         redis = Redis.from_url(DESK_REDIS_URL)
         try:
-            await FactBus(redis).publish(
+            await FactBus(redis, TEST_KEYS).publish(
                 CallTicketed(linkedid=linkedid, uin=uin, ticket_id=ticket_id)
             )
         finally:
@@ -91,7 +91,7 @@ async def desk_stack(pages_settings: Settings) -> AsyncIterator[DeskStack]:
         _watch_agent_called(sim, seen)
         settings = pages_settings.model_copy(
             update={
-                "redis": RedisSettings(url=DESK_REDIS_URL),
+                "redis": redis_settings(DESK_REDIS_URL),
                 "ami": AmiSettings(
                     host=sim.host,
                     port=sim.port,

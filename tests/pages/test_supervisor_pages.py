@@ -20,13 +20,13 @@ from redis.asyncio import Redis
 from asterisksim import SimConfig, SimulatedAsterisk
 from callqueue.service import TrackerService
 from core.facts import CallAbandoned, CallAnswered, CallEnded, CallQueued, CallStarted
-from core.settings import AmiSettings, RedisSettings, Settings
+from core.settings import AmiSettings, Settings
 from crm.db import make_sessionmaker
 from crm.people.service import Person
 from crm.recorder import Recorder
 from crm.service import TicketService
 from crm.supervisor import pages as supervisor_pages
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TEST_KEYS, redis_settings
 from tests.pages.conftest import PAGES, PAGES_REDIS_URL, LiveSite
 
 pytestmark = PAGES
@@ -42,13 +42,13 @@ SL = '[data-queue="hotline"] [data-metric="sl"][data-window="{}"]'
 async def pbx(site: LiveSite) -> AsyncIterator[SimulatedAsterisk]:
     """The simulator and a tracker writing the live state where the site reads it."""
     redis = Redis.from_url(PAGES_REDIS_URL)
-    keys = [key async for key in redis.scan_iter("hotline:live:*")]
+    keys = [key async for key in redis.scan_iter(TEST_KEYS.live + "*")]
     if keys:
         await redis.delete(*keys)  # another module's tracker may have left some
     async with SimulatedAsterisk(SimConfig(timestampevents=True), accelerated=False) as sim:
         settings = Settings(
             ami=AmiSettings(host=sim.host, port=sim.port, user="hotline", secret="hotline"),
-            redis=RedisSettings(url=PAGES_REDIS_URL),
+            redis=redis_settings(PAGES_REDIS_URL),
         )
         service = TrackerService(settings, redis, clock=sim.now)
         stop = asyncio.Event()
@@ -70,7 +70,7 @@ async def pbx(site: LiveSite) -> AsyncIterator[SimulatedAsterisk]:
 async def _seed_today(redis: Redis, now: float) -> None:
     """Twelve outcomes of the last 15 minutes, written as the tracker writes them (the
     queue's `done` set): 8 answered within 40 s, 2 late, 2 abandoned after S."""
-    key = "hotline:live:queue:hotline:done"
+    key = TEST_KEYS.live + "queue:hotline:done"
     rows = {}
     for n, (wait_s, answered) in enumerate(
         [(12.0, True)] * 8 + [(65.0, True)] * 2 + [(30.0, False)] * 2
@@ -88,7 +88,7 @@ async def _seed_today(redis: Redis, now: float) -> None:
         }
         rows[json.dumps(row, sort_keys=True)] = at
     await redis.zadd(key, rows)
-    await redis.sadd("hotline:live:queues", "hotline")
+    await redis.sadd(TEST_KEYS.live + "queues", "hotline")
 
 
 async def _api_board(page: Any) -> dict:
@@ -209,7 +209,7 @@ async def recorded(site: LiveSite) -> list[str]:
 
     base = datetime.now(ZoneInfo(tz)).replace(hour=9, minute=0, second=0, microsecond=0)
     sessions = make_sessionmaker(site.app.state.engine)
-    recorder = Recorder(None, sessions, TicketService(sessions))  # type: ignore[arg-type]
+    recorder = Recorder(None, TEST_KEYS, sessions, TicketService(sessions))  # type: ignore[arg-type]
     linkedids = []
     plan = [
         (5, 10.0, True),

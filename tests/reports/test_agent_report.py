@@ -32,7 +32,7 @@ from crm.models import AgentSession, Call, Transfer
 from crm.recorder import Recorder
 from crm.service import TicketService
 from hotline.bootstrap import create_app
-from tests.conftest import TOKENS, auth
+from tests.conftest import TEST_KEYS, TOKENS, auth
 
 pytestmark = pytest.mark.redis
 AGENT_TOKEN = "agent-a1-token-0123456789abc"
@@ -130,7 +130,7 @@ def day_facts():
 async def record(settings) -> None:
     engine = make_engine(settings.db.url)
     sessions = make_sessionmaker(engine)
-    recorder = Recorder(None, sessions, TicketService(sessions))  # type: ignore[arg-type]
+    recorder = Recorder(None, TEST_KEYS, sessions, TicketService(sessions))  # type: ignore[arg-type]
     try:
         facts = list(day_facts())
         await recorder.apply_many(facts[:9])  # one batch, as a read of the stream

@@ -19,7 +19,7 @@ from crm.db import make_engine, make_sessionmaker
 from crm.recorder import Recorder
 from crm.service import TicketService
 from hotline.bootstrap import create_app
-from tests.conftest import auth
+from tests.conftest import TEST_KEYS, auth
 from tests.live.conftest import pbx, redis, running_tracker  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.redis
@@ -60,14 +60,14 @@ async def test_a_scripted_simulator_run(settings, pbx, redis) -> None:  # noqa: 
         )
         await pbx.run_for(5)
         await service.outbox.drained(5)
-    facts = await FactBus(redis).read_all(count=10_000)
+    facts = await FactBus(redis, TEST_KEYS).read_all(count=10_000)
     truth = {c.caller_name: c for c in pbx.ground_truth}
     assert truth["Alice"].outcome == "abandoned"
     assert truth["Bob"].visits[0].answered_at == pytest.approx(t0 + 802, abs=0.05)
 
     engine = make_engine(settings.db.url)
     sessions = make_sessionmaker(engine)
-    recorder = Recorder(None, sessions, TicketService(sessions))  # type: ignore[arg-type]
+    recorder = Recorder(None, TEST_KEYS, sessions, TicketService(sessions))  # type: ignore[arg-type]
     try:
         await recorder.apply_many(facts)
     finally:

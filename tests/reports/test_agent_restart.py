@@ -15,6 +15,7 @@ from crm.db import make_engine, make_sessionmaker
 from crm.models import AgentPause, AgentSession
 from crm.recorder import Recorder
 from crm.service import TicketService
+from tests.conftest import TEST_KEYS
 from tests.live.conftest import pbx, redis, running_tracker  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.redis
@@ -45,12 +46,12 @@ async def test_sessions_survive_tracker_restarts(settings, pbx, redis) -> None: 
         await pbx.run_for(5)
         await service.outbox.drained(5)
 
-    facts = await FactBus(redis).read_all(count=10_000)
+    facts = await FactBus(redis, TEST_KEYS).read_all(count=10_000)
     kinds = [f.kind for f in facts]
     assert kinds.count("agent_logged_in") == 1 and kinds.count("agents_present") == 3
     engine = make_engine(settings.db.url)
     sessions = make_sessionmaker(engine)
-    recorder = Recorder(None, sessions, TicketService(sessions))  # type: ignore[arg-type]
+    recorder = Recorder(None, TEST_KEYS, sessions, TicketService(sessions))  # type: ignore[arg-type]
     try:
         await recorder.apply_many(facts)
         async with sessions() as session:

@@ -28,6 +28,7 @@ from crm.reconcile.queue_log import read_queue_log
 from crm.recorder import Recorder
 from crm.service import TicketService
 from hotline.cli import app
+from tests.conftest import TEST_KEYS
 from tests.live.conftest import pbx, redis, running_tracker  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.redis
@@ -37,7 +38,7 @@ TIER = Path(__file__).resolve().parents[1] / "fixtures" / "asterisk-tier"
 async def _record(url: str, facts) -> None:
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
-    recorder = Recorder(None, sessions, TicketService(sessions))  # type: ignore[arg-type]
+    recorder = Recorder(None, TEST_KEYS, sessions, TicketService(sessions))  # type: ignore[arg-type]
     try:
         for start in range(0, len(facts), 200):
             await recorder.apply_many(facts[start : start + 200])
@@ -102,7 +103,7 @@ async def test_the_simulators_queue_log_and_its_record_agree(
             await pbx.run_for(4)
         await pbx.run_for(400)
         await service.outbox.drained(5)
-    facts = await FactBus(redis).read_all(count=10_000)
+    facts = await FactBus(redis, TEST_KEYS).read_all(count=10_000)
     await _record(settings.db.url, facts)
     log.close()
     assert path.read_text() == log.text()
