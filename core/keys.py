@@ -12,6 +12,7 @@ the database number, so the prefix is what keeps one install's channels apart.
 | `hotline:call:<linkedid>[:res|:seen]` | hashes | `core.context` | AGI, CRM |
 | `hotline:agent-events:<agent>` | channel | `core.context.notifier` | agent SSE |
 | `hotline:agi:...` | lists, hashes | AGI (UIN stock, owed tickets and withdrawals) | AGI |
+| `hotline:session:<id>` | strings (TTL) | CRM login | CRM pages and API (open while kept) |
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ AGENT_EVENTS_PREFIX = f"{ROOT}agent-events:"
 def agent_events(agent: str) -> str:
     """The pub/sub channel of one agent's screen pops."""
     return f"{AGENT_EVENTS_PREFIX}{agent}"
+
+
+WEB_SESSION_PREFIX = f"{ROOT}session:"
+
+
+def web_session(session_id: str) -> str:
+    """A logged-in browser session: its person's id, kept while the session is open."""
+    return f"{WEB_SESSION_PREFIX}{session_id}"
 
 
 AGI_UIN_STOCK = f"{ROOT}agi:uin-stock"

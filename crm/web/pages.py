@@ -56,7 +56,7 @@ async def login(
     if person is None:
         log.info("login refused for %r from %s", username[:64], _client(request))
         return render(request, "login.html", {**context, "error": "refused"}, status_code=401)
-    start_session(request, person, request.app.state.people.clock())
+    await start_session(request, person, request.app.state.people.clock())
     log.info("%s logged in from %s", person.login, _client(request))
     return RedirectResponse(safe_next(next) or home_of(person), status_code=303)
 
@@ -67,7 +67,7 @@ async def logout(
 ) -> Response:
     if not csrf_matches(request, csrf_token):
         return render(request, "forbidden.html", {"reason": "csrf", "home": "/"}, status_code=403)
-    end_session(request)
+    await end_session(request)
     return RedirectResponse("/login", status_code=303)
 
 

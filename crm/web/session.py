@@ -2,9 +2,10 @@
 request came over HTTPS, and what a session holds (person, signing time, CSRF token,
 language).
 
-The cookie carries only ids and a timestamp, signed; every request checks the person in
-SQL (enabled, password unchanged since the session was signed), so disabling a person or
-changing a password ends their sessions at once.
+The cookie carries only ids and a timestamp, signed; every request checks that the
+session's record is still in Redis (logging out deletes it) and the person in SQL
+(enabled, password unchanged since the session was signed), so logging out, disabling a
+person or changing a password ends the session at once.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from core.keys import web_session
 from core.settings import WebSettings
 from crm.people.service import Person
 
@@ -28,7 +32,7 @@ log = logging.getLogger(__name__)
 COOKIE_NAME = "hotline_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
-_PERSON, _SIGNED_AT, _CSRF, _LANGUAGE = "uid", "at", "csrf", "lang"
+_PERSON, _SIGNED_AT, _CSRF, _LANGUAGE, _ID = "uid", "at", "csrf", "lang", "sid"
 KEPT_FORM = "kept_form"  # {"path": the page, "fields": {name: value}} until it is shown
 
 
@@ -131,14 +135,19 @@ def csrf_matches(conn: HTTPConnection, presented: str | None) -> bool:
     )
 
 
-def start_session(conn: HTTPConnection, person: Person, signed_at: datetime) -> None:
-    """Log `person` in: a fresh session (new CSRF token: no fixation), their language.
-    `signed_at` comes from the people service's clock, the one `sessions_after` uses."""
+async def start_session(conn: HTTPConnection, person: Person, signed_at: datetime) -> None:
+    """Log `person` in: a fresh session (new id and CSRF token: no fixation), their
+    language. `signed_at` comes from the people service's clock, the one `sessions_after`
+    uses. The session's id is recorded in Redis: logging out deletes it, so a copy of the
+    cookie is worthless afterwards."""
     language = person.language or conn.session.get(_LANGUAGE)
     kept_form = conn.session.get(KEPT_FORM)  # a form posted after the session expired
+    session_id = secrets.token_urlsafe(24)
+    await _redis(conn).set(web_session(session_id), str(person.id), ex=_max_age_s(conn))
     conn.session.clear()
     if kept_form:
         conn.session[KEPT_FORM] = kept_form
+    conn.session[_ID] = session_id
     conn.session[_PERSON] = person.id
     conn.session[_SIGNED_AT] = signed_at.timestamp()
     conn.session[_CSRF] = secrets.token_urlsafe(32)
@@ -146,21 +155,55 @@ def start_session(conn: HTTPConnection, person: Person, signed_at: datetime) -> 
         conn.session[_LANGUAGE] = language
 
 
-def end_session(conn: HTTPConnection) -> None:
+async def end_session(conn: HTTPConnection) -> None:
+    """Log out: the session's record goes, the cookie keeps only the language."""
+    session_id = conn.session.get(_ID)
+    if isinstance(session_id, str):
+        try:
+            await _redis(conn).delete(web_session(session_id))
+        except RedisError:
+            log.warning("logout: the session record could not be deleted (Redis is down)")
+    _forget(conn)
+
+
+def _forget(conn: HTTPConnection) -> None:
     language = conn.session.get(_LANGUAGE)
     conn.session.clear()
     if language:
         conn.session[_LANGUAGE] = language
 
 
-def session_ids(conn: HTTPConnection) -> tuple[int, datetime] | None:
-    """(person id, signing time) of a logged-in session, or None."""
+def _redis(conn: HTTPConnection) -> Redis:
+    return conn.app.state.redis
+
+
+def _max_age_s(conn: HTTPConnection) -> int:
+    return conn.app.state.settings.web.session_max_age_s
+
+
+def session_ids(conn: HTTPConnection) -> tuple[str, int, datetime] | None:
+    """(session id, person id, signing time) of a logged-in session, or None."""
     if "session" not in conn.scope:
         return None
+    session_id = conn.session.get(_ID)
     person_id, signed_at = conn.session.get(_PERSON), conn.session.get(_SIGNED_AT)
-    if not isinstance(person_id, int) or not isinstance(signed_at, int | float):
+    if (
+        not isinstance(session_id, str)
+        or not isinstance(person_id, int)
+        or not isinstance(signed_at, int | float)
+    ):
         return None
-    return person_id, datetime.fromtimestamp(signed_at, UTC)
+    return session_id, person_id, datetime.fromtimestamp(signed_at, UTC)
+
+
+async def _session_open(conn: HTTPConnection, session_id: str, person_id: int) -> bool:
+    """The session's record exists (renewed for another max age: the cookie is too)."""
+    try:
+        value = await _redis(conn).getex(web_session(session_id), ex=_max_age_s(conn))
+    except RedisError:
+        log.warning("sessions cannot be checked: Redis is down")
+        return False
+    return value is not None and value.decode() == str(person_id)
 
 
 async def session_person(conn: HTTPConnection) -> Person | None:
@@ -170,9 +213,12 @@ async def session_person(conn: HTTPConnection) -> Person | None:
     ids = session_ids(conn)
     person = None
     if ids is not None:
-        person = await conn.app.state.people.session_person(*ids)
+        session_id, person_id, signed_at = ids
+        if await _session_open(conn, session_id, person_id):
+            person = await conn.app.state.people.session_person(person_id, signed_at)
         if person is None:
-            end_session(conn)  # disabled, or the password changed: the cookie is void
+            # logged out, disabled, or the password changed: the cookie is void
+            _forget(conn)
     conn.scope["hotline.person"] = person
     return person
 

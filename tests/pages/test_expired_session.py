@@ -24,6 +24,8 @@ FORM = """{% extends "base.html" %}{% block content %}
   <button id="post" type="submit">post</button>
   <button id="api" type="button"
     onclick="Hotline.post('/api/tickets', {category: 'ZnK', priority: 3})">api</button>
+  <button id="htmx" type="button" hx-post="/test-pages/form" hx-include="closest form"
+    hx-target="#main">htmx</button>
 </form>{% endblock %}"""
 
 
@@ -95,5 +97,21 @@ async def test_an_api_call_after_the_session_expired_keeps_the_page_input(
     await _fill(page)
     await page.context.clear_cookies()
     await page.click("#api")
+    await _log_in_again(page, site, person.login)
+    await _assert_kept(page)
+
+
+async def test_an_htmx_post_after_the_session_expired_keeps_the_page_input(
+    page: Any, site: LiveSite, form_page: str
+) -> None:
+    person = await site.add_person("agent")
+    await page.goto(site.url("/login?next=/test-pages/form"))
+    await page.fill("input[name=username]", person.login)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(form_page)
+    await _fill(page)
+    await page.context.clear_cookies()
+    await page.click("#htmx")
     await _log_in_again(page, site, person.login)
     await _assert_kept(page)

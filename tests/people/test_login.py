@@ -70,6 +70,20 @@ async def test_logout_needs_the_csrf_token_and_ends_the_session(site: Site) -> N
     assert after.headers["location"] == "/login?next=/wallboard"
 
 
+async def test_a_copy_of_the_cookie_is_worthless_after_logout(site: Site) -> None:
+    await site.add("kopiya")
+    await site.login("kopiya")
+    copied = site.http.cookies["hotline_session"]
+    transport = httpx.ASGITransport(app=site.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://crm") as thief:
+        headers = {"Cookie": f"hotline_session={copied}"}
+        assert (await thief.get("/api/tickets", headers=headers)).status_code == 200
+        token = await site.csrf("/wallboard")
+        await site.http.post("/logout", data={"csrf_token": token})
+        assert (await thief.get("/api/tickets", headers=headers)).status_code == 401
+        assert (await thief.get("/wallboard", headers=headers)).status_code == 303
+
+
 async def test_session_cookie_is_signed_httponly_lax_and_secure_over_https(site: Site) -> None:
     await site.add("smirnov")
     response = await site.login("smirnov")

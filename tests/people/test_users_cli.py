@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import pty
+import select
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from crm.db import make_engine, make_sessionmaker
+from crm.migrate import upgrade
 from crm.people.service import PeopleService, Person
 from hotline.cli import app
+
+HOTLINE = str(Path(sys.executable).with_name("hotline"))
 
 
 async def _check(url: str, login: str, password: str) -> Person | None:
@@ -93,3 +102,56 @@ def test_passwd_and_disable(users, database_url: str) -> None:  # type: ignore[n
     assert check(database_url, "sokolov", "second-password") is not None
     assert users("disable", "sokolov").exit_code == 0
     assert check(database_url, "sokolov", "second-password") is None
+
+
+def _on_a_terminal(
+    args: list[str], answers: list[tuple[bytes, bytes]], env: dict[str, str]
+) -> tuple[str, int]:
+    """Run `hotline ARGS` on a pseudo-terminal, typing each answer after its prompt."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the terminal is its controlling tty
+        try:
+            os.execve(HOTLINE, [HOTLINE, *args], env)
+        finally:
+            os._exit(127)  # never go on running the tests in the child
+    out = b""
+    deadline = time.monotonic() + 60
+
+    def read_until(marker: bytes | None) -> None:
+        nonlocal out
+        while (marker is None or marker not in out) and time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:  # the child exited and closed the terminal
+                return
+            if not chunk:
+                return
+            out += chunk
+
+    for prompt, answer in answers:  # each prompt appears only once the last is answered
+        read_until(prompt)
+        os.write(fd, answer)
+    read_until(None)
+    os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return out.decode(errors="replace"), os.waitstatus_to_exitcode(status)
+
+
+def test_on_a_terminal_the_password_is_asked_twice_and_not_echoed(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"
+    upgrade(url)
+    env = {**os.environ, "HOTLINE_DATABASE_URL": url}
+    args = ["users", "add", "tty-user", "--role", "supervisor"]
+    first, again = b"Password: ", b"Password again: "
+    answers = [(first, b"typed-password-1\n"), (again, b"typed-password-2\n")]
+    output, code = _on_a_terminal(args, answers, env)
+    assert code == 2 and "the two passwords differ" in output
+    answers = [(first, b"typed-password-1\n"), (again, b"typed-password-1\n")]
+    output, code = _on_a_terminal(args, answers, env)
+    assert code == 0, output
+    assert "Password:" in output and "Password again:" in output
+    assert "typed-password" not in output, "never echoed"
+    assert check(url, "tty-user", "typed-password-1") is not None
