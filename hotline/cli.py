@@ -356,12 +356,29 @@ def demo(
         float | None, typer.Option(help="with --rate: callers' mean patience, s (exponential; 75)")
     ] = None,
     hours: Annotated[float | None, typer.Option(help="with --rate: hours of traffic (1)")] = None,
+    keep: Annotated[
+        bool,
+        typer.Option(
+            "--keep",
+            help="after the summary keep the stack up (API, pages, simulator) until Ctrl-C,"
+            " printing the URLs and a supervisor's and an agent's login",
+        ),
+    ] = False,
+    keep_calling: Annotated[
+        bool,
+        typer.Option(
+            "--keep-calling", help="with --keep: callers go on arriving at the hour's rate"
+        ),
+    ] = False,
 ) -> None:
     """All of Hotline in one process against a simulated Asterisk: a busy hour (or --rate's
-    steady traffic, staffed by the planner unless --agents), then a summary."""
+    steady traffic, staffed by the planner unless --agents), then a summary; with --keep
+    the stack stays up until Ctrl-C."""
     import asyncio
+    import gc
     import json
 
+    from hotline.demo.report import DemoReport
     from hotline.demo.run import DemoOptions, parse_speed, run_demo
 
     try:
@@ -376,6 +393,8 @@ def demo(
             aht_s=aht,
             patience_s=patience,
             hours=hours,
+            keep=keep,
+            keep_calling=keep_calling,
         )
     except ValueError as exc:
         typer.echo(f"hotline demo: {exc}", err=True)
@@ -386,11 +405,17 @@ def demo(
         if not json_out:
             typer.echo(line)
 
-    report, summary = asyncio.run(run_demo(options, say))
-    if json_out:
-        typer.echo(json.dumps(summary))
-    else:
-        typer.echo(report.text())
+    def ready(report: DemoReport, summary: dict[str, object]) -> None:
+        typer.echo(json.dumps(summary) if json_out else report.text())
+
+    def tell(line: str) -> None:
+        # With --json, standard output stays one JSON object: --keep's lines go to stderr.
+        typer.echo(line, err=json_out)
+
+    asyncio.run(run_demo(options, say, ready=ready, tell=tell))
+    # Everything is stopped and printed: the interpreter's last collections would walk
+    # every object of the run again (seconds after a large one, or after Ctrl-C on --keep).
+    gc.freeze()
 
 
 @app.command()

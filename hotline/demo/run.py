@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+import signal
 import sys
 import tempfile
 import time
@@ -33,8 +35,10 @@ from hotline.demo.stack import (
     sounds_dir,
 )
 from hotline.demo.traffic import (
+    HOUR_S,
     BusyHour,
     BusyHourTraffic,
+    KeepCalling,
     SteadyHours,
     SteadyTraffic,
 )
@@ -56,6 +60,15 @@ DEFAULT_AHT_S = 180.0  # --rate's talk time when --aht is not given
 DEFAULT_PATIENCE_S = 75.0  # the busy hour's mean patience
 MAX_RATE_PER_HOUR = 20_000.0
 MAX_HOURS = 168.0
+# --keep: the simulator's clock starts this long before the wall clock's now plus the
+# traffic's hours, so that when the hour is over the model's time can catch up with the
+# wall clock and follow it (the pages' "today" and "last 15 minutes" are the run's).
+KEEP_LEAD_S = 15 * 60.0
+KEEP_STEP_S = 0.5  # --keep: real seconds between two moves of the simulator's clock
+# --keep: the people the demo makes, with passwords generated per run (never stored).
+KEEP_SUPERVISOR = "demo-supervisor"
+KEEP_AGENT = "demo-agent"
+KEEP_AGENT_MEMBER = "agent1"  # the busy hour's first agent
 
 
 @dataclass
@@ -74,10 +87,16 @@ class DemoOptions:
     aht_s: float | None = None  # default DEFAULT_AHT_S
     patience_s: float | None = None  # default DEFAULT_PATIENCE_S
     hours: float | None = None  # default 1
+    # After the hour the stack stays up (API, pages, the simulator following the wall
+    # clock) until SIGINT/SIGTERM; `keep_calling`: callers go on arriving at the hour's rate.
+    keep: bool = False
+    keep_calling: bool = False
 
     def __post_init__(self) -> None:
         if self.calls < 1:
             raise ValueError("--calls must be at least 1")
+        if self.keep_calling and not self.keep:
+            raise ValueError("--keep-calling goes with --keep")
         steady = (self.aht_s, self.patience_s, self.hours)
         if self.rate is None and any(value is not None for value in steady):
             raise ValueError("--aht, --patience and --hours go with --rate")
@@ -113,23 +132,35 @@ def _migrate(database_url: str) -> None:
     upgrade(database_url)
 
 
+ReportReady = Callable[[DemoReport, dict[str, Any]], None]
+
+
 async def run_demo(
-    options: DemoOptions, say: Callable[[str], None] = print
+    options: DemoOptions,
+    say: Callable[[str], None] = print,
+    ready: ReportReady | None = None,
+    tell: Callable[[str], None] | None = None,
 ) -> tuple[DemoReport, dict[str, Any]]:
-    """Run the whole demo; returns the report and the truth-checked summary."""
+    """Run the whole demo; returns the report and the truth-checked summary.
+
+    `ready` gets them as soon as they are known (with `--keep`, before the stack goes on
+    serving); `tell` prints `--keep`'s URLs and logins (default: `say`)."""
     # Every SQL statement is a hand-over to aiosqlite's thread and back. With the event loop
     # busy, each hand-back waited up to the interpreter's 5 ms switch interval, on the path
     # of every caller's ticket (while the simulator waits for the AGI's answer).
     switch_s = sys.getswitchinterval()
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     try:
-        return await _run_demo(options, say)
+        return await _run_demo(options, say, ready, tell or say)
     finally:
         sys.setswitchinterval(switch_s)
 
 
 async def _run_demo(
-    options: DemoOptions, say: Callable[[str], None]
+    options: DemoOptions,
+    say: Callable[[str], None],
+    ready: ReportReady | None,
+    tell: Callable[[str], None],
 ) -> tuple[DemoReport, dict[str, Any]]:
     from callqueue.service import TrackerService
     from core.ami.manager import AmiManager
@@ -161,6 +192,7 @@ async def _run_demo(
             channelvars=("UIN", "TICKET_ID", "TRANSFER_COUNT"),
             prompts=frozenset(all_sound_files()),
             **simulated_site(settings),
+            **_keep_start(options),
         )
         async with SimulatedAsterisk(config) as sim:
             app = create_app(settings, redis_factory=embedded.client)
@@ -231,6 +263,12 @@ async def _run_demo(
                         time.perf_counter() - started,
                         refused=await CallContextStore(redis, settings.redis.keys).refused_total(),
                     )
+                    if ready is not None:
+                        ready(report, report.summary())
+                    if options.keep:
+                        settle_late[0] = 0.0  # the calls still to come are not orphans
+                        url = f"http://{options.host}:{port}"
+                        await _keep(options, sim, app, traffic, url, tell)
                 finally:
                     stop.set()
                     await asyncio.wait(tasks, timeout=15)
@@ -292,6 +330,79 @@ async def _run_hour(
             say(live.render(sim.now() - start_s))
         if finished or sim.now() > last_call_s + MAX_OVERTIME_S:
             return traffic
+
+
+def _keep_start(options: DemoOptions) -> dict[str, float]:
+    """With `--keep`, the simulator's clock starts far enough before now that the hour is
+    over by the wall clock's now (or soon after); otherwise its fixed start (one seed,
+    one run, whatever the day)."""
+    if not options.keep:
+        return {}
+    hours = options.hours or 1.0  # given only with --rate
+    return {"start_s": time.time() - hours * HOUR_S - KEEP_LEAD_S}
+
+
+async def _keep(
+    options: DemoOptions,
+    sim: SimulatedAsterisk,
+    app: Any,
+    traffic: BusyHourTraffic | SteadyTraffic,
+    base_url: str,
+    tell: Callable[[str], None],
+) -> None:
+    """`--keep`: a supervisor and an agent with fresh passwords, the URLs printed, then the
+    simulator's clock follows the wall clock (callers still arriving with `keep_calling`)
+    until SIGINT or SIGTERM."""
+    people = app.state.people
+    supervisor_password, agent_password = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
+    await people.ensure_person(
+        KEEP_SUPERVISOR, supervisor_password, "supervisor", full_name="Demo Supervisor"
+    )
+    await people.ensure_person(
+        KEEP_AGENT,
+        agent_password,
+        "agent",
+        full_name="Demo Agent",
+        agent_member=KEEP_AGENT_MEMBER,
+    )
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stopping.set)
+            handled.append(sig)
+        except (NotImplementedError, RuntimeError):  # not on this platform or thread
+            pass
+    calling: KeepCalling | None = None
+    doing = "no new callers"
+    try:
+        # The hour's model time catches up with the wall clock first (nothing is due).
+        await sim.run_until(max(sim.now(), time.time()))
+        if options.keep_calling:
+            rate = options.rate if options.rate is not None else float(options.calls)
+            calling = KeepCalling(traffic, rate)
+            calling.start()
+            doing = f"callers arriving, {rate:g} an hour"
+        tell(f"the demo keeps running ({doing}); Ctrl-C ends it")
+        tell(f"  wallboard:  {base_url}/wallboard")
+        tell(f"  agent desk: {base_url}/desk")
+        tell(f"  API docs:   {base_url}/docs")
+        tell(f"  log in at {base_url}/login as")
+        tell(f"    supervisor {KEEP_SUPERVISOR}  password {supervisor_password}")
+        tell(f"    agent      {KEEP_AGENT}  password {agent_password}  ({KEEP_AGENT_MEMBER})")
+        while not stopping.is_set():
+            await sim.run_until(max(sim.now(), time.time()))
+            try:
+                await asyncio.wait_for(stopping.wait(), KEEP_STEP_S)
+            except TimeoutError:
+                pass
+        tell("stopping")
+    finally:
+        if calling is not None:
+            calling.stop()
+        for sig in handled:
+            loop.remove_signal_handler(sig)
 
 
 def steady_hours(options: DemoOptions, settings: Settings) -> SteadyHours:

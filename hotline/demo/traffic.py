@@ -74,10 +74,11 @@ class BusyHourTraffic:
         # Arrival times: the hour's calls, uniformly at random (a Poisson process given N).
         arrivals = sorted(start_s + rng.uniform(0, HOUR_S) for _ in range(h.calls))
         for at_s in arrivals:
-            clock.call_at(at_s, self._call)
+            clock.call_at(at_s, self.call)
         return arrivals[-1] if arrivals else start_s
 
-    def _call(self) -> None:
+    def call(self) -> None:
+        """One caller now (with the transfers the hour gives some of them)."""
         h, rng = self.hour, self.rng
         self.counts.placed += 1
         call = self.sim.place_call(
@@ -155,10 +156,11 @@ class SteadyTraffic:
         arrivals = poisson_arrivals(rng, load.rate_per_hour, start_s, load.hours * HOUR_S)
         self.total = len(arrivals)
         for at_s in arrivals:
-            self.sim.clock.call_at(at_s, self._call)
+            self.sim.clock.call_at(at_s, self.call)
         return arrivals[-1] if arrivals else start_s
 
-    def _call(self) -> None:
+    def call(self) -> None:
+        """One caller now."""
         load, rng = self.load, self.rng
         self.counts.placed += 1
         self.calls.append(
@@ -170,3 +172,34 @@ class SteadyTraffic:
                 talk_s=rng.expovariate(1 / load.aht_s),
             )
         )
+
+
+class KeepCalling:
+    """`hotline demo --keep --keep-calling`: after the hour, callers go on arriving at
+    `rate_per_hour` (Poisson) through `traffic.call`, with the agents the hour logged in,
+    until `stop()`."""
+
+    def __init__(self, traffic: BusyHourTraffic | SteadyTraffic, rate_per_hour: float) -> None:
+        if rate_per_hour <= 0:
+            raise ValueError("the calling rate must be positive")
+        self.traffic = traffic
+        self.rate_per_s = rate_per_hour / HOUR_S
+        self.placed = 0
+        self._stopped = False
+
+    def start(self) -> None:
+        self._next()
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    def _next(self) -> None:
+        gap_s = self.traffic.rng.expovariate(self.rate_per_s)
+        self.traffic.sim.clock.call_later(gap_s, self._arrive)
+
+    def _arrive(self) -> None:
+        if self._stopped:
+            return
+        self.placed += 1
+        self.traffic.call()
+        self._next()
