@@ -9,7 +9,7 @@ the queue-side channel (not the Linkedid), the time whole seconds. What the resy
 |---|---|---|
 | `CONNECT` | holdtime, bridged channel's uniqueid, ringtime | `AgentConnect` (HoldTime, RingTime) |
 | `COMPLETECALLER` / `COMPLETEAGENT` | holdtime, calltime, origposition | `AgentComplete` (Reason caller / agent) |
-| `TRANSFER` | extension, context, holdtime, calltime, origposition | `AgentComplete` (Reason transfer) |
+| `BLINDTRANSFER` / `ATTENDEDTRANSFER` / `TRANSFER` | ..., holdtime, calltime, origposition | `AgentComplete` (Reason transfer) |
 | `ABANDON` | position, origposition, waittime | `QueueCallerAbandon` |
 | `ENTERQUEUE` | url, caller's number, position | `QueueCallerJoin` (a call never seen) |
 
@@ -32,9 +32,13 @@ from core.ami.parser import AmiMessage
 
 log = logging.getLogger(__name__)
 
+# Asterisk 22 logs BLINDTRANSFER (exten|context|...) and ATTENDEDTRANSFER (a method and
+# its own `|`-separated parts|...), older versions TRANSFER; all end `holdtime|calltime|
+# origposition` (apps/app_queue.c), so the two times are read from the end.
+TRANSFERS = frozenset({"BLINDTRANSFER", "ATTENDEDTRANSFER", "TRANSFER"})
 READ_TAIL_BYTES = 32 * 1024 * 1024  # days of a busy centre; older lines are not needed
 USED = frozenset(
-    {"ENTERQUEUE", "CONNECT", "COMPLETECALLER", "COMPLETEAGENT", "TRANSFER", "ABANDON"}
+    {"ENTERQUEUE", "CONNECT", "COMPLETECALLER", "COMPLETEAGENT", "ABANDON", *TRANSFERS}
 )
 
 
@@ -100,9 +104,10 @@ def as_event(record: QueueLogRecord, *, linkedid: str, channel: str) -> AmiMessa
         reason = "caller" if record.event == "COMPLETECALLER" else "agent"
         body = [f"HoldTime: {_data(record, 0)}", f"TalkTime: {_data(record, 1)}"]
         body.append(f"Reason: {reason}")
-    elif record.event == "TRANSFER":
+    elif record.event in TRANSFERS:
         name = "AgentComplete"
-        body = [f"HoldTime: {_data(record, 2)}", f"TalkTime: {_data(record, 3)}"]
+        hold, talk = record.data[-3:-1] if len(record.data) >= 3 else ("", "")
+        body = [f"HoldTime: {hold}", f"TalkTime: {talk}"]
         body.append("Reason: transfer")
     else:  # ABANDON
         name = "QueueCallerAbandon"
