@@ -15,7 +15,7 @@ class CallBook:
 
     - `agent_by_channel`: the member each agent-side channel rings or talks for;
     - `talking`: the answered entry each (queue, member) talks to (AgentComplete at
-      times comes without the caller's channel headers);
+      times comes without the caller's channel headers, after the call's end);
     - `outcomes_seen`: completions and abandons per queue since the last resync, to
       check against Asterisk's counters.
     """
@@ -57,9 +57,11 @@ class CallBook:
         """The answered entry an Agent* event is about; AgentComplete at times comes
         without caller channel headers, so match by queue and member first."""
         entry = self.talking.get((message.get("Queue"), message.get("MemberName")))
-        if entry is not None:
+        # An entry of an ended call answers only an event without another call's headers.
+        linkedid = message.get("Linkedid")
+        if entry is not None and (entry.linkedid in self.calls or linkedid in ("", entry.linkedid)):
             return entry
-        call = self.calls.get(message.get("Linkedid"))
+        call = self.calls.get(linkedid)
         return call.open_entry(message.get("Queue")) if call else None
 
     # -- changing -----------------------------------------------------------------------
@@ -126,9 +128,10 @@ class CallBook:
         """Close the call: it leaves the open calls (kept in `finished` if asked)."""
         call.ended_at = at
         del self.calls[call.linkedid]
-        for key, entry in list(self.talking.items()):
-            if entry.linkedid == call.linkedid:
-                del self.talking[key]
+        # Its talking entries stay (until their AgentComplete, or the member's next
+        # AgentConnect): app_queue sends a caller's AgentComplete from its stasis thread,
+        # after the caller's Hangup and without the caller's headers when the channel is
+        # gone by then (tests/fixtures/asterisk-tier/tracker-away-while-a-call-ends.ami.txt).
         if self._keep_finished:
             self.finished.append(call)
         if self._on_call_finished is not None:

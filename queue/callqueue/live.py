@@ -233,18 +233,28 @@ class LiveState(AgentStateSink):
         calls_written = self._write_open_calls(pipe)
         change = {"at": now, "agents": changed_agents, "queues": sorted(queues)}
         pipe.publish(self.channel, json.dumps(change))
+        # Taken out before the await: the AMI reader goes on collecting while the pipeline
+        # is in flight (`collect` runs from data_received), and what it collects then is
+        # not in this pipeline. Clearing the collections after the await lost it: an
+        # outcome (a live figure short by one answer), an agent's change, a counter.
+        agents, self._agents = self._agents, {}
+        outcomes, self._done = self._done, []
+        counters, self._counters_dirty = self._counters_dirty, set()
+        queues_dirty, self._queues_dirty = self._queues_dirty, False
+        self._calls_dirty -= calls_written  # written as they are now; touched again: again
         try:
             await pipe.execute()
         except Exception:
-            # Unknown what was written: forget what we believe is in Redis.
+            # Unknown what was written: forget what we believe is in Redis, and collect
+            # again what this pipeline carried, before what came meanwhile.
             self._expired_at.clear()
             self._waiting_written.clear()
+            self._agents = {**agents, **self._agents}
+            self._done = outcomes + self._done
+            self._counters_dirty |= counters
+            self._queues_dirty = self._queues_dirty or queues_dirty
+            self._calls_dirty |= calls_written
             raise
-        self._agents.clear()
-        self._done.clear()
-        self._calls_dirty -= calls_written
-        self._counters_dirty.clear()
-        self._queues_dirty = False
         self.flushes += 1
         return True
 

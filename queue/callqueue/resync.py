@@ -373,6 +373,8 @@ class Resync:
         for entry in call.entries:
             if entry.answered and not entry.completed:
                 self._book.count_outcome(entry.queue)  # its AgentComplete came while away
+                if self._book.talking.get((entry.queue, entry.agent)) is entry:
+                    del self._book.talking[(entry.queue, entry.agent)]  # none will come
             if entry.outcome != "waiting":
                 continue
             self._book.count_outcome(entry.queue)

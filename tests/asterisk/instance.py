@@ -232,6 +232,26 @@ class AsteriskInstance:
             f"Asterisk not booted in {timeout_s:.0f} s ({last_error}): {self.log_tail()}"
         )
 
+    def point_agi_at(self, port: int, timeout_s: float = 15.0) -> None:
+        """Move the dialplan's FastAGI address to 127.0.0.1:`port` (extensions.conf
+        rewritten, the dialplan reloaded): one instance serves one set of Hotline's services
+        after another, each with an AGI server of its own. Call it with no call up."""
+        path = self.etc / "extensions.conf"
+        old, new = f"127.0.0.1:{self.endpoints.agi_port}/", f"127.0.0.1:{port}/"
+        text = path.read_text()
+        if old not in text:
+            raise RuntimeError(f"{path} has no FastAGI address {old}")
+        path.write_text(text.replace(old, new))
+        self.endpoints.agi_port = port
+        (self.home / "instance.json").write_text(json.dumps(asdict(self.endpoints), indent=2))
+        deadline = time.monotonic() + timeout_s
+        command(self.endpoints, "dialplan reload", deadline)
+        shown = f"dialplan show {self.endpoints.hotline_number}@hotline-in"
+        while new not in command(self.endpoints, shown, deadline):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the dialplan still has no {new} after its reload")
+            time.sleep(0.1)
+
     def log_tail(self, lines: int = 30) -> str:
         text = ""
         for name in ("console.log", "messages.log"):
@@ -282,6 +302,32 @@ def _fully_booted(endpoints: Endpoints, deadline: float) -> bool:
                 raise RuntimeError(f"AMI refused the harness login: {received!r}")
         conn.sendall(b"Action: Logoff\r\n\r\n")
         return True
+
+
+def command(endpoints: Endpoints, line: str, deadline: float) -> str:
+    """A CLI command through the harness's AMI user (`Action: Command`); its output."""
+    with socket.create_connection(("127.0.0.1", endpoints.ami_port), timeout=2) as conn:
+        conn.settimeout(max(0.5, deadline - time.monotonic()))
+        conn.sendall(
+            (
+                "Action: Login\r\nUsername: harness\r\n"
+                f"Secret: {endpoints.harness_secret}\r\nEvents: off\r\n\r\n"
+                f"Action: Command\r\nCommand: {line}\r\nActionID: cli\r\n\r\n"
+            ).encode()
+        )
+        received = b""
+        while True:
+            start = received.find(b"ActionID: cli\r\n")
+            if start >= 0 and b"\r\n\r\n" in received[start:]:
+                break
+            chunk = conn.recv(65536)
+            if not chunk:
+                raise ConnectionError(f"AMI closed before the output of {line!r}")
+            received += chunk
+        if b"Response: Error" in received:
+            raise RuntimeError(f"AMI refused {line!r}: {received!r}")
+        conn.sendall(b"Action: Logoff\r\n\r\n")
+        return received.decode(errors="replace")
 
 
 def stop_detached(home: Path, timeout_s: float = 15.0) -> bool:

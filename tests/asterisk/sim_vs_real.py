@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from asterisksim import SimConfig, SimulatedAsterisk
 from asterisksim.frames import Event
-from tests.asterisk.ami import Frame, HarnessAmi
+from tests.asterisk.ami import Frame, HarnessAmi, parse_frame
 from tests.asterisk.harness import CALL_TIMEOUT_S, Caller, Line
 
 QUEUE_EVENTS = (
@@ -242,18 +243,32 @@ async def _play(sim: SimulatedAsterisk, ami: HarnessAmi, scenario: Scenario, max
     return Run(list(ami.frames), linkedids, params, started_at=start)
 
 
+def recorded_run(path: Path, caller_prefix: str = "7900000") -> Run:
+    """A run read back from what the harness's AMI session received (`<test>.ami.txt`):
+    its frames, and the Linkedids of its callers (numbers from `caller_prefix`, `_number`'s
+    by default) in the order of their numbers."""
+    frames = [parse_frame(block) for block in path.read_bytes().split(b"\r\n\r\n")]
+    frames = [frame for frame in frames if frame.headers]
+    callers: dict[str, str] = {}
+    for frame in frames:
+        if frame.event == "QueueCallerJoin" and frame.get("CallerIDNum").startswith(caller_prefix):
+            callers.setdefault(frame["CallerIDNum"], frame["Linkedid"])
+    return Run(frames, [callers[number] for number in sorted(callers)])
+
+
 # -- the stories ----------------------------------------------------------------------------
 
 Step = dict[str, str]
 
 
-def stories(run: Run) -> list[list[Step]]:
-    """Per caller (in call order), the queue events of its call in order, each with its
-    name and the headers of EXACT and WITHIN it carries. An AgentComplete without the
-    caller's channel headers (Asterisk sends some) belongs to the open call of its queue
-    and member (ringinuse=no: one call at a time per member)."""
+def queue_frames(run: Run) -> Iterator[tuple[int, Frame]]:
+    """The queue events (QUEUE_EVENTS) of the run's callers, each with its caller's index
+    in call order. An AgentComplete without the caller's channel headers belongs to the
+    open call of its queue and member (ringinuse=no: one call at a time per member):
+    app_queue sends it so when the caller's channel is gone before its stasis router
+    handles the hangup (a race of two threads; seen on a caller hanging up in the bridge,
+    tests/fixtures/asterisk-tier/tracker-away-while-a-call-ends.ami.txt)."""
     index = {linkedid: k for k, linkedid in enumerate(run.linkedids)}
-    told: list[list[Step]] = [[] for _ in run.linkedids]
     open_calls: dict[tuple[str, str], int] = {}
     for frame in run.frames:
         name = frame.event
@@ -270,6 +285,15 @@ def stories(run: Run) -> list[list[Step]]:
             open_calls[key] = k
         elif name == "AgentComplete":
             open_calls.pop(key, None)
+        yield k, frame
+
+
+def stories(run: Run) -> list[list[Step]]:
+    """Per caller (in call order), the queue events of its call in order (`queue_frames`),
+    each with its name and the headers of EXACT and WITHIN it carries."""
+    told: list[list[Step]] = [[] for _ in run.linkedids]
+    for k, frame in queue_frames(run):
+        name = frame.event
         step = {"Event": name}
         step.update({h: frame.get(h) for h in EXACT + WITHIN if frame.get(h)})
         if name == "AgentComplete":
@@ -357,24 +381,30 @@ def ivr_seconds(run: Run) -> list[float | None]:
 
 
 def after_queue_seconds(run: Run) -> list[float | None]:
-    """Per caller: from its last queue event to the end of its dialplan half (the survey
-    when the agent hung up, nothing when the caller did)."""
+    """Per caller: from its last queue event (`queue_frames`: an AgentComplete without the
+    caller's headers counts for its caller) to the end of its dialplan half (the survey
+    when the agent hung up, nothing when the caller did; 0 when that AgentComplete comes
+    after the caller's channel is gone)."""
     last: dict[str, float] = {}
     ended: dict[str, float] = {}
+    for k, frame in queue_frames(run):
+        if frame.get("Timestamp"):
+            last[run.linkedids[k]] = float(frame["Timestamp"])
     for frame in run.frames:
         linkedid = frame.get("Linkedid")
-        if not frame.get("Timestamp") or linkedid not in run.linkedids:
-            continue
-        stamp = float(frame["Timestamp"])
-        if frame.event in QUEUE_EVENTS:
-            last[linkedid] = stamp
-        elif (
+        channel = frame.get("Channel", "")
+        if (
             frame.event == "Hangup"
-            and frame.get("Channel", "").startswith("Local/")
-            and (frame.get("Channel", "").endswith(";2") and "@hotline-in" in frame.get("Channel"))
+            and frame.get("Timestamp")
+            and linkedid in run.linkedids
+            and channel.startswith("Local/")
+            and channel.endswith(";2")
+            and "@hotline-in" in channel
         ):
-            ended[linkedid] = stamp
-    return [ended[i] - last[i] if i in ended and i in last else None for i in run.linkedids]
+            ended[linkedid] = float(frame["Timestamp"])
+    return [
+        max(0.0, ended[i] - last[i]) if i in ended and i in last else None for i in run.linkedids
+    ]
 
 
 def describe(told: list[list[Step]]) -> Callable[[], str]:

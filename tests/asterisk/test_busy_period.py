@@ -22,7 +22,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,7 +29,7 @@ import pytest
 
 from core.uin import short_uin
 from tests.asterisk.ami import Frame, HarnessAmi
-from tests.asterisk.conftest import ASTERISK_REDIS_URL, Services, running_instance, running_services
+from tests.asterisk.conftest import ASTERISK_REDIS_URL, Services, services_of_their_own
 from tests.asterisk.harness import Caller, Line
 from tests.asterisk.instance import AsteriskInstance
 from tests.asterisk.steps import (
@@ -64,17 +63,11 @@ MODULE_AMI_FILE = "test_busy_period.ami.txt"
 
 
 @pytest.fixture(scope="module")
-def asterisk(
-    asterisk_prefix: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[AsteriskInstance]:
-    """An instance of its own: QueueStatus counts the busy period's calls and nothing else."""
-    with running_instance(tmp_path_factory.mktemp("asterisk-busy"), asterisk_prefix) as instance:
-        yield instance
-
-
-@pytest.fixture(scope="module")
 def services(asterisk: AsteriskInstance) -> Iterator[Services]:
-    with running_services(asterisk, BUSY_REDIS_URL) as started:
+    """Services of its own on the shared instance: the history and the live figures count
+    the busy period's calls and nothing else (QueueReset, `Line.clear`, does the same
+    for `QueueStatus`)."""
+    with services_of_their_own(asterisk, BUSY_REDIS_URL) as started:
         yield started
 
 

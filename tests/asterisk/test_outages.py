@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from redis import Redis
 
 from core.uin import short_uin
-from tests.asterisk.conftest import ASTERISK_REDIS_URL, Services, running_instance, running_services
+from tests.asterisk.conftest import ASTERISK_REDIS_URL, Services, services_of_their_own
 from tests.asterisk.harness import Caller, Line
 from tests.asterisk.instance import AsteriskInstance
 from tests.asterisk.steps import component, ended, heard_uin, hung_up, start_again
@@ -37,16 +36,8 @@ OWED_TICKET_S = 30.0  # the AGI server retries owed tickets every 2 s
 
 
 @pytest.fixture(scope="module")
-def asterisk(
-    asterisk_prefix: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[AsteriskInstance]:
-    with running_instance(tmp_path_factory.mktemp("asterisk-outages"), asterisk_prefix) as instance:
-        yield instance
-
-
-@pytest.fixture(scope="module")
 def services(asterisk: AsteriskInstance) -> Iterator[Services]:
-    with running_services(asterisk, OUTAGE_REDIS_URL) as started:
+    with services_of_their_own(asterisk, OUTAGE_REDIS_URL) as started:
         yield started
 
 

@@ -9,7 +9,7 @@ from callqueue.agents import AgentBoard
 from callqueue.call_book import CallBook
 from callqueue.calls import QueueEntry
 from callqueue.tracker import CallTracker, handlers_of
-from core.ami.parser import AmiMessage
+from core.ami.parser import AmiMessage, AmiParser
 
 from .test_tracker_events import RecordingSink
 
@@ -78,7 +78,7 @@ def test_the_board_finds_removes_and_frees_agents_as_a_resync_needs() -> None:
     assert sorted(board.agents) == ["agent1"] and sink.removed == ["agent7"]
 
 
-def test_the_book_keeps_entries_and_forgets_an_ended_calls_talk() -> None:
+def test_the_book_keeps_entries_and_an_ended_calls_talk_for_its_agent_complete() -> None:
     finished = []
     book = CallBook(keep_finished=True, on_call_finished=finished.append)
     call = book.open("1.1", 10.0)
@@ -93,8 +93,18 @@ def test_the_book_keeps_entries_and_forgets_an_ended_calls_talk() -> None:
 
     ended = book.end(call, 40.0)
     assert ended.hung_up_by == "unknown"  # answered, and no event said who hung up
-    assert not book.calls and not book.talking and finished == [call]
+    assert not book.calls and finished == [call]
     assert book.entries() == [entry] and book.finished == [call]
+    # The AgentComplete may still come, after the call's end and without the caller's
+    # headers: it finds the entry by queue and member; another call's event does not.
+    assert book.talking == {("hotline", "agent1"): entry}
+    (late, other) = AmiParser().feed(
+        b"Event: AgentComplete\r\nQueue: hotline\r\nMemberName: agent1\r\n\r\n"
+        b"Event: AgentComplete\r\nQueue: hotline\r\nMemberName: agent1\r\n"
+        b"Linkedid: 1.2\r\n\r\n"
+    )
+    assert book.talking_entry(late) is entry
+    assert book.talking_entry(other) is None
 
 
 def _pause(name: str, paused: bool, reason: str = "", last_pause: int = 0) -> AmiMessage:

@@ -71,3 +71,31 @@ def test_the_busy_periods_perf_and_perf2_are_asterisks() -> None:
     assert figures["abandoned"] == int(params["Abandoned"])
     assert figures["perf"] == float(params["ServicelevelPerf"])
     assert figures["perf2"] == float(params["ServicelevelPerf2"])
+
+
+def test_an_agent_complete_after_the_callers_hangup_completes_the_entry() -> None:
+    """app_queue sends a caller's AgentComplete from its stasis thread; when the caller's
+    channel is gone by then it comes after the caller's `Hangup`, without the caller's
+    headers (this recording). The tracker, which closes the call at that Hangup, still
+    completes the entry: the `completed` fact (the history's `completed`) is not lost."""
+    from callqueue.replay import replay_sessions
+    from callqueue.tracker import CallTracker
+    from core.facts import CallCompleted
+
+    path = TIER / "tracker-away-while-a-call-ends.ami.txt"
+    frames = _frames(path)
+    (complete,) = [f for f in frames if f.event == "AgentComplete"]
+    assert not complete.get("Linkedid")
+    (hangup,) = [f for f in frames if f.event == "Hangup" and f.get("Channel").endswith(";2")
+                 and "@hotline-in" in f.get("Channel")]  # fmt: skip
+    assert float(hangup["Timestamp"]) < float(complete["Timestamp"])
+    facts: list = []
+    replay_sessions([path.read_bytes()], tracker=CallTracker(), on_fact=facts.append)
+    assert [f.kind for f in facts].index("ended") < [f.kind for f in facts].index("completed")
+    (completed,) = [f for f in facts if isinstance(f, CallCompleted)]
+    assert (completed.linkedid, completed.agent, completed.reason) == (
+        hangup["Linkedid"],
+        "agent01",
+        "caller",
+    )
+    assert completed.talk_s == float(complete["TalkTime"])

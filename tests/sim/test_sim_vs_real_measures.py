@@ -1,0 +1,57 @@
+"""The measures of tests/asterisk/sim_vs_real.py read on real recordings: what the real
+Asterisk said must be read as it meant it before the simulator is held to it.
+
+app_queue sends a caller's AgentComplete from the stasis router thread that handles the
+caller's hangup request; it looks the caller's channel up then, and when the channel is
+already gone the event comes after the caller's `Hangup`, without the caller's headers (no
+`Linkedid`). Which of the two threads wins is a race, not the scenario: the same busy
+period gave one form or the other for the same caller from run to run. The caller hung up
+in the bridge either way, so nothing runs after the queue (no survey): 0 s.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.asterisk.sim_vs_real import after_queue_seconds, recorded_run, stories
+
+RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "asterisk-tier"
+
+
+def _single_caller_run(name: str):  # type: ignore[no-untyped-def]
+    """A recording of one caller (not a scenario of sim_vs_real): its callers by join."""
+    run = recorded_run(RECORDED / name, caller_prefix="790")
+    assert len(run.linkedids) == 1
+    return run
+
+
+@pytest.mark.parametrize(
+    ("name", "headers"),
+    [
+        # AgentComplete before the caller's Hangup, with the caller's headers.
+        ("tracker-killed-waiting-and-talking.ami.txt", True),
+        # AgentComplete after the caller's Hangup, without them.
+        ("tracker-away-while-a-call-ends.ami.txt", False),
+    ],
+)
+def test_a_caller_who_hangs_up_in_the_bridge_has_nothing_after_the_queue(
+    name: str, headers: bool
+) -> None:
+    run = _single_caller_run(name)
+    (complete,) = [f for f in run.frames if f.event == "AgentComplete"]
+    assert complete["Reason"] == "caller"
+    assert ("Linkedid" in dict(complete.headers)) is headers
+    assert after_queue_seconds(run) == [pytest.approx(0.0, abs=0.002)]
+    (story,) = stories(run)
+    assert [s["Event"] for s in story][-2:] == ["AgentConnect", "AgentComplete"]
+
+
+def test_the_survey_is_the_time_after_the_queue() -> None:
+    """The agent hung up: the caller's `;2` ran the survey (keys 1 and 4), ~3.4 s."""
+    run = _single_caller_run("survey.ami.txt")
+    (complete,) = [f for f in run.frames if f.event == "AgentComplete"]
+    assert complete["Reason"] == "agent"
+    (after,) = after_queue_seconds(run)
+    assert after is not None and 3.0 < after < 4.0
