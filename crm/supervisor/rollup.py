@@ -38,6 +38,7 @@ from crm.supervisor.history_sql import (
 from crm.supervisor.intervals import Interval, interval_start, interval_starts
 
 BUCKET_S = 900
+CHUNK_BUCKETS = 31 * 96  # a month of quarter hours: the rollup's rows read a month at a time
 MAX_RANGES = 64  # more scattered quarter hours to count: one scan over their span instead
 
 
@@ -215,15 +216,8 @@ async def aggregate_rolled(
         edges.append((_at(hi), end))
         if not await refresh(engine, lo, hi, threshold_s, short_s):
             return await aggregate(engine, start, end, interval, tz, threshold_s, short_s, queue)
-        where = [
-            SlRollup.bucket >= lo,
-            SlRollup.bucket < hi,
-            SlRollup.threshold_s == threshold_s,
-            SlRollup.short_abandon_s == short_s,
-        ]
-        if queue:
-            where.append(SlRollup.queue == queue)
-        # One JSON array of every row, decoded at once (a row each cost more than the rest).
+        # One JSON array of the rows of each month, decoded at once (a row each cost more
+        # than the rest); a month at a time, so a year's quarter hours are never all held.
         if engine.dialect.name == "postgresql":
             rows_json = func.json_agg(
                 func.json_build_array(SlRollup.bucket, SlRollup.queue, SlRollup.counts)
@@ -232,13 +226,24 @@ async def aggregate_rolled(
             rows_json = func.json_group_array(
                 func.json_array(SlRollup.bucket, SlRollup.queue, func.json(SlRollup.counts))
             )
-        async with engine.connect() as conn:
-            text_rows = await conn.scalar(select(rows_json).where(*where))
         bounds = [begin.timestamp() for begin in starts]
         utc_starts = [begin.astimezone(UTC) for begin in starts]
-        decoded = text_rows if isinstance(text_rows, list) else json.loads(text_rows or "[]")
-        for b, name, numbers in decoded:
-            add(utc_starts[bisect_right(bounds, b * BUCKET_S) - 1], name, numbers)
+        async with engine.connect() as conn:
+            for part in range(lo, hi, CHUNK_BUCKETS):
+                where = [
+                    SlRollup.bucket >= part,
+                    SlRollup.bucket < min(part + CHUNK_BUCKETS, hi),
+                    SlRollup.threshold_s == threshold_s,
+                    SlRollup.short_abandon_s == short_s,
+                ]
+                if queue:
+                    where.append(SlRollup.queue == queue)
+                text_rows = await conn.scalar(select(rows_json).where(*where))
+                decoded = (
+                    text_rows if isinstance(text_rows, list) else json.loads(text_rows or "[]")
+                )
+                for b, name, numbers in decoded:
+                    add(utc_starts[bisect_right(bounds, b * BUCKET_S) - 1], name, numbers)
     edge_rows = []
     async with engine.connect() as conn:
         for edge_start, edge_end in edges:

@@ -72,8 +72,11 @@ async def _phone(line: Line, agent: str, answer_s: float = 1) -> None:
 
 async def _answered_by(line: Line, caller: Caller, agent: str) -> Frame:
     """The moment `agent`'s phone answered the caller: `AgentConnect` in a queue, or the
-    `DialEnd ANSWER` of a target's Dial; returns the frame (its channel is the agent's)."""
-    return await line.ami.wait_for(
+    `DialEnd ANSWER` of a target's Dial; returns the frame (its channel is the agent's).
+    After a Dial's answer the agent's channel enters the caller's bridge a moment later:
+    a BlindTransfer of it before then is `Result: Invalid` (seen once in CI), so this waits
+    for that `BridgeEnter` too."""
+    frame = await line.ami.wait_for(
         lambda f: (
             f.get("Linkedid") == caller.linkedid
             and (
@@ -87,6 +90,12 @@ async def _answered_by(line: Line, caller: Caller, agent: str) -> Frame:
         ),
         timeout_s=60,
     )
+    if frame.event == "DialEnd":
+        dest = frame.get("DestChannel")
+        await line.ami.wait_for(
+            lambda f: f.event == "BridgeEnter" and f.get("Channel") == dest, timeout_s=10
+        )
+    return frame
 
 
 def _agent_channel(frame: Frame) -> str:

@@ -184,7 +184,7 @@ async def test_what_is_collected_while_a_flush_is_in_flight_is_written_next(redi
     from callqueue.agents import AgentState
     from core.facts import CallAnswered
 
-    live = LiveState(redis, ttl_s=30)
+    live = LiveState(redis, TEST_KEYS, ttl_s=30)
     at = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
     def answered(n: int) -> CallAnswered:
@@ -213,7 +213,7 @@ async def test_what_is_collected_while_a_flush_is_in_flight_is_written_next(redi
         del redis.pipeline
     assert live.dirty, "what came during the flush waits for the next one"
     assert await live.flush(at.timestamp())
-    (hotline,) = (await read_queues(redis, at.timestamp(), UTC))["queues"]
+    (hotline,) = (await read_queues(redis, TEST_KEYS, at.timestamp(), UTC))["queues"]
     assert hotline["service_level"]["today"]["answered"] == 2
-    assert (await read_counters(redis))["hotline"]["answered"] == 2
-    assert [a["name"] for a in await read_agents(redis)] == ["agent2"]
+    assert (await read_counters(redis, TEST_KEYS))["hotline"]["answered"] == 2
+    assert [a["name"] for a in await read_agents(redis, TEST_KEYS)] == ["agent2"]

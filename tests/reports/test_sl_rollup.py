@@ -89,3 +89,37 @@ async def test_changes_after_a_report_show_in_the_next(database_url) -> None:
         assert hourly == expected
     finally:
         await engine.dispose()
+
+
+async def test_the_rollup_read_in_parts_gives_the_same_report(database_url, monkeypatch) -> None:
+    """The rollup's rows are read a month of quarter hours at a time (the API process never
+    holds a year's); parts of 5 quarter hours over these 11 give the same report."""
+    monkeypatch.setattr("crm.supervisor.rollup.CHUNK_BUCKETS", 5)
+    engine = make_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            for n in range(12):
+                (call_id,) = (
+                    await conn.execute(
+                        insert(Call)
+                        .values(linkedid=f"p.{n}", outcome="answered", transfer_count=0)
+                        .returning(Call.id)
+                    )
+                ).one()
+                await conn.execute(
+                    insert(QueueEntry).values(
+                        call_id=call_id,
+                        entry=1,
+                        queue="hotline",
+                        joined_at=START + timedelta(minutes=14 * n + 1),
+                        outcome="answered",
+                        wait_s=10.0 * n,
+                        wait_whole_s=10 * n,
+                        agent="a1",
+                    )
+                )
+        for interval in ("15m", "hour"):
+            got, expected = await _report(engine, interval)
+            assert got == expected and got["total"]["all"]["answered"] == 12
+    finally:
+        await engine.dispose()
