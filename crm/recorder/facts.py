@@ -96,7 +96,12 @@ async def on_completed(
 ) -> None:
     """The agent's talk of this entry ended (AgentComplete): the history's `completed`."""
     entry = await queue_entry(session, call, fact.entry, fact.queue)
+    first = entry.completed_at is None
     entry.completed_at = fact.at
+    if first and call.ended_at is not None:
+        # app_queue's AgentComplete can come after the caller's Hangup (its stasis thread
+        # looks the caller up then): the call's `ended` told a talk without this entry's.
+        call.talk_s = (call.talk_s or 0.0) + fact.talk_s
 
 
 async def on_ringing(

@@ -14,6 +14,7 @@ from core.bus import FactBus
 from core.facts import (
     CallAbandoned,
     CallAnswered,
+    CallCompleted,
     CallEnded,
     CallQueued,
     CallStarted,
@@ -132,6 +133,30 @@ async def test_a_whole_call_lands_on_its_ticket(h: Harness) -> None:
     assert (entry.queue, entry.outcome, entry.wait_s) == ("hotline", "answered", 31.5)
     pending = await h.redis.xpending(h.bus.stream, "recorder")
     assert pending["pending"] == 0  # everything acknowledged after commit
+
+
+async def test_an_agent_complete_after_the_end_adds_its_talk(h: Harness) -> None:
+    """app_queue may send the caller's AgentComplete after the caller's Hangup: the call
+    ended with no talk of that entry, and its `completed` (talk 4 s) adds it; told twice,
+    once."""
+    ticket = await h.tickets.register_ticket(TicketCreate(category="ZnK", priority=3), "agi")
+    facts = answered_call("1795311765.9", ticket.uin)
+    facts[-1] = CallEnded(linkedid="1795311765.9", talk_s=0.0, hung_up_by="caller", at=at(48))
+    late = CallCompleted(
+        linkedid="1795311765.9",
+        queue="hotline",
+        agent="Local/agent1@agents",
+        talk_s=4.0,
+        reason="caller",
+        at=at(48.2),
+    )
+    for fact in [*facts, late, late]:
+        await h.bus.publish(fact)  # type: ignore[arg-type]
+    await h.recorder.process(block_ms=100)
+    call = await h.call("1795311765.9")
+    assert call.ended_at == at(48) and call.talk_s == 4.0
+    [entry] = await h.entries("1795311765.9")
+    assert entry.completed_at == at(48.2)
 
 
 async def test_a_fact_delivered_twice_changes_nothing(h: Harness) -> None:
