@@ -26,27 +26,35 @@ async def _report(engine, interval="15m"):
     return json.loads("".join(pieces)), expected
 
 
+async def _twelve_calls(engine, tag: str, outcome: str, entry_values) -> None:  # type: ignore[no-untyped-def]
+    """Twelve calls 14 minutes apart from START, each with one queue entry of `outcome`
+    (`waiting` for an `in_progress` call) and `entry_values(n)`."""
+    async with engine.begin() as conn:
+        for n in range(12):
+            (call_id,) = (
+                await conn.execute(
+                    insert(Call)
+                    .values(linkedid=f"{tag}.{n}", outcome=outcome, transfer_count=0)
+                    .returning(Call.id)
+                )
+            ).one()
+            await conn.execute(
+                insert(QueueEntry).values(
+                    call_id=call_id,
+                    entry=1,
+                    joined_at=START + timedelta(minutes=14 * n + 1),
+                    outcome="waiting" if outcome == "in_progress" else outcome,
+                    **entry_values(n),
+                )
+            )
+
+
 async def test_changes_after_a_report_show_in_the_next(database_url) -> None:
     engine = make_engine(database_url)
     try:
-        async with engine.begin() as conn:
-            for n in range(12):
-                (call_id,) = (
-                    await conn.execute(
-                        insert(Call)
-                        .values(linkedid=f"r.{n}", outcome="in_progress", transfer_count=0)
-                        .returning(Call.id)
-                    )
-                ).one()
-                await conn.execute(
-                    insert(QueueEntry).values(
-                        call_id=call_id,
-                        entry=1,
-                        queue="hotline" if n % 3 else "support",
-                        joined_at=START + timedelta(minutes=14 * n + 1),
-                        outcome="waiting",
-                    )
-                )
+        await _twelve_calls(
+            engine, "r", "in_progress", lambda n: {"queue": "hotline" if n % 3 else "support"}
+        )
         got, expected = await _report(engine)
         assert got == expected and got["total"]["all"]["waiting"] == 12
         async with engine.connect() as conn:
@@ -97,27 +105,17 @@ async def test_the_rollup_read_in_parts_gives_the_same_report(database_url, monk
     monkeypatch.setattr("crm.supervisor.rollup.CHUNK_BUCKETS", 5)
     engine = make_engine(database_url)
     try:
-        async with engine.begin() as conn:
-            for n in range(12):
-                (call_id,) = (
-                    await conn.execute(
-                        insert(Call)
-                        .values(linkedid=f"p.{n}", outcome="answered", transfer_count=0)
-                        .returning(Call.id)
-                    )
-                ).one()
-                await conn.execute(
-                    insert(QueueEntry).values(
-                        call_id=call_id,
-                        entry=1,
-                        queue="hotline",
-                        joined_at=START + timedelta(minutes=14 * n + 1),
-                        outcome="answered",
-                        wait_s=10.0 * n,
-                        wait_whole_s=10 * n,
-                        agent="a1",
-                    )
-                )
+        await _twelve_calls(
+            engine,
+            "p",
+            "answered",
+            lambda n: {
+                "queue": "hotline",
+                "wait_s": 10.0 * n,
+                "wait_whole_s": 10 * n,
+                "agent": "a1",
+            },
+        )
         for interval in ("15m", "hour"):
             got, expected = await _report(engine, interval)
             assert got == expected and got["total"]["all"]["answered"] == 12
