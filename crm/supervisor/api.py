@@ -31,10 +31,18 @@ from crm.supervisor.feed import WallboardFeed, board_stream
 from crm.supervisor.history import INTERVALS, history_json
 from crm.supervisor.history_sql import aggregate
 from crm.supervisor.intervals import interval_starts
-from crm.supervisor.live import read_agents, read_counters, read_queues
-from crm.supervisor.metrics import MEDIA_TYPE, prometheus_text
+from crm.supervisor.live import (
+    queue_figures,
+    read_agent_counters,
+    read_agents,
+    read_counters,
+    read_live,
+    read_queues,
+)
+from crm.supervisor.metrics import MEDIA_TYPE, MetricsSnapshot, prometheus_text
 from crm.supervisor.rollup import aggregate_rolled, whole_quarter_hours
 from crm.supervisor.schemas import ServiceLevelHistory, Wallboard
+from crm.supervisor.wallboard import answered_today
 from crm.xlsx_export import MEDIA_TYPE as XLSX_MEDIA_TYPE
 from crm.xlsx_export import XlsxRows, xlsx_from
 
@@ -234,8 +242,20 @@ async def stream_wallboard(
 
 @router.get("/metrics", tags=["supervisor"], response_class=Response)
 async def metrics(request: Request, _: ScraperRole) -> Response:
-    """Prometheus text format (counters since the tracker's live keys were created)."""
-    counters = await read_counters(_redis(request), _keys(request))
-    live = await _live_queues(request)
-    owed = await read_owed(_redis(request), _keys(request))
-    return Response(prometheus_text(counters, live, owed), media_type=MEDIA_TYPE)
+    """Prometheus text format: counters since the tracker's live keys were created, the
+    live figures per queue, and per agent the state, the pause and calls answered today
+    as `GET /api/wallboard` shows them (`crm.supervisor.metrics`)."""
+    redis, keys, settings = _redis(request), _keys(request), _settings(request)
+    tz = _tz(settings)
+    live = await read_live(redis, keys, time.time(), tz)
+    snapshot = MetricsSnapshot(
+        counters=await read_counters(redis, keys),
+        live=queue_figures(live, tz, settings.sl.threshold_s, settings.sl.short_abandon_s),
+        owed=await read_owed(redis, keys),
+        agents=await read_agents(redis, keys),
+        answered_today=answered_today(live, tz),
+        agent_counters=await read_agent_counters(redis, keys),
+        goal_pct=settings.sl.goal_pct,
+        threshold_s=settings.sl.threshold_s,
+    )
+    return Response(prometheus_text(snapshot), media_type=MEDIA_TYPE)
