@@ -18,7 +18,8 @@ Keys (`<prefix>:live:`, `RedisKeys.live`):
 - `queue:<q>:agents` (hash) agent name -> JSON {answered, completed, talk_s,
   ring_no_answer}: the same kind of counters per agent in the queue (answered entries,
   entries whose talk ended with `AgentComplete`, their `TalkTime` summed, rings that
-  went unanswered), for Prometheus; a queue's talk time is its agents' sum;
+  went unanswered), for Prometheus; a queue's talk time is its agents' sum, so a
+  tracker's first write of the hash replaces its predecessor's;
 - `agents` (set) names; `agent:<name>` (hash) status, paused, paused_reason,
   paused_since, calls_today, day, linkedid, caller_num, caller_name (of the call it rings
   for or talks to), since, queues, interface;
@@ -105,6 +106,7 @@ class LiveState(AgentStateSink):
         # per queue and agent, the same way (`AGENT_COUNTERS`)
         self._agent_counters: dict[str, dict[str, dict[str, float]]] = {}
         self._agent_counters_dirty: set[tuple[str, str]] = set()
+        self._agent_counters_written: set[str] = set()  # queues whose hash is this tracker's
         self._expired_at: dict[str, float] = {}  # key -> when its TTL was last set (monotonic)
         self._waiting_written: dict[str, dict[str, str]] = {}
         self.dropped = 0
@@ -267,8 +269,18 @@ class LiveState(AgentStateSink):
             by_queue.setdefault(queue, {})[agent] = row
         for queue, rows in by_queue.items():
             key = self.key("queue", queue, "agents")
+            if queue not in self._agent_counters_written:
+                # This tracker's counters start from zero: a predecessor's agents left
+                # beside them would make the queue's sums neither theirs nor ours.
+                pipe.delete(key)
+                self._expired_at.pop(key, None)
+                rows = {
+                    agent: json.dumps(counters, sort_keys=True)
+                    for agent, counters in self._agent_counters[queue].items()
+                }
             pipe.hset(key, mapping=rows)
             self._expire(pipe, key)
+        self._agent_counters_written |= set(by_queue)
         queues |= self._counters_dirty | set(by_queue)
         calls_written = self._write_open_calls(pipe)
         change = {"at": now, "agents": changed_agents, "queues": sorted(queues)}
@@ -290,6 +302,7 @@ class LiveState(AgentStateSink):
             # again what this pipeline carried, before what came meanwhile.
             self._expired_at.clear()
             self._waiting_written.clear()
+            self._agent_counters_written.clear()
             self._agents = {**agents, **self._agents}
             self._done = outcomes + self._done
             self._counters_dirty |= counters

@@ -3,6 +3,7 @@ simulator run, label values from Asterisk escaped, and the counters added up."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -241,4 +242,23 @@ async def test_agent_counters_survive_a_failed_write(redis) -> None:
             "a2": zero | {"ring_no_answer": 1},
         },
         "vip": {"a1": zero | {"answered": 1, "completed": 1, "talk_s": 7.5}},
+    }
+
+
+async def test_a_new_tracker_counts_its_agents_from_zero_alone(redis) -> None:
+    """A restarted tracker's first write replaces its predecessor's counters of the queue
+    (a counter reset), so the queue's sums are over one tracker's counts."""
+    key = f"{TEST_KEYS.live}queue:hotline:agents"
+    old = {"answered": 9, "completed": 9, "talk_s": 900.0, "ring_no_answer": 3}
+    await redis.hset(key, mapping={"a1": json.dumps(old), "gone": json.dumps(old)})
+    live = LiveState(redis, TEST_KEYS, ttl_s=30)
+    at = datetime(2026, 12, 7, 12, tzinfo=UTC)
+    live.collect([CallAnswered(linkedid="1.1", queue="hotline", agent="a1", wait_s=3, at=at)])
+    await live.flush(at.timestamp())
+    live.collect([AgentRingNoAnswer(agent="a2", queue="hotline", linkedid="1.2", at=at)])
+    await live.flush(at.timestamp())
+    await live.refresh(at.timestamp())
+    zero = {"answered": 0, "completed": 0, "talk_s": 0, "ring_no_answer": 0}
+    assert await read_agent_counters(redis, TEST_KEYS) == {
+        "hotline": {"a1": zero | {"answered": 1}, "a2": zero | {"ring_no_answer": 1}}
     }
