@@ -24,25 +24,16 @@ from core.settings import Settings
 from crm.csv_export import MEDIA_TYPE as CSV_MEDIA_TYPE
 from crm.csv_export import SEPARATORS, CsvRows, with_bom
 from crm.deps import Principal, require
-from crm.owed import read_owed
 from crm.sse import pubsub_stream
 from crm.supervisor.export import HEADER, history_csv
 from crm.supervisor.feed import WallboardFeed, board_stream
 from crm.supervisor.history import INTERVALS, history_json
 from crm.supervisor.history_sql import aggregate
 from crm.supervisor.intervals import interval_starts
-from crm.supervisor.live import (
-    queue_figures,
-    read_agent_counters,
-    read_agents,
-    read_counters,
-    read_live,
-    read_queues,
-)
-from crm.supervisor.metrics import MEDIA_TYPE, MetricsSnapshot, prometheus_text
+from crm.supervisor.live import read_agents, read_queues
+from crm.supervisor.metrics import MEDIA_TYPE, prometheus_text, read_snapshot
 from crm.supervisor.rollup import aggregate_rolled, whole_quarter_hours
 from crm.supervisor.schemas import ServiceLevelHistory, Wallboard
-from crm.supervisor.wallboard import answered_today
 from crm.xlsx_export import MEDIA_TYPE as XLSX_MEDIA_TYPE
 from crm.xlsx_export import XlsxRows, xlsx_from
 
@@ -245,17 +236,6 @@ async def metrics(request: Request, _: ScraperRole) -> Response:
     """Prometheus text format: counters since the tracker's live keys were created, the
     live figures per queue, and per agent the state, the pause and calls answered today
     as `GET /api/wallboard` shows them (`crm.supervisor.metrics`)."""
-    redis, keys, settings = _redis(request), _keys(request), _settings(request)
-    tz = _tz(settings)
-    live = await read_live(redis, keys, time.time(), tz)
-    snapshot = MetricsSnapshot(
-        counters=await read_counters(redis, keys),
-        live=queue_figures(live, tz, settings.sl.threshold_s, settings.sl.short_abandon_s),
-        owed=await read_owed(redis, keys),
-        agents=await read_agents(redis, keys),
-        answered_today=answered_today(live, tz),
-        agent_counters=await read_agent_counters(redis, keys),
-        goal_pct=settings.sl.goal_pct,
-        threshold_s=settings.sl.threshold_s,
-    )
+    board = await _feed(request).board()
+    snapshot = await read_snapshot(_redis(request), _keys(request), board)
     return Response(prometheus_text(snapshot), media_type=MEDIA_TYPE)

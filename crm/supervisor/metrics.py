@@ -1,13 +1,14 @@
 """The supervisor's figures in Prometheus text format, from one snapshot read from Redis.
 
-Per queue: the tracker's counters since it started (a restart is a counter reset), the
-talk time and completed calls summed over the queue's agents, and the live figures the
-wallboard shows (waiting callers, longest wait, service level, answered, abandoned and
-ASA per window). Per agent: the state as one 0/1 series per known state, the pause with
-its reason, how long in the state, calls answered today and Asterisk's `CallsTaken`
-exactly as `GET /api/wallboard` shows them, and per queue the agent's counters since the
-tracker started (answered, completed, talk seconds, rings not answered). Label values
-are escaped by `prometheus_client` (quotes, backslashes, new lines; UTF-8 as is).
+The live figures are a wallboard reading (`crm.supervisor.wallboard`, through the app's
+`WallboardFeed`): per queue and `all` the waiting callers, longest wait, and per window
+the service level, answered, abandoned and ASA; per agent the state (one 0/1 series per
+known state), since when, the pause with its reason, calls answered today and Asterisk's
+`CallsTaken`, the very figures `GET /api/wallboard` shows. Beside them, the tracker's
+counters since it started (a restart is a counter reset): per queue, and per queue and
+agent (answered, completed, talk seconds, rings not answered; a queue's talk time is its
+agents' sum). Label values are escaped by `prometheus_client` (quotes, backslashes, new
+lines; UTF-8 as is).
 """
 
 from __future__ import annotations
@@ -19,7 +20,11 @@ from typing import Any, get_args
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from redis.asyncio import Redis
 
+from core.keys import RedisKeys
+from crm.owed import read_owed
+from crm.supervisor.live import read_agent_counters, read_counters
 from crm.supervisor.schemas import KnownAgentStatus
 
 MEDIA_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -30,14 +35,20 @@ AGENT_STATES: tuple[str, ...] = get_args(KnownAgentStatus)
 class MetricsSnapshot:
     """What `/metrics` shows, read from Redis just before."""
 
-    counters: dict[str, dict[str, int]]  # `read_counters`
-    live: dict[str, Any]  # `queue_figures`
-    owed: dict[str, int] = field(default_factory=dict)  # `crm.owed.read_owed`
-    agents: list[dict[str, Any]] = field(default_factory=list)  # `read_agents`
-    answered_today: dict[str, int] = field(default_factory=dict)  # the wallboard's
+    board: dict[str, Any]  # `read_wallboard`
+    counters: dict[str, dict[str, int]] = field(default_factory=dict)  # `read_counters`
     agent_counters: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
-    goal_pct: float | None = None  # `HOTLINE_SL_GOAL_PCT`, `HOTLINE_SL_THRESHOLD_S`
-    threshold_s: int | None = None
+    owed: dict[str, int] = field(default_factory=dict)  # `crm.owed.read_owed`
+
+
+async def read_snapshot(redis: Redis, keys: RedisKeys, board: dict[str, Any]) -> MetricsSnapshot:
+    """`board` (a wallboard reading) and the counters beside it."""
+    return MetricsSnapshot(
+        board=board,
+        counters=await read_counters(redis, keys),
+        agent_counters=await read_agent_counters(redis, keys),
+        owed=await read_owed(redis, keys),
+    )
 
 
 def prometheus_text(snapshot: MetricsSnapshot) -> bytes:
@@ -118,7 +129,8 @@ class _Snapshot(Collector):
             "Mean wait of the entries answered in the window",
             labels=window_labels,
         )
-        for queue in [*self._s.live["queues"], self._s.live["all"]]:
+        board = self._s.board
+        for queue in [*board["queues"], board["all"]]:
             name = queue["queue"]
             waiting.add_metric([name], queue["waiting_count"])
             longest.add_metric([name], queue["longest_wait_s"])
@@ -167,7 +179,7 @@ class _Snapshot(Collector):
             "1 for each queue the agent is logged in to",
             labels=["agent", "queue"],
         )
-        for agent in self._s.agents:
+        for agent in self._s.board["agents"]:
             name = agent["name"]
             states = AGENT_STATES
             if agent["status"] and agent["status"] not in states:
@@ -180,7 +192,7 @@ class _Snapshot(Collector):
             paused.add_metric([name, reason], int(agent["paused"]))
             if agent["paused"] and agent["paused_since"]:
                 paused_since.add_metric([name], agent["paused_since"])
-            answered.add_metric([name], self._s.answered_today.get(name, 0))
+            answered.add_metric([name], agent["answered_today"])
             taken.add_metric([name], agent["calls_taken"])
             for queue in agent["queues"]:
                 member.add_metric([name, queue], 1)
@@ -210,18 +222,16 @@ class _Snapshot(Collector):
             yield family
 
     def _owed_and_tracker(self) -> Iterator[Metric]:
-        if self._s.goal_pct is not None:
-            yield GaugeMetricFamily(
-                "hotline_service_level_goal_percent",
-                "The service level the hotline aims at (HOTLINE_SL_GOAL_PCT)",
-                value=self._s.goal_pct,
-            )
-        if self._s.threshold_s is not None:
-            yield GaugeMetricFamily(
-                "hotline_service_level_threshold_seconds",
-                "T: a caller answered within it counts as answered in time",
-                value=self._s.threshold_s,
-            )
+        yield GaugeMetricFamily(
+            "hotline_service_level_goal_percent",
+            "The service level the hotline aims at (HOTLINE_SL_GOAL_PCT)",
+            value=self._s.board["goal_pct"],
+        )
+        yield GaugeMetricFamily(
+            "hotline_service_level_threshold_seconds",
+            "T: a caller answered within it counts as answered in time",
+            value=self._s.board["threshold_s"],
+        )
         for key, doc in (
             ("owed", "Tickets owed for UINs callers heard, not yet created in the CRM"),
             ("set_aside", "Owed tickets the CRM refused for good, kept for a person"),
@@ -229,7 +239,7 @@ class _Snapshot(Collector):
             if key in self._s.owed:
                 name = "hotline_owed_tickets" + ("_set_aside" if key == "set_aside" else "")
                 yield GaugeMetricFamily(name, doc, value=self._s.owed[key])
-        seen = self._s.live["tracker_seen_at"]
+        seen = self._s.board["tracker_seen_at"]
         if seen is not None:
             yield GaugeMetricFamily(
                 "hotline_tracker_last_write_timestamp_seconds",

@@ -169,26 +169,38 @@ async def test_an_odd_member_name_is_escaped_in_the_text(run) -> None:
 
 
 def test_an_unknown_state_still_shows_and_no_agent_shows_nothing() -> None:
-    live = {"queues": [], "all": _empty_all(), "tracker_seen_at": None}
+    def board(*agents: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "queues": [],
+            "all": _empty_all(),
+            "tracker_seen_at": None,
+            "goal_pct": 80.0,
+            "threshold_s": 20,
+            "agents": list(agents),
+        }
+
     agent = {
         "name": "x\ny",
         "status": "on_hold",
         "since": 0.0,
         "paused": False,
         "paused_reason": "",
-        "paused_since": 0.0,
+        "paused_since": None,
+        "answered_today": 0,
         "calls_taken": 0,
         "queues": [],
     }
-    samples = samples_of(prometheus_text(MetricsSnapshot({}, live, agents=[agent])).decode())
+    samples = samples_of(prometheus_text(MetricsSnapshot(board(agent))).decode())
     assert of(samples, "hotline_agent_state", agent="x\ny", state="on_hold") == 1
     assert (
         sum(of(samples, "hotline_agent_state", **s) for s in series(samples, "hotline_agent_state"))
         == 1
     )
     assert not series(samples, "hotline_agent_state_since_timestamp_seconds")
-    empty = samples_of(prometheus_text(MetricsSnapshot({}, live)).decode())
+    assert of(samples, "hotline_service_level_goal_percent") == 80.0
+    empty = samples_of(prometheus_text(MetricsSnapshot(board())).decode())
     assert not series(empty, "hotline_agent_state")
+    assert not series(empty, "hotline_tracker_last_write_timestamp_seconds")
 
 
 def _empty_all() -> dict[str, Any]:
