@@ -24,15 +24,14 @@ from core.settings import Settings
 from crm.csv_export import MEDIA_TYPE as CSV_MEDIA_TYPE
 from crm.csv_export import SEPARATORS, CsvRows, with_bom
 from crm.deps import Principal, require
-from crm.owed import read_owed
 from crm.sse import pubsub_stream
 from crm.supervisor.export import HEADER, history_csv
 from crm.supervisor.feed import WallboardFeed, board_stream
 from crm.supervisor.history import INTERVALS, history_json
 from crm.supervisor.history_sql import aggregate
 from crm.supervisor.intervals import interval_starts
-from crm.supervisor.live import read_agents, read_counters, read_queues
-from crm.supervisor.metrics import MEDIA_TYPE, prometheus_text
+from crm.supervisor.live import read_agents, read_queues
+from crm.supervisor.metrics import MEDIA_TYPE, prometheus_text, read_snapshot
 from crm.supervisor.rollup import aggregate_rolled, whole_quarter_hours
 from crm.supervisor.schemas import ServiceLevelHistory, Wallboard
 from crm.xlsx_export import MEDIA_TYPE as XLSX_MEDIA_TYPE
@@ -234,8 +233,9 @@ async def stream_wallboard(
 
 @router.get("/metrics", tags=["supervisor"], response_class=Response)
 async def metrics(request: Request, _: ScraperRole) -> Response:
-    """Prometheus text format (counters since the tracker's live keys were created)."""
-    counters = await read_counters(_redis(request), _keys(request))
-    live = await _live_queues(request)
-    owed = await read_owed(_redis(request), _keys(request))
-    return Response(prometheus_text(counters, live, owed), media_type=MEDIA_TYPE)
+    """Prometheus text format: counters since the tracker's live keys were created, the
+    live figures per queue, and per agent the state, the pause and calls answered today
+    as `GET /api/wallboard` shows them (`crm.supervisor.metrics`)."""
+    board = await _feed(request).board()
+    snapshot = await read_snapshot(_redis(request), _keys(request), board)
+    return Response(prometheus_text(snapshot), media_type=MEDIA_TYPE)
