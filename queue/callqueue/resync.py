@@ -44,7 +44,7 @@ from callqueue.agents import AgentBoard
 from callqueue.call_book import CallBook
 from callqueue.calls import CallState, QueueEntry
 from callqueue.event_values import as_int, utc
-from callqueue.queue_log import QueueLogRecord, as_event
+from callqueue.queue_log import as_event
 from core.ami.parser import AmiMessage
 from core.facts import (
     AgentsPresent,
@@ -54,6 +54,7 @@ from core.facts import (
     CallTicketed,
     MemberSeen,
 )
+from core.queue_log import LEFT_WAITING, TALK_ENDED, QueueLogRecord
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,14 @@ class Resync:
         # never saw; those gone by the resync are told from queue_log and closed.
         self.outage_tickets: dict[str, tuple[CallTicketed, float]] = {}  # with when told
         self.outage_ended: set[str] = set()
+        # After a restart: queue_log's calls entering a queue from `unseen_since` on
+        # (Asterisk's clock) that no fact told (`told`: the queue_log call ids of the
+        # facts read back; `told_joins`: queue and second of `queued` facts without one,
+        # from older trackers) came and went unseen: they are told from queue_log alone.
+        self.unseen_since: float | None = None
+        self.told: set[str] = set()
+        self.told_joins: set[tuple[str, int]] = set()
+        self.found_in_queue_log = 0  # calls no tracker saw, told from queue_log alone
 
     def begin(self) -> None:
         """Start noting which calls show life after the login (they are not stale)."""
@@ -102,6 +111,8 @@ class Resync:
         touched = self.touched or set()
         self.touched = None
         calls = self._book.calls
+        # queue_log's call ids of the calls known, before any is closed (see `_told_before`)
+        told = self._told_before() if self.unseen_since is not None else set()
         by_channel: dict[str, AmiMessage] = {}
         alive: set[str] = set()
         for message in channels:
@@ -124,6 +135,12 @@ class Resync:
                     seen.append(member)
             elif message.name == "QueueParams":
                 params.append(message)
+        if self.unseen_since is not None:
+            # Before the live calls' answers are applied: a replayed AgentComplete leaves
+            # its agent free at its time, and an agent talking now must stay talking.
+            told |= self._told_before() | touched  # with the waiting callers just added
+            told |= {message.get("Uniqueid") for message in by_channel.values()}  # alive
+            facts += self._unseen_in_queue_log(self.unseen_since, told, at)
         for message in by_channel.values():
             if (
                 message.get("Application") == "Queue"
@@ -148,6 +165,7 @@ class Resync:
             ):
                 facts += self._came_and_went(ticketed, told_at, at)
         self.outage_tickets, self.outage_ended = {}, set()
+        self.unseen_since, self.told, self.told_joins = None, set(), set()
         self._resync_agents(members, at)
         self._reconcile(params)
         # Every member Asterisk has now: the recorder closes sessions missing from it.
@@ -165,11 +183,74 @@ class Resync:
         call = self._book.open(ticketed.linkedid, started_at)
         call.learn_caller(ticketed.caller_num, ticketed.caller_name)
         call.uin = ticketed.uin
+        records = self.queue_log.get(ticketed.uniqueid, []) if ticketed.uniqueid else []
+        facts, last = self._replay_stays(call, records)
+        if call.entries:
+            self.closed_from_queue_log += 1
+        return facts + self._ended_in_outage(call, min(at, last) if last else at)
+
+    def _told_before(self) -> set[str]:
+        """The queue_log call ids of calls known before queue_log is read for unseen
+        ones: the open calls' queue entries, the outage's tickets, the facts read back
+        (and Linkedids: a SIP caller's Uniqueid is its call's Linkedid)."""
+        told = set(self.told) | set(self._book.calls) | set(self.outage_tickets)
+        told |= self.outage_ended
+        told |= {t.uniqueid for t, _at in self.outage_tickets.values() if t.uniqueid}
+        for call in self._book.calls.values():
+            told |= {entry.uniqueid for entry in call.entries if entry.uniqueid}
+        return told
+
+    def _unseen_in_queue_log(self, since: float, told: set[str], at: float) -> list[CallFact]:
+        """Calls queue_log tells whole (from `ENTERQUEUE` at `since` or later to the end
+        of their stay) that nothing else told: no tracker saw them and they did not reach
+        the AGI. Each is told from queue_log alone, its Linkedid the call id."""
+        facts: list[CallFact] = []
+        for callid, records in self.queue_log.items():
+            first, last = records[0], records[-1]
+            if (
+                callid in told
+                or callid in self._book.calls
+                or first.event != "ENTERQUEUE"
+                or first.at < since
+                or last.event not in LEFT_WAITING | TALK_ENDED  # still there: snapshots tell
+                or any((first.queue, first.at + d) in self.told_joins for d in (-1, 0, 1))
+            ):
+                continue
+            facts += self._only_in_queue_log(callid, records, at)
+        return facts
+
+    def _only_in_queue_log(
+        self, callid: str, records: list[QueueLogRecord], at: float
+    ) -> list[CallFact]:
+        """A call known only from queue_log: it started (for Hotline) when it entered the
+        queue, with the caller's number `ENTERQUEUE` logged; its stay is replayed (the
+        wait is app_queue's HoldTime), and it ends at its last line."""
+        enter = records[0]
+        call = self._book.open(callid, float(enter.at))
+        call.learn_caller(enter.field("caller_num"), enter.field("caller_name"))
+        facts: list[CallFact] = [self._book.started(call)]
+        stay, last = self._replay_stays(call, records)
+        self.found_in_queue_log += 1
+        self.closed_from_queue_log += 1
+        log.warning(
+            "call %s (queue %s, caller %r) came and went while no tracker ran and reached no "
+            "AGI: told from queue_log",
+            callid,
+            enter.queue,
+            call.caller_num,
+        )
+        return facts + stay + self._ended_in_outage(call, min(at, last) if last else at)
+
+    def _replay_stays(
+        self, call: CallState, records: list[QueueLogRecord]
+    ) -> tuple[list[CallFact], float]:
+        """Replay a call's queue_log lines from `ENTERQUEUE` on (a stay already open is
+        not opened again, no step is told twice); the facts and the last line's time."""
         facts: list[CallFact] = []
         last = 0.0
-        for record in self.queue_log.get(ticketed.uniqueid, []) if ticketed.uniqueid else []:
-            if self.replay is None:
-                continue
+        if self.replay is None:
+            return facts, last
+        for record in records:
             entry = call.open_entry(record.queue)
             if record.event != "ENTERQUEUE" and (entry is None or not _applies(record, entry)):
                 continue
@@ -177,9 +258,7 @@ class Resync:
                 continue
             facts += self.replay(as_event(record, linkedid=call.linkedid, channel=""))
             last = max(last, float(record.at))
-        if call.entries:
-            self.closed_from_queue_log += 1
-        return facts + self._ended_in_outage(call, min(at, last) if last else at)
+        return facts, last
 
     def _reconcile(self, params: list[AmiMessage]) -> None:
         """Calls that joined and left a queue while we were away leave no trace but
@@ -293,6 +372,7 @@ class Resync:
                 at=utc(joined_at),
                 position=entry.position,
                 entry=entry.entry,
+                uniqueid=entry.uniqueid,
             )
         )
         return facts
@@ -406,6 +486,8 @@ def _applies(record: QueueLogRecord, entry: QueueEntry) -> bool:
         return not entry.answered and not entry.abandoned
     if record.event == "ABANDON":
         return not entry.answered and not entry.abandoned
+    if record.event in LEFT_WAITING:  # a timeout, an empty queue, a key: left unanswered
+        return not entry.answered and not entry.abandoned and entry.left_at is None
     # COMPLETECALLER, COMPLETEAGENT, TRANSFER: after a CONNECT (told now or before)
     return entry.answered and not entry.completed
 

@@ -26,11 +26,11 @@ from callqueue.calls import CallState, QueueEntry
 from callqueue.channel_events import ChannelEvents
 from callqueue.event_values import checked_wait
 from callqueue.queue_events import QueueEvents
-from callqueue.queue_log import QueueLogRecord
 from callqueue.resync import Resync
 from callqueue.transfers import Transfers
 from core.ami.parser import AmiMessage
 from core.facts import CallFact, CallTicketed
+from core.queue_log import QueueLogRecord
 
 __all__ = ["CallTracker", "checked_wait"]
 
@@ -207,11 +207,29 @@ class CallTracker:
         self._resync.queue_log = records
 
     def use_outage_facts(
-        self, tickets: dict[str, tuple[CallTicketed, float]], ended: set[str]
+        self,
+        tickets: dict[str, tuple[CallTicketed, float]],
+        ended: set[str],
+        *,
+        unseen_since: float | None = None,
+        told: set[str] | None = None,
+        told_joins: set[tuple[str, int]] | None = None,
     ) -> None:
         """The `ticketed` facts published while the tracker was down and the calls told
-        `ended` then: the next resync closes the tickets' calls it finds gone."""
-        self._resync.outage_tickets, self._resync.outage_ended = tickets, ended
+        `ended` then: the next resync closes the tickets' calls it finds gone. With
+        `unseen_since` (Asterisk's clock), queue_log's calls that entered a queue since
+        then and are over, that neither these nor `told` (queue_log call ids the facts
+        tell) nor `told_joins` (queue and second of `queued` facts without a call id)
+        cover, are told from queue_log alone: no tracker saw them, no AGI told them."""
+        resync = self._resync
+        resync.outage_tickets, resync.outage_ended = tickets, ended
+        resync.unseen_since = unseen_since
+        resync.told, resync.told_joins = told or set(), told_joins or set()
+
+    @property
+    def found_in_queue_log(self) -> int:
+        """Calls no tracker saw and no AGI told, found whole in queue_log and told from it."""
+        return self._resync.found_in_queue_log
 
     @property
     def closed_from_queue_log(self) -> int:
