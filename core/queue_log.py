@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # Where each named data field sits, per event (negative: counted from the end).
 _HOLD_TALK_FROM_END = {"hold_s": -3, "talk_s": -2, "original_position": -1}
@@ -78,9 +79,8 @@ class QueueLogLineError(ValueError):
     """A line of queue_log that is not a record; says why."""
 
 
-@dataclass(frozen=True, slots=True)
-class QueueLogRecord:
-    """One line of queue_log."""
+class QueueLogRecord(NamedTuple):
+    """One line of queue_log (a named tuple: a file of them is read at every login)."""
 
     at: int  # epoch seconds, truncated (app_queue's `time(NULL)`)
     callid: str
@@ -116,7 +116,9 @@ def parse_line(line: str | bytes) -> QueueLogRecord:
     a record."""
     if isinstance(line, bytes):
         line = line.decode("utf-8", "replace")
-    line = line.lstrip("\0").rstrip("\n").rstrip("\r")
+    if line[:1] == "\0":
+        line = line.lstrip("\0")
+    line = line.rstrip("\n").rstrip("\r")
     if "\0" in line:
         raise QueueLogLineError("a NUL inside the line")
     if "\r" in line or "\n" in line:
@@ -149,12 +151,16 @@ class QueueLogLines:
 
     def __iter__(self) -> Iterator[QueueLogRecord]:
         for number, line in enumerate(self._lines, self._first_line):
-            blank = line.strip(b"\0\r\n \t") if isinstance(line, bytes) else line.strip("\0\r\n \t")
-            if not blank:
-                continue
             try:
-                yield parse_line(line)
+                record = parse_line(line)
             except QueueLogLineError as exc:
+                blank = (
+                    line.strip(b"\0\r\n \t") if isinstance(line, bytes) else line.strip("\0\r\n \t")
+                )
+                if not blank:
+                    continue  # an empty line (the file's last, zeros of a crash)
                 self.skipped_count += 1
                 if len(self.skipped) < SKIPPED_KEPT:
                     self.skipped.append(SkippedLine(number, str(exc)))
+                continue
+            yield record

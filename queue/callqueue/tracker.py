@@ -105,7 +105,7 @@ class CallTracker:
         before the first login, as the resync's own record starts again)."""
         self._agents = board
         self._resync = Resync(self.book, board)
-        self._resync.replay = self._replay
+        self._resync.record.replay = self._replay
         self._handlers = handlers_of(
             ChannelEvents(self.book, self._transfers, board),
             QueueEvents(self.book, self._transfers, board),
@@ -204,7 +204,7 @@ class CallTracker:
 
     def use_queue_log(self, records: dict[str, list[QueueLogRecord]]) -> None:
         """Asterisk's queue_log records (by call id) for the next resync's ended calls."""
-        self._resync.queue_log = records
+        self._resync.record.queue_log = records
 
     def use_outage_facts(
         self,
@@ -221,20 +221,20 @@ class CallTracker:
         then and are over, that neither these nor `told` (queue_log call ids the facts
         tell) nor `told_joins` (queue and second of `queued` facts without a call id)
         cover, are told from queue_log alone: no tracker saw them, no AGI told them."""
-        resync = self._resync
-        resync.outage_tickets, resync.outage_ended = tickets, ended
-        resync.unseen_since = unseen_since
-        resync.told, resync.told_joins = told or set(), told_joins or set()
+        record = self._resync.record
+        record.tickets, record.ended = tickets, ended
+        record.unseen_since = unseen_since
+        record.told, record.told_joins = told or set(), told_joins or set()
 
     @property
     def found_in_queue_log(self) -> int:
         """Calls no tracker saw and no AGI told, found whole in queue_log and told from it."""
-        return self._resync.found_in_queue_log
+        return self._resync.record.found_in_queue_log
 
     @property
     def closed_from_queue_log(self) -> int:
         """Calls that ended while the tracker was away, closed with what queue_log says."""
-        return self._resync.closed_from_queue_log
+        return self._resync.record.closed_from_queue_log
 
     def apply_resync(
         self, channels: Iterable[AmiMessage], queue_status: Iterable[AmiMessage], at: float
@@ -243,4 +243,4 @@ class CallTracker:
         try:
             return self._resync.apply(channels, queue_status, at)
         finally:
-            self._resync.queue_log = {}
+            self._resync.record.queue_log = {}
