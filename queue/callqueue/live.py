@@ -57,11 +57,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The fact stream's last id, kept for a restarted tracker (`RedisKeys.tracker_seen`).
+# The fact stream's last id, kept for a restarted tracker (`RedisKeys.tracker_seen`);
+# with no fact yet, the millisecond before now: a restarted tracker reads queue_log for
+# calls no one saw from about then, not the whole file from before Hotline was there.
 _MARK_SEEN = """
 local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
-local id = '0-0'
-if last[1] then id = last[1][1] end
+local id
+if last[1] then
+  id = last[1][1]
+else
+  local now = redis.call('TIME')
+  id = string.format('%.0f-0', tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - 1)
+end
 redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
 return id
 """
