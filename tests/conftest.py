@@ -68,7 +68,7 @@ def _private_redis() -> str:
             "--dir",
             folder,
             "--databases",
-            "16",
+            "32",  # the real tier's are 16 and up (tests/asterisk/conftest.py)
         ],
         stdout=subprocess.DEVNULL,
     )

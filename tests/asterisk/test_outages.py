@@ -31,7 +31,7 @@ from tests.asterisk.instance import AsteriskInstance
 from tests.asterisk.steps import component, ended, heard_uin, hung_up, start_again
 from tests.conftest import TEST_KEYS
 
-OUTAGE_REDIS_URL = ASTERISK_REDIS_URL.rsplit("/", 1)[0] + "/10"
+OUTAGE_REDIS_URL = ASTERISK_REDIS_URL.rsplit("/", 1)[0] + "/17"
 WAIT_TOLERANCE_S = 1.0
 OWED_TICKET_S = 30.0  # the AGI server retries owed tickets every 2 s
 
