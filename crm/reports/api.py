@@ -25,6 +25,19 @@ Reader = Annotated[Principal, Depends(require("agent", "supervisor"))]
 
 
 AgentsRange = Annotated[ReportRange, Depends(report_range("day"))]
+
+
+async def _agent_wanted(
+    agent: Annotated[
+        str | None, Query(max_length=80, description="one agent; all if absent")
+    ] = None,
+) -> str | None:
+    return agent
+
+
+# A dependency, not the route's own parameter, only to keep OpenAPI's order (from, to,
+# interval, agent, format, sep): FastAPI lists a route's own parameters first.
+AgentWanted = Annotated[str | None, Depends(_agent_wanted)]
 AgentsFormat = Annotated[
     ExportFormat,
     Depends(export_format("json, csv (UTF-8 with BOM, a row per agent and interval) or xlsx")),
@@ -40,10 +53,8 @@ async def agents_report(
     request: Request,
     who: Reader,
     span: AgentsRange,
+    agent: AgentWanted,
     output: AgentsFormat,
-    agent: Annotated[
-        str | None, Query(max_length=80, description="one agent; all if absent")
-    ] = None,
 ) -> AgentReports | StreamingResponse:
     """Per agent and interval: logged-in time and sessions, paused time by reason, calls
     offered / answered / missed (ring no answer), talk and wrap-up time, transfers made,

@@ -65,8 +65,8 @@ async def test_the_reports_share_their_range_and_format_parameters(client) -> No
     history = parameters(PATH)
     agents = parameters("/api/reports/agents")
     calls = parameters("/api/calls")
-    assert set(history) == {"queue", "from", "to", "interval", "format", "sep"}
-    assert set(agents) == {"agent", "from", "to", "interval", "format", "sep"}
+    assert list(history) == ["queue", "from", "to", "interval", "format", "sep"]
+    assert list(agents) == ["from", "to", "interval", "agent", "format", "sep"]
     assert {"from", "to", "format", "sep", "cursor", "limit"} <= set(calls)
     for name in ("from", "to"):
         assert history[name] == agents[name]
