@@ -68,7 +68,10 @@ async def test_answered_call_records_the_callers_number(line: Line) -> None:
 
 async def test_answered_caller_waits_only_for_the_agent(line: Line) -> None:
     _, _, hold_time_s = await _answered(line)
-    assert hold_time_s - ANSWER_S < 1
+    # app_queue's HoldTime is a difference of whole-second clock readings (`time(NULL)`):
+    # 2.2 s of ringing from x.9 reads 3. Nothing else (a whisper, an announcement) holds
+    # the caller: that would be 2 s or more on top.
+    assert hold_time_s - ANSWER_S <= WAIT_TOLERANCE_S
 
 
 async def test_abandoned_call_has_asterisks_wait(line: Line) -> None:
