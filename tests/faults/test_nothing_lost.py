@@ -61,6 +61,14 @@ async def test_crm_killed(stack: Stack) -> None:
     assert row.nothing_lost, _explain(row, stack)
 
 
+@pytest.mark.xfail(
+    strict=False,
+    reason="a defect this suite found, not fixed yet: a call that joins the queue while "
+    "the tracker is down and is answered before it is back is recorded with the wait "
+    "and times of a queue_log replay that do not fit it (e.g. answered before it joined, "
+    "wait 1 s for a HoldTime of 3), and now and then a caller who gave up meanwhile "
+    "stays `waiting`; about half the runs (see the README's fault table)",
+)
 async def test_tracker_killed_and_restarted(stack: Stack) -> None:
     row = await _phase(stack, scenario.restart_tracker(down_s=3))
     assert row.nothing_lost, _explain(row, stack)
