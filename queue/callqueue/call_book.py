@@ -56,13 +56,20 @@ class CallBook:
     def talking_entry(self, message: AmiMessage) -> QueueEntry | None:
         """The answered entry an Agent* event is about; AgentComplete at times comes
         without caller channel headers, so match by queue and member first."""
-        entry = self.talking.get((message.get("Queue"), message.get("MemberName")))
-        # An entry of an ended call answers only an event without another call's headers.
+        queue = message.get("Queue")
+        entry = self.talking.get((queue, message.get("MemberName")))
         linkedid = message.get("Linkedid")
+        call = self.calls.get(linkedid)
+        if entry is not None and call is not None and entry.linkedid != linkedid:
+            # The event names an open call of its own that talks in this queue (an
+            # AgentComplete queue_log tells of the agent's call before, at a resync): its.
+            own = call.open_entry(queue)
+            if own is not None and own.answered and not own.completed:
+                return own
+        # An entry of an ended call answers only an event without another call's headers.
         if entry is not None and (entry.linkedid in self.calls or linkedid in ("", entry.linkedid)):
             return entry
-        call = self.calls.get(linkedid)
-        return call.open_entry(message.get("Queue")) if call else None
+        return call.open_entry(queue) if call else None
 
     # -- changing -----------------------------------------------------------------------
 

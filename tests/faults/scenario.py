@@ -21,6 +21,7 @@ from core.service_level import EntryOutcome, service_level
 from tests.faults.stack import SL_SHORT_ABANDON_S, SL_THRESHOLD_S, Stack, until
 
 APOLOGY = "apology-no-uin"
+MENU = "uin-menu"  # the route's last prompt, after the UIN: the dialogue was whole
 PATIENCE_S = (2.0, 5.0, 12.0)  # the callers' patience in the queue, in turn
 SL_KEYS = ("answered", "abandoned", "sl", "perf", "perf2")
 
@@ -51,11 +52,13 @@ class Row:
     uin_is_the_ticket: int  # callers whose call's ticket is the UIN they heard
     apologies: int
     no_uin: int  # neither a UIN nor the apology
-    agi_unreachable: int  # of those, callers whose AGI() found no server (AGISTATUS FAILURE)
+    agi_unreachable: int  # callers whose AGI() found no server (AGISTATUS FAILURE)
     sl_truth: dict[str, Any]
     sl_crm: dict[str, Any]
     settle_s: float
     fault_s: float
+    # callers whose AGI session the kill cut before the menu after the UIN
+    agi_cut: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -212,18 +215,37 @@ def judge(
         settle_s=round(settle_s, 1),
         fault_s=round(fault_s, 1),
     )
-    excused = row.agi_unreachable if excuse_agi_unreachable else 0
-    ticketed = row.truth_calls - excused
-    if not (row.truth_calls == row.crm_calls and ticketed == row.tickets == row.calls_with_ticket):
+    # Callers the AGI server's kill left without the whole dialogue: no server to take
+    # them, or their session cut before its end (the menu after the UIN). Each may or
+    # may not have a ticket and a UIN; what they have must agree, and they are counted.
+    excused = {
+        c.truth.linkedid
+        for c in calls
+        if excuse_agi_unreachable
+        and (
+            c.truth.agi_status == "FAILURE" or not any(MENU in cmd for cmd in c.truth.agi_commands)
+        )
+    }
+    row.agi_cut = len(excused) - row.agi_unreachable if excused else 0
+    if row.truth_calls != row.crm_calls or row.tickets != row.calls_with_ticket:
         row.problems.append(
             f"calls {row.truth_calls} (truth) / {row.crm_calls} (CRM) / {row.tickets} tickets"
             f" / {row.calls_with_ticket} calls with a ticket"
         )
-    if row.in_progress:
-        row.problems.append(f"{row.in_progress} left in progress")
-    if row.duplicates:
-        row.problems.append(f"{row.duplicates} duplicated")
-    if row.uin_heard != ticketed or row.uin_is_the_ticket != row.uin_heard:
+    unticketed = [
+        c.truth.linkedid
+        for c in calls
+        if c.truth.linkedid not in excused
+        and (by_id.get(c.truth.linkedid) or {}).get("uin") is None
+    ]
+    if unticketed:
+        row.problems.append(f"{len(unticketed)} calls without a ticket: {unticketed[:5]}")
+    unheard = [
+        c.truth.linkedid
+        for c in calls
+        if c.truth.linkedid not in excused and not c.truth.variables.get("UIN")
+    ]
+    if unheard or row.uin_is_the_ticket != row.uin_heard:
         row.problems.append(
             f"{row.uin_heard} of {row.truth_calls} heard a UIN, {row.uin_is_the_ticket} of"
             f" them their call's ticket; {row.apologies} apologies, {row.no_uin} nothing"

@@ -75,12 +75,13 @@ async def test_tracker_killed_and_restarted(stack: Stack) -> None:
 
 
 async def test_agi_server_killed(stack: Stack) -> None:
-    """Callers who ring while the AGI server is starting again find no server: the
-    dialplan sends them on to the queue with no UIN (a known gap, see the README's fault
-    table); every other caller heard theirs, and all are counted."""
+    """Callers who ring while the AGI server is starting again find no server, and one
+    whose session the kill cuts does not hear the dialogue out: the dialplan sends them
+    on to the queue, perhaps with no UIN (a known gap, see the README's fault table);
+    every other caller heard theirs, and all are counted."""
     row = await _phase(stack, scenario.restart_agi())
     assert row.nothing_lost, _explain(row, stack)
-    assert row.no_uin == row.agi_unreachable
+    assert row.no_uin <= row.agi_unreachable + row.agi_cut
 
 
 async def test_ami_connection_cut(stack: Stack) -> None:
