@@ -13,6 +13,9 @@ to a caller). Measured, each the median of `--rounds`:
   callers' contexts, calls answered today, alerts, the next moment of change);
 - board: `read_wallboard` with the `TodayTally` the app keeps (`GET /api/wallboard`), in
   its steady state: one new outcome before each reading;
+- metrics: `GET /metrics` in the same steady state: the board with the tally, the
+  counters beside it (`read_snapshot`) and the text (`prometheus_text`); `metrics_bytes`
+  its size;
 - fan_out: `--streams` wallboards asking the shared `WallboardFeed` for a board after the
   same change at once: the readings made (1 when shared) and the time until all had one.
 
@@ -43,6 +46,7 @@ from core.facts import CallAbandoned, CallAnswered  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from crm.supervisor.feed import WallboardFeed  # noqa: E402
 from crm.supervisor.live import read_queues  # noqa: E402
+from crm.supervisor.metrics import prometheus_text, read_snapshot  # noqa: E402
 from crm.supervisor.tally import TodayTally  # noqa: E402
 from crm.supervisor.wallboard import read_wallboard  # noqa: E402
 
@@ -132,16 +136,22 @@ async def main(args: argparse.Namespace) -> dict:
     live = LiveState(redis, KEYS, ttl_s=3600)
     added = 0
 
-    async def one_more() -> None:
+    async def one_more() -> dict:
         nonlocal added
         added += 1
         at = datetime.fromtimestamp(now - 1, UTC)
         fact = CallAnswered(linkedid=f"4.{added}", queue="q0", agent="agent0", wait_s=9.0, at=at)
         live.collect([fact])
         await live.flush(now)
-        await read_wallboard(redis, contexts, now, tz, settings, tally)
+        return await read_wallboard(redis, contexts, now, tz, settings, tally)
 
     reading = await median_ms(one_more, args.rounds)
+
+    async def scrape() -> bytes:
+        return prometheus_text(await read_snapshot(redis, KEYS, await one_more()))
+
+    metrics = await median_ms(scrape, args.rounds)
+    metrics_bytes = len(await scrape())
     recounts = tally.recounts
     # the bench's fixed moment, not the clock: the warm tally
     feed = WallboardFeed(lambda _at: read_wallboard(redis, contexts, now, tz, settings, tally))
@@ -159,6 +169,8 @@ async def main(args: argparse.Namespace) -> dict:
         "baseline_fetch_ms": baseline,
         "queues_ms": queues,
         "board_counted_ms": counted,
+        "metrics_ms": metrics,
+        "metrics_bytes": metrics_bytes,
         "board_ms": reading,
         "tally_recounts": recounts,
         "board_vs_baseline": round(reading / baseline, 2),

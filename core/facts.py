@@ -76,6 +76,9 @@ class CallQueued(_Fact):
     position: int
     entry: int = 1  # the n-th queue entry of this call (re-entry after a transfer)
     at: datetime
+    # The queue-side channel's Uniqueid, app_queue's call id in queue_log: a restarted
+    # tracker knows from it which calls queue_log tells that its predecessor had told.
+    uniqueid: str = ""
 
     @property
     def key(self) -> str:

@@ -29,10 +29,11 @@ def run_reconcile(
     """The report; ValueError for an unreadable file or range."""
     tz = ZoneInfo(settings.calendar.timezone)
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        # split at LF only: a CR or another line separator inside a line is the line's
+        data = path.read_bytes()
     except OSError as exc:
         raise ValueError(f"cannot read {path}: {exc.strerror}") from None
-    log = read_queue_log(text.splitlines())
+    log = read_queue_log(data.split(b"\n"))
     start, end = _moment(start_text, tz), _moment(end_text, tz)
     moments = [e.entered_at for e in log.entries]
     if start is None:

@@ -1,26 +1,22 @@
-"""Render the prompt catalogue to telephone audio: pyttsx3 (espeak-ng) -> 8 kHz mono PCM WAV.
+"""Render the prompt catalogue to telephone audio: espeak-ng -> 8 kHz mono PCM WAV.
 
 Files land in `<out>/<lang>/hotline/<name>.wav` and `<out>/<lang>/digits/<d>.wav`, the
 layout Asterisk's `sounds/<lang>/` expects. `manifest.json` beside them records a hash
 of each text (with voice and rate) and each file's duration: only what changed is
 rendered again. The closed-hours prompt's text comes from the site's hours
 (`HOTLINE_HOURS`, `HOTLINE_TIMEZONE`); the silences (`catalogue.SILENCES`) are written
-as they are, not spoken. pyttsx3's engine
-is process-wide and not thread-safe, so every utterance goes through one worker thread.
+as they are, not spoken. Each utterance is one run of the `espeak-ng` command.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
+import subprocess
 import tempfile
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import soundfile
@@ -39,6 +35,7 @@ from ivr.catalogue import (
 
 SAMPLE_RATE_HZ = 8000
 MANIFEST = "manifest.json"
+ESPEAK = "espeak-ng"
 VOICES = {"ru": "zle/ru", "en": "gmw/en"}
 RATE_WPM = 150  # a little slower than espeak's 175: numbers are being written down
 BRISK_RATE_WPM = 190  # `catalogue.BRISK`: the prompts between the answer and the queue
@@ -69,49 +66,42 @@ def read_manifest(out_dir: Path) -> dict[str, dict[str, object]]:
 
 
 class _Speaker:
-    """Owns the pyttsx3 engine on one thread; `speak` renders one text to a WAV file.
+    """`speak` renders one text to a WAV file with espeak-ng's own command, one process per
+    utterance: the voice and the speed are its arguments, so no utterance can take another's.
 
-    pyttsx3 2.99's espeak driver now and then returns from `runAndWait` before the end of
-    the utterance has written the file (the file then appears late, or never). So every
-    utterance gets a file name of its own (a late write can never land on another
-    prompt's file) and an utterance whose file is missing is spoken again.
+    (pyttsx3 2.99's espeak driver, used before, returned from `runAndWait` before the end of
+    an utterance now and then; under load the next utterance then came out at the previous
+    one's speed: an English welcome at 150 words a minute instead of 190, 1.9 s long.)
     """
 
-    ATTEMPTS = 3
-    # pyttsx3 caches one engine per process and espeak's state is global: every render in
-    # the process goes through this one thread, created on first use.
-    _pool: ThreadPoolExecutor | None = None
-    _engine: Any = None
-    _serial = 0
+    TIMEOUT_S = 60
 
     def __init__(self, work_dir: Path) -> None:
         self._work_dir = work_dir
-        if _Speaker._pool is None:
-            _Speaker._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyttsx3")
+        self._serial = 0
 
     def speak(self, text: str, language: str, rate_wpm: int = RATE_WPM) -> Path:
-        """Render `text`; returns the path of the WAV pyttsx3 wrote."""
-        assert _Speaker._pool is not None
-        for _attempt in range(self.ATTEMPTS):
-            _Speaker._serial += 1
-            wav = self._work_dir / f"utterance-{_Speaker._serial}.wav"
-            _Speaker._pool.submit(self._speak, text, language, wav, rate_wpm).result()
-            if wav.exists() and wav.stat().st_size > 44:  # more than a bare WAV header
-                return wav
-        raise RuntimeError(f"pyttsx3 wrote no audio for {text!r} in {self.ATTEMPTS} attempts")
-
-    @staticmethod
-    def _speak(text: str, language: str, wav: Path, rate_wpm: int) -> None:
-        import pyttsx3  # imported here: loading the driver needs espeak-ng installed
-
-        if _Speaker._engine is None:
-            _Speaker._engine = pyttsx3.init("espeak")
-        engine = _Speaker._engine
-        engine.setProperty("rate", rate_wpm)
-        engine.setProperty("voice", VOICES[language])
-        with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints every file it saves
-            engine.save_to_file(text, str(wav))
-            engine.runAndWait()
+        """Render `text`; returns the path of the WAV espeak-ng wrote."""
+        self._serial += 1
+        wav = self._work_dir / f"utterance-{self._serial}.wav"
+        command = [ESPEAK, "-v", VOICES[language], "-s", str(rate_wpm), "-w", str(wav), "--stdin"]
+        try:
+            subprocess.run(
+                command,
+                input=text.encode(),
+                capture_output=True,
+                check=True,
+                timeout=self.TIMEOUT_S,
+            )
+        except FileNotFoundError:
+            raise RuntimeError(f"{ESPEAK} is not installed (apt-get install espeak-ng)") from None
+        except subprocess.CalledProcessError as failed:
+            raise RuntimeError(
+                f"{ESPEAK} failed for {text!r}: {failed.stderr.decode(errors='replace').strip()}"
+            ) from None
+        if not wav.exists() or wav.stat().st_size <= 44:  # no more than a bare WAV header
+            raise RuntimeError(f"{ESPEAK} wrote no audio for {text!r}")
+        return wav
 
 
 def _to_telephone(source: Path, target: Path, trim: bool = False) -> float:

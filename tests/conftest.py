@@ -5,7 +5,8 @@ service fails the run (it is never skipped); `scripts/test` starts or installs t
 
 Two runs at once on one machine never share state: each run has fresh PostgreSQL
 databases, and its own Redis server on a free loopback port (`redis-server`, started
-here and stopped when the run ends) unless `HOTLINE_TEST_REDIS` names one. Pub/sub
+here and stopped when the run ends) unless `HOTLINE_TEST_REDIS` names one; under
+pytest-xdist (`scripts/test` runs two workers) each worker is such a run. Pub/sub
 channels are global to a Redis server, so a database number alone would not do. Each run
 also has a fresh key prefix (`HOTLINE_REDIS_PREFIX`, the `keys` fixture), so two runs
 sharing one server (`HOTLINE_TEST_REDIS`) see nothing of each other's keys or channels.
@@ -23,6 +24,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -67,7 +69,7 @@ def _private_redis() -> str:
             "--dir",
             folder,
             "--databases",
-            "16",
+            "32",  # the real tier's are 16 and up (tests/asterisk/conftest.py)
         ],
         stdout=subprocess.DEVNULL,
     )
@@ -91,12 +93,26 @@ def _private_redis() -> str:
     raise RuntimeError(f"this run's Redis server did not answer on port {port}")
 
 
-REDIS_TEST_URL = os.environ.get("HOTLINE_TEST_REDIS") or _private_redis()
-# Subprocesses (and conftest imports in them) reuse the same server.
-os.environ["HOTLINE_TEST_REDIS"] = REDIS_TEST_URL
+# Each pytest-xdist worker is a run of its own (scripts/test runs two): it inherits the
+# controller's environment, so what the controller (or another runner) exported below is
+# taken only by this runner's own subprocesses, never by a sibling worker.
+_RUNNER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _inherited(name: str) -> str | None:
+    """`name` from the environment, unless another runner of this run exported it."""
+    if os.environ.get("HOTLINE_TEST_RUNNER", _RUNNER) != _RUNNER:
+        return None
+    return os.environ.get(name)
+
+
+REDIS_TEST_URL = _inherited("HOTLINE_TEST_REDIS") or _private_redis()
 # This run's key prefix; subprocesses reuse it, as they reuse the server.
-REDIS_TEST_PREFIX = os.environ.get("HOTLINE_TEST_REDIS_PREFIX") or f"test-{uuid.uuid4().hex[:10]}"
+REDIS_TEST_PREFIX = _inherited("HOTLINE_TEST_REDIS_PREFIX") or f"test-{uuid.uuid4().hex[:10]}"
+# Subprocesses (and conftest imports in them) reuse the same server and prefix.
+os.environ["HOTLINE_TEST_REDIS"] = REDIS_TEST_URL
 os.environ["HOTLINE_TEST_REDIS_PREFIX"] = REDIS_TEST_PREFIX
+os.environ["HOTLINE_TEST_RUNNER"] = _RUNNER
 TEST_KEYS = RedisKeys(REDIS_TEST_PREFIX)
 REDIS_TEST_PORT = int(REDIS_TEST_URL.split("://", 1)[1].split("/", 1)[0].rpartition(":")[2])
 
@@ -119,16 +135,25 @@ async def _pg_admin(sql: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(scope="session")
-def postgresql_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this run, migrated to head, dropped afterwards."""
+@contextmanager
+def fresh_postgresql() -> Iterator[str]:
+    """A fresh PostgreSQL database, migrated to head, dropped afterwards."""
     name = f"hotline_test_{uuid.uuid4().hex[:8]}"
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
     base = PG_SERVER.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
     url = f"{base}/{name}"
-    upgrade(url)
-    yield url
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    """This run's PostgreSQL database (each test's rows are removed after it)."""
+    with fresh_postgresql() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -188,3 +213,17 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://crm") as http:
             yield http
+
+
+TIER = ROOT / "tests" / "asterisk"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Groups for pytest-xdist's `--dist loadgroup` (scripts/test): a module's tests run on
+    one worker, so its module fixtures start once, and the real tier's folder is one group,
+    so one Asterisk serves it (its package fixtures) while the other worker runs the rest."""
+    for item in items:
+        path = Path(item.path)
+        group = "asterisk" if TIER in path.parents else str(path.relative_to(ROOT))
+        item.add_marker(pytest.mark.xdist_group(group))

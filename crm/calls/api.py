@@ -13,10 +13,11 @@ from fastapi.responses import StreamingResponse
 from crm.calls.export import HEADER, calls_csv
 from crm.calls.schemas import CallLogPage
 from crm.calls.service import BadCursor, CallFilter, decode_cursor, list_calls
-from crm.csv_export import BOM, SEPARATORS, CsvRows
+from crm.csv_export import BOM, CsvRows
 from crm.csv_export import MEDIA_TYPE as CSV_MEDIA_TYPE
 from crm.deps import Principal, require
 from crm.models import CallOutcome
+from crm.report_params import ExportFormat, aware, check_order, export_format, invalid
 from crm.xlsx_export import MEDIA_TYPE as XLSX_MEDIA_TYPE
 from crm.xlsx_export import XlsxRows, xlsx_from_async
 
@@ -24,10 +25,10 @@ router = APIRouter(prefix="/api", tags=["calls"])
 Reader = Annotated[Principal, Depends(require("agent", "supervisor"))]
 
 
-def _invalid(parameter: str, message: str) -> HTTPException:
-    return HTTPException(
-        422, [{"loc": ["query", parameter], "msg": message, "type": "value_error"}]
-    )
+CallsFormat = Annotated[
+    ExportFormat,
+    Depends(export_format("json (a page), or csv or xlsx: every call from `cursor` on")),
+]
 
 
 @router.get(
@@ -54,28 +55,21 @@ async def call_log(
     transferred: Annotated[bool | None, Query(description="transferred at least once")] = None,
     cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor`")] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="json: calls per page")] = 50,
-    format: Annotated[
-        str,
-        Query(description="json (a page), or csv or xlsx: every call from `cursor` on"),
-    ] = "json",
-    sep: Annotated[
-        str, Query(description="csv: `;` (decimal comma, the default), `,` or `tab`")
-    ] = ";",
+    *,
+    output: CallsFormat,
 ) -> CallLogPage | StreamingResponse:
     """Calls newest first, each with its caller, UINs, queue entries and waits, the agents
     it reached in order, transfers, outcome, talk time and survey answers. An agent's
     token sees only the calls that reached that agent."""
     tz = ZoneInfo(request.app.state.settings.calendar.timezone)
-    start = from_ if from_ is None or from_.tzinfo else from_.replace(tzinfo=tz)
-    end = to if to is None or to.tzinfo else to.replace(tzinfo=tz)
-    if start is not None and end is not None and start >= end:
-        raise _invalid("from", "`from` must be before `to`")
+    start, end = aware(from_, tz), aware(to, tz)
+    check_order(start, end)
     wanted_outcome = None
     if outcome is not None:
         try:
             wanted_outcome = CallOutcome(outcome)
         except ValueError:
-            raise _invalid(
+            raise invalid(
                 "outcome", f"must be one of {', '.join(o.value for o in CallOutcome)}"
             ) from None
     if who.role == "agent":
@@ -84,14 +78,10 @@ async def call_log(
         if agent and agent != who.agent:
             raise HTTPException(403, "an agent sees only its own calls")
         agent = who.agent
-    if format not in ("json", "csv", "xlsx"):
-        raise _invalid("format", f"must be json, csv or xlsx, not {format!r}")
-    if sep not in SEPARATORS:
-        raise _invalid("sep", f"must be one of {', '.join(SEPARATORS)}, not {sep!r}")
     wanted = CallFilter(start, end, queue, agent, wanted_outcome, phone, uin, transferred)
     engine = request.app.state.engine
     try:
-        if format == "xlsx":
+        if output.format == "xlsx":
             if cursor:
                 decode_cursor(cursor)
             sheet = XlsxRows("calls")
@@ -100,10 +90,10 @@ async def call_log(
                 media_type=XLSX_MEDIA_TYPE,
                 headers={"Content-Disposition": 'attachment; filename="calls.xlsx"'},
             )
-        if format == "csv":
+        if output.format == "csv":
             if cursor:
                 decode_cursor(cursor)
-            rows = CsvRows(sep)
+            rows = CsvRows(output.sep)
             return StreamingResponse(
                 _csv(rows, calls_csv(engine, wanted, rows, cursor)),
                 media_type=CSV_MEDIA_TYPE,
@@ -111,7 +101,7 @@ async def call_log(
             )
         return await list_calls(engine, wanted, limit, cursor)
     except BadCursor as exc:
-        raise _invalid("cursor", str(exc)) from None
+        raise invalid("cursor", str(exc)) from None
 
 
 async def _csv(rows: CsvRows, pieces: AsyncIterator[str]) -> AsyncIterator[bytes]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, tzinfo
+from datetime import tzinfo
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from redis.asyncio import Redis
 from sse_starlette import EventSourceResponse
@@ -22,17 +22,16 @@ from sse_starlette import EventSourceResponse
 from core.keys import RedisKeys
 from core.settings import Settings
 from crm.csv_export import MEDIA_TYPE as CSV_MEDIA_TYPE
-from crm.csv_export import SEPARATORS, CsvRows, with_bom
+from crm.csv_export import CsvRows, with_bom
 from crm.deps import Principal, require
-from crm.owed import read_owed
+from crm.report_params import ExportFormat, ReportRange, export_format, report_range
 from crm.sse import pubsub_stream
 from crm.supervisor.export import HEADER, history_csv
 from crm.supervisor.feed import WallboardFeed, board_stream
-from crm.supervisor.history import INTERVALS, history_json
+from crm.supervisor.history import history_json
 from crm.supervisor.history_sql import aggregate
-from crm.supervisor.intervals import interval_starts
-from crm.supervisor.live import read_agents, read_counters, read_queues
-from crm.supervisor.metrics import MEDIA_TYPE, prometheus_text
+from crm.supervisor.live import read_agents, read_queues
+from crm.supervisor.metrics import MEDIA_TYPE, prometheus_text, read_snapshot
 from crm.supervisor.rollup import aggregate_rolled, whole_quarter_hours
 from crm.supervisor.schemas import ServiceLevelHistory, Wallboard
 from crm.xlsx_export import MEDIA_TYPE as XLSX_MEDIA_TYPE
@@ -60,17 +59,11 @@ def _tz(settings: Settings) -> tzinfo:
     return ZoneInfo(settings.calendar.timezone)
 
 
-def _aware(value: datetime | None, tz: tzinfo) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=tz)
-
-
-def _invalid(parameter: str, message: str) -> HTTPException:
-    """A 422 in FastAPI's own shape, naming the query parameter."""
-    return HTTPException(
-        422, [{"loc": ["query", parameter], "msg": message, "type": "value_error"}]
-    )
+HistoryRange = Annotated[ReportRange, Depends(report_range("hour"))]
+HistoryFormat = Annotated[
+    ExportFormat,
+    Depends(export_format("json, csv (UTF-8 with BOM, a row per interval and queue) or xlsx")),
+]
 
 
 @router.get(
@@ -82,75 +75,39 @@ def _invalid(parameter: str, message: str) -> HTTPException:
 async def service_level_history(
     request: Request,
     _: SupervisorRole,
+    span: HistoryRange,
+    output: HistoryFormat,
     queue: Annotated[
         str | None, Query(max_length=80, description="one queue; all if absent")
     ] = None,
-    from_: Annotated[
-        datetime | None, Query(alias="from", description="ISO time; default: today 00:00")
-    ] = None,
-    to: Annotated[datetime | None, Query(description="ISO time, exclusive; default: now")] = None,
-    interval: Annotated[
-        str, Query(description="15m, hour, day, week (from Monday), month or quarter")
-    ] = "hour",
-    format: Annotated[
-        str,
-        Query(description="json, csv (UTF-8 with BOM, a row per interval and queue) or xlsx"),
-    ] = "json",
-    sep: Annotated[
-        str, Query(description="csv: `;` (decimal comma, the default), `,` or `tab`")
-    ] = ";",
 ) -> StreamingResponse:
     """Service level by interval from the recorded queue entries (per queue and `all`),
     counted by the database; the JSON (or CSV) is streamed as it is written."""
-    settings = _settings(request)
-    tz = _tz(settings)
-    if interval not in INTERVALS:
-        raise _invalid("interval", f"must be one of {', '.join(INTERVALS)}, not {interval!r}")
-    if format not in ("json", "csv", "xlsx"):
-        raise _invalid("format", f"must be json, csv or xlsx, not {format!r}")
-    if sep not in SEPARATORS:
-        raise _invalid("sep", f"must be one of {', '.join(SEPARATORS)}, not {sep!r}")
-    end = _aware(to, tz) or datetime.now(UTC)
-    start = _aware(from_, tz) or datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
-    if start >= end:
-        raise _invalid("from", "`from` must be before `to`")
-    try:
-        starts = list(interval_starts(start, end, interval, tz))  # type: ignore[arg-type]
-    except ValueError as exc:
-        raise _invalid("interval", str(exc)) from None
-    sl = settings.sl
-    args = (
-        request.app.state.engine,
-        start,
-        end,
-        interval,
-        tz,
-        sl.threshold_s,
-        sl.short_abandon_s,
-        queue,
-    )
+    sl = _settings(request).sl
+    start, end, interval, tz, starts = span.start, span.end, span.interval, span.tz, span.starts
+    args = (request.app.state.engine, start, end, interval, tz, sl.threshold_s, sl.short_abandon_s)
     # The rollup where the zone's offset is whole quarter hours (every zone today).
     if whole_quarter_hours(start, end, tz):
-        counts = await aggregate_rolled(*args, starts=starts)  # type: ignore[arg-type]
+        counts = await aggregate_rolled(*args, queue, starts=starts)
     else:
-        counts = await aggregate(*args)  # type: ignore[arg-type]
-    span = (start, end, interval, tz, sl.threshold_s, sl.short_abandon_s)
-    if format == "xlsx":
+        counts = await aggregate(*args, queue)
+    figures = (start, end, interval, tz, sl.threshold_s, sl.short_abandon_s)
+    if output.format == "xlsx":
         sheet = XlsxRows("service level")
         return StreamingResponse(
-            xlsx_from(sheet, HEADER, history_csv(counts, starts, *span, sheet)),  # type: ignore[arg-type]
+            xlsx_from(sheet, HEADER, history_csv(counts, starts, *figures, sheet)),
             media_type=XLSX_MEDIA_TYPE,
             headers={"Content-Disposition": 'attachment; filename="service-level.xlsx"'},
         )
-    if format == "csv":
-        rows = CsvRows(sep)
-        pieces = with_bom(HEADER, history_csv(counts, starts, *span, rows), rows)  # type: ignore[arg-type]
+    if output.format == "csv":
+        rows = CsvRows(output.sep)
+        pieces = with_bom(HEADER, history_csv(counts, starts, *figures, rows), rows)
         return StreamingResponse(
             _encoded(pieces),
             media_type=CSV_MEDIA_TYPE,
             headers={"Content-Disposition": 'attachment; filename="service-level.csv"'},
         )
-    pieces = history_json(counts, starts, *span)  # type: ignore[arg-type]
+    pieces = history_json(counts, starts, *figures)
     return StreamingResponse(_encoded(pieces), media_type="application/json")
 
 
@@ -234,8 +191,9 @@ async def stream_wallboard(
 
 @router.get("/metrics", tags=["supervisor"], response_class=Response)
 async def metrics(request: Request, _: ScraperRole) -> Response:
-    """Prometheus text format (counters since the tracker's live keys were created)."""
-    counters = await read_counters(_redis(request), _keys(request))
-    live = await _live_queues(request)
-    owed = await read_owed(_redis(request), _keys(request))
-    return Response(prometheus_text(counters, live, owed), media_type=MEDIA_TYPE)
+    """Prometheus text format: counters since the tracker's live keys were created, the
+    live figures per queue, and per agent the state, the pause and calls answered today
+    as `GET /api/wallboard` shows them (`crm.supervisor.metrics`)."""
+    board = await _feed(request).board()
+    snapshot = await read_snapshot(_redis(request), _keys(request), board)
+    return Response(prometheus_text(snapshot), media_type=MEDIA_TYPE)

@@ -27,14 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.service_level import ALL_QUEUES, EntryOutcome, QueueFigures, service_level
 from crm.models import QueueEntry as QueueEntryRow
 from crm.models import QueueEntryOutcome
-from crm.supervisor.history_sql import (
-    Counts,
-    add_counts,
-    aggregate,
-    column_sums,
-    figures_json,
-    figures_of,
-)
+from crm.supervisor.history_sql import Counts, aggregate, column_sums, figures_of
+from crm.supervisor.history_text import series_json
 from crm.supervisor.intervals import (
     INTERVALS,
     MAX_INTERVALS,
@@ -172,13 +166,8 @@ def history_json(
             return QueueFigures(threshold_s, short_abandon_s).as_dict()
         return figures_of(numbers, threshold_s, short_abandon_s).as_dict()
 
-    def as_json(numbers: Counts) -> str:
-        return figures_json(numbers, threshold_s, short_abandon_s)
-
-    per_start: dict[datetime, dict[str, Counts]] = {}
     per_queue: dict[str, list[Counts]] = {}
-    for (begin, queue), numbers in counts.items():
-        per_start.setdefault(begin, {})[queue] = numbers
+    for (_, queue), numbers in counts.items():
         per_queue.setdefault(queue, []).append(numbers)
     # Column sums in one pass each (adding 26,000 rows one by one cost 0.3 s).
     total = {queue: column_sums(rows) for queue, rows in per_queue.items()}
@@ -191,40 +180,15 @@ def history_json(
         "total": totals,
     }
     yield json.dumps(head)[:-1] + ', "series": ['
-    empty = json.dumps({ALL_QUEUES: as_dict(None)})
-    end_local = end.astimezone(tz)
-    pieces: list[str] = []
-    for index, begin in enumerate(starts):
-        if index + 1 < len(starts):
-            following = starts[index + 1]
-        else:
-            following = min(next_start(begin, interval, tz), end_local)
-        queues = per_start.get(begin.astimezone(UTC))
-        if not queues:
-            text = empty
-        elif len(queues) == 1 and ALL_QUEUES not in queues:  # `all` is that queue
-            ((name, numbers),) = queues.items()
-            figures = as_json(numbers)
-            text = f'{{{json.dumps(name)}: {figures}, "{ALL_QUEUES}": {figures}}}'
-        else:
-            everything: Counts | None = None
-            parts = []
-            for name in sorted(queues):
-                if name != ALL_QUEUES:
-                    parts.append(f"{json.dumps(name)}: {as_json(queues[name])}")
-                everything = add_counts(everything, queues[name])
-            assert everything is not None
-            parts.append(f'"{ALL_QUEUES}": {as_json(everything)}')
-            text = "{" + ", ".join(parts) + "}"
-        pieces.append(
-            f'{"," if index else ""}{{"start": "{begin.isoformat()}", '
-            f'"end": "{following.isoformat()}", "queues": {text}}}'
-        )
-        if len(pieces) >= CHUNK_INTERVALS:
-            yield "".join(pieces)
-            pieces.clear()
-    pieces.append("]}")
-    yield "".join(pieces)
+    isoformats = [begin.isoformat() for begin in starts]
+    if starts:
+        last_end = min(next_start(starts[-1], interval, tz), end.astimezone(tz))
+        isoformats.append(last_end.isoformat())
+    utc_starts = [begin.astimezone(UTC) for begin in starts]
+    yield from series_json(
+        counts, utc_starts, isoformats, threshold_s, short_abandon_s, CHUNK_INTERVALS
+    )
+    yield "]}"
 
 
 async def history_from_sql(

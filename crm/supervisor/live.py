@@ -237,3 +237,17 @@ async def read_counters(redis: Redis, keys: RedisKeys) -> dict[str, dict[str, in
     for name, raw in zip(names, await pipe.execute() if names else [], strict=True):
         result[name] = {_text(k): int(v) for k, v in raw.items()}
     return result
+
+
+async def read_agent_counters(redis: Redis, keys: RedisKeys) -> dict[str, dict[str, dict]]:
+    """Per queue and agent, the tracker's counters since it started (`AGENT_COUNTERS` of
+    `callqueue.live`: answered, completed, talk_s, ring_no_answer)."""
+    prefix = keys.live
+    names = await queue_names(redis, keys)
+    pipe = redis.pipeline(transaction=False)
+    for name in names:
+        pipe.hgetall(f"{prefix}queue:{name}:agents")
+    result = {}
+    for name, raw in zip(names, await pipe.execute() if names else [], strict=True):
+        result[name] = {_text(agent): json.loads(row) for agent, row in raw.items()}
+    return result

@@ -39,6 +39,9 @@ from crm.supervisor.intervals import Interval, interval_start, interval_starts
 
 BUCKET_S = 900
 CHUNK_BUCKETS = 31 * 96  # a month of quarter hours: the rollup's rows read a month at a time
+# Quarter hours counted from the entries at a time: a week's groups (one row per quarter
+# hour and queue) are what the process holds while counting, however many calls.
+COUNT_BUCKETS = 7 * 96
 MAX_RANGES = 64  # more scattered quarter hours to count: one scan over their span instead
 
 
@@ -133,7 +136,40 @@ async def refresh(engine: AsyncEngine, lo: int, hi: int, threshold_s: int, short
         return False
 
 
+def _parts(ranges: list[tuple[int, int]], size: int) -> list[list[tuple[int, int]]]:
+    """The ranges cut into groups of at most `size` buckets in all, in order.
+
+    >>> _parts([(0, 5), (7, 8), (10, 14)], 4)
+    [[(0, 4)], [(4, 5), (7, 8), (10, 12)], [(12, 14)]]
+    """
+    parts: list[list[tuple[int, int]]] = [[]]
+    room = size
+    for lo, hi in ranges:
+        while lo < hi:
+            if room == 0:
+                parts.append([])
+                room = size
+            take = min(hi - lo, room)
+            parts[-1].append((lo, lo + take))
+            lo += take
+            room -= take
+    return [part for part in parts if part]
+
+
 async def _count(
+    conn: AsyncConnection,
+    dialect: str,
+    ranges: list[tuple[int, int]],
+    threshold_s: int,
+    short_s: int,
+) -> None:
+    """Count the quarter hours of `ranges` from the entries into the rollup, a week of
+    them at a time (counting a year never holds the year's groups)."""
+    for part in _parts(ranges, COUNT_BUCKETS):
+        await _count_part(conn, dialect, part, threshold_s, short_s)
+
+
+async def _count_part(
     conn: AsyncConnection,
     dialect: str,
     ranges: list[tuple[int, int]],

@@ -66,6 +66,8 @@ class ServiceLevelHistory(BaseModel):
 # -- the live wallboard (`GET /api/wallboard`, `crm.supervisor.wallboard`) ----------------
 
 LiveWindow = Literal["today", "last_15m", "last_60m"]
+# The tracker's agent states (`callqueue.agents.AgentStatus`); "" before the first one.
+KnownAgentStatus = Literal["available", "ringing", "talking", "wrapup", "paused", "unavailable"]
 
 
 class WaitingCaller(BaseModel):
@@ -120,7 +122,7 @@ class WallboardQueue(WallboardAll):
 
 class WallboardAgent(BaseModel):
     name: str
-    status: Literal["available", "ringing", "talking", "wrapup", "paused", "unavailable", ""]
+    status: Literal[KnownAgentStatus, ""]
     since: float = Field(description="when the status began, epoch seconds")
     status_s: float | None = Field(description="how long in the status, at the board's `at`")
     paused: bool = Field(description="paused (also while finishing a call)")

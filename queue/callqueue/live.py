@@ -15,6 +15,11 @@ Keys (`<prefix>:live:`, `RedisKeys.live`):
 - `queue:<q>:counters` (hash) offered (entries into the queue), answered,
   answered_within (wait <= T), abandoned: counters for Prometheus, counted since the
   tracker started (a restart is a counter reset, which Prometheus expects);
+- `queue:<q>:agents` (hash) agent name -> JSON {answered, completed, talk_s,
+  ring_no_answer}: the same kind of counters per agent in the queue (answered entries,
+  entries whose talk ended with `AgentComplete`, their `TalkTime` summed, rings that
+  went unanswered), for Prometheus; a queue's talk time is its agents' sum, so a
+  tracker's first write of the hash replaces its predecessor's;
 - `agents` (set) names; `agent:<name>` (hash) status, paused, paused_reason,
   paused_since, calls_today, day, linkedid, caller_num, caller_name (of the call it rings
   for or talks to), since, queues, interface;
@@ -35,7 +40,15 @@ from redis.asyncio import Redis
 
 from callqueue.agents import AgentState, AgentStateSink
 from callqueue.checkpoint import OPEN_CALLS_TTL_S, dump_call
-from core.facts import AGENT_FACTS, CallAbandoned, CallAnswered, CallFact, CallQueued
+from core.facts import (
+    AGENT_FACTS,
+    AgentRingNoAnswer,
+    CallAbandoned,
+    CallAnswered,
+    CallCompleted,
+    CallFact,
+    CallQueued,
+)
 from core.keys import RedisKeys
 from core.service_level import DEFAULT_SHORT_ABANDON_S, DEFAULT_THRESHOLD_S, answered_within
 
@@ -44,17 +57,25 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The fact stream's last id, kept for a restarted tracker (`RedisKeys.tracker_seen`).
+# The fact stream's last id, kept for a restarted tracker (`RedisKeys.tracker_seen`);
+# with no fact yet, the millisecond before now: a restarted tracker reads queue_log for
+# calls no one saw from about then, not the whole file from before Hotline was there.
 _MARK_SEEN = """
 local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
-local id = '0-0'
-if last[1] then id = last[1][1] end
+local id
+if last[1] then
+  id = last[1][1]
+else
+  local now = redis.call('TIME')
+  id = string.format('%.0f-0', tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - 1)
+end
 redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
 return id
 """
 DONE_KEEP_S = 26 * 3600  # "today" in any time zone, plus the last hour
 MAX_PENDING_DONE = 100_000  # outcomes kept for Redis while it is down
 COUNTERS = ("offered", "answered", "answered_within", "abandoned")
+AGENT_COUNTERS = ("answered", "completed", "talk_s", "ring_no_answer")
 _QUEUE_FACTS = {"queued", "answered", "abandoned", "transferred", "ended"}
 
 
@@ -89,6 +110,10 @@ class LiveState(AgentStateSink):
         # counters since this tracker started; written whole, so a failed write loses none
         self._counters: dict[str, dict[str, int]] = {}
         self._counters_dirty: set[str] = set()
+        # per queue and agent, the same way (`AGENT_COUNTERS`)
+        self._agent_counters: dict[str, dict[str, dict[str, float]]] = {}
+        self._agent_counters_dirty: set[tuple[str, str]] = set()
+        self._agent_counters_written: set[str] = set()  # queues whose hash is this tracker's
         self._expired_at: dict[str, float] = {}  # key -> when its TTL was last set (monotonic)
         self._waiting_written: dict[str, dict[str, str]] = {}
         self.dropped = 0
@@ -108,8 +133,13 @@ class LiveState(AgentStateSink):
     def collect(self, facts: list[CallFact]) -> None:
         """Note what `facts` change: waiting lists, outcomes and counters."""
         for fact in facts:
+            if isinstance(fact, AgentRingNoAnswer):
+                self._count_agent(fact.queue, fact.agent, "ring_no_answer")
             if isinstance(fact, AGENT_FACTS):
                 continue  # an agent's facts carry no call; its state comes as the agent's
+            if isinstance(fact, CallCompleted) and fact.agent:
+                self._count_agent(fact.queue, fact.agent, "completed")
+                self._count_agent(fact.queue, fact.agent, "talk_s", fact.talk_s)
             self._calls_dirty.add(fact.linkedid)
             if fact.kind == "started":
                 self._caller_known(fact.linkedid)
@@ -123,6 +153,8 @@ class LiveState(AgentStateSink):
                 self._count(fact.queue, "answered")
                 within = answered_within(fact.wait_s, self.threshold_s)
                 self._count(fact.queue, "answered_within", int(within))
+                if fact.agent:
+                    self._count_agent(fact.queue, fact.agent, "answered")
             elif isinstance(fact, CallAbandoned):
                 self._done.append((fact.at.timestamp(), fact.queue, self._outcome(fact)))
                 self._count(fact.queue, "abandoned")
@@ -151,6 +183,14 @@ class LiveState(AgentStateSink):
         counters[field] += n
         self._counters_dirty.add(queue)
 
+    def _count_agent(self, queue: str, agent: str, field: str, n: float = 1) -> None:
+        counters = self._agent_counters.setdefault(queue, {}).get(agent)
+        if counters is None:
+            counters = self._agent_counters[queue][agent] = dict.fromkeys(AGENT_COUNTERS, 0)
+        counters[field] += n
+        self._agent_counters_dirty.add((queue, agent))
+        self._queues_dirty = True  # a queue seen only here joins `queues`
+
     def touch_queues(self) -> None:
         """Rewrite the waiting lists at the next flush (after a resync, say)."""
         self._queues_dirty = True
@@ -161,6 +201,7 @@ class LiveState(AgentStateSink):
             self._agents
             or self._done
             or self._counters_dirty
+            or self._agent_counters_dirty
             or self._queues_dirty
             or self._calls_dirty
         )
@@ -229,7 +270,25 @@ class LiveState(AgentStateSink):
             key = self.key("queue", queue, "counters")
             pipe.hset(key, mapping=self._counters[queue])
             self._expire(pipe, key)
-        queues |= self._counters_dirty
+        by_queue: dict[str, dict[str, str]] = {}
+        for queue, agent in self._agent_counters_dirty:
+            row = json.dumps(self._agent_counters[queue][agent], sort_keys=True)
+            by_queue.setdefault(queue, {})[agent] = row
+        for queue, rows in by_queue.items():
+            key = self.key("queue", queue, "agents")
+            if queue not in self._agent_counters_written:
+                # This tracker's counters start from zero: a predecessor's agents left
+                # beside them would make the queue's sums neither theirs nor ours.
+                pipe.delete(key)
+                self._expired_at.pop(key, None)
+                rows = {
+                    agent: json.dumps(counters, sort_keys=True)
+                    for agent, counters in self._agent_counters[queue].items()
+                }
+            pipe.hset(key, mapping=rows)
+            self._expire(pipe, key)
+        self._agent_counters_written |= set(by_queue)
+        queues |= self._counters_dirty | set(by_queue)
         calls_written = self._write_open_calls(pipe)
         change = {"at": now, "agents": changed_agents, "queues": sorted(queues)}
         pipe.publish(self.channel, json.dumps(change))
@@ -240,6 +299,7 @@ class LiveState(AgentStateSink):
         agents, self._agents = self._agents, {}
         outcomes, self._done = self._done, []
         counters, self._counters_dirty = self._counters_dirty, set()
+        agent_counters, self._agent_counters_dirty = self._agent_counters_dirty, set()
         queues_dirty, self._queues_dirty = self._queues_dirty, False
         self._calls_dirty -= calls_written  # written as they are now; touched again: again
         try:
@@ -249,9 +309,11 @@ class LiveState(AgentStateSink):
             # again what this pipeline carried, before what came meanwhile.
             self._expired_at.clear()
             self._waiting_written.clear()
+            self._agent_counters_written.clear()
             self._agents = {**agents, **self._agents}
             self._done = outcomes + self._done
             self._counters_dirty |= counters
+            self._agent_counters_dirty |= agent_counters
             self._queues_dirty = self._queues_dirty or queues_dirty
             self._calls_dirty |= calls_written
             raise
@@ -304,7 +366,10 @@ class LiveState(AgentStateSink):
                 self._expire(pipe, key)
             self._waiting_written[queue] = rows
         new_queues = (
-            set(waiting) | {q for _, q, _ in self._done} | self._counters_dirty
+            set(waiting)
+            | {q for _, q, _ in self._done}
+            | self._counters_dirty
+            | {q for q, _ in self._agent_counters_dirty}
         ) - self._queues
         if new_queues:
             self._queues |= new_queues
@@ -340,7 +405,8 @@ class LiveState(AgentStateSink):
         pipe.set(self.key("tracker"), repr(now), ex=ttl)
         keys = [self.key("queues"), self.key("agents")]
         for queue in self._queues:
-            keys += [self.key("queue", queue, part) for part in ("waiting", "done", "counters")]
+            parts = ("waiting", "done", "counters", "agents")
+            keys += [self.key("queue", queue, part) for part in parts]
         if self.tracker is not None:
             keys += [self.key("agent", name) for name in self.tracker.agents.agents]
         mono = time.monotonic()

@@ -66,6 +66,7 @@ class QueueEvents:
                 at=utc(at),
                 position=entry.position,
                 entry=entry.entry,
+                uniqueid=entry.uniqueid,
             )
         )
         return facts
@@ -170,7 +171,8 @@ class QueueEvents:
                 # Answered calls leave just before AgentConnect; a caller who left unanswered
                 # and turns up elsewhere was moved (a Redirect of a waiting caller).
                 entry.connect_location = (message.get("Context"), message.get("Exten"))
-                self._transfers.watch.arm(entry.channel, entry)
+                if entry.channel:  # not one told from queue_log, which names no channel
+                    self._transfers.watch.arm(entry.channel, entry)
         return []
 
     def on_ami_AgentComplete(self, message: AmiMessage, at: float) -> list[CallFact]:

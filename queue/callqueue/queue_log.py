@@ -1,9 +1,10 @@
 """Asterisk's queue_log: what app_queue wrote of each queue call, read back at a resync.
 
 A call that ended while the tracker was away (killed, restarted) left no event the
-tracker could read, but app_queue logged it, one line per step:
-`time|callid|queue|agent|event|data1|data2|data3...`, the callid being the `Uniqueid` of
-the queue-side channel (not the Linkedid), the time whole seconds. What the resync uses:
+tracker could read, but app_queue logged it, one line per step (read by
+`core.queue_log`, which says each event's fields): `time|callid|queue|agent|event|data...`,
+the callid being the `Uniqueid` of the queue-side channel (not the Linkedid), the time
+whole seconds. What the resync uses:
 
 | event | data | read as |
 |---|---|---|
@@ -11,11 +12,13 @@ the queue-side channel (not the Linkedid), the time whole seconds. What the resy
 | `COMPLETECALLER` / `COMPLETEAGENT` | holdtime, calltime, origposition | `AgentComplete` (Reason caller / agent) |
 | `BLINDTRANSFER` / `ATTENDEDTRANSFER` / `TRANSFER` | ..., holdtime, calltime, origposition | `AgentComplete` (Reason transfer) |
 | `ABANDON` | position, origposition, waittime | `QueueCallerAbandon` |
+| `EXITWITHTIMEOUT`, `EXITEMPTY`, `EXITWITHKEY`, `WITHDRAW` | position, ... | `QueueCallerLeave` (left unanswered, not abandoned: app_queue counts neither) |
 | `ENTERQUEUE` | url, caller's number, position | `QueueCallerJoin` (a call never seen) |
 
 Each becomes the AMI event Asterisk would have sent, so the tracker's own handlers count
 it; nothing else is invented.
 
+>>> from core.queue_log import parse_line
 >>> record = parse_line("1796602404|1796602368.13|hotline|agent01|COMPLETECALLER|27|2|7")
 >>> as_event(record, linkedid="1796602368.12", channel="Local/100@hotline-in-0;2").text
 'Event: AgentComplete\\nQueue: hotline\\nMemberName: agent01\\nLinkedid: 1796602368.12\\nChannel: Local/100@hotline-in-0;2\\nUniqueid: 1796602368.13\\nHoldTime: 27\\nTalkTime: 2\\nReason: caller\\nTimestamp: 1796602404'
@@ -25,44 +28,21 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from core.ami.parser import AmiMessage
+from core.queue_log import COMPLETES, LEFT_WAITING, TRANSFERS, QueueLogLines, QueueLogRecord
 
 log = logging.getLogger(__name__)
 
-# Asterisk 22 logs BLINDTRANSFER (exten|context|...) and ATTENDEDTRANSFER (a method and
-# its own `|`-separated parts|...), older versions TRANSFER; all end `holdtime|calltime|
-# origposition` (apps/app_queue.c), so the two times are read from the end.
-TRANSFERS = frozenset({"BLINDTRANSFER", "ATTENDEDTRANSFER", "TRANSFER"})
 READ_TAIL_BYTES = 32 * 1024 * 1024  # days of a busy centre; older lines are not needed
-USED = frozenset(
-    {"ENTERQUEUE", "CONNECT", "COMPLETECALLER", "COMPLETEAGENT", "ABANDON", *TRANSFERS}
-)
-
-
-@dataclass(frozen=True)
-class QueueLogRecord:
-    at: int
-    callid: str
-    queue: str
-    agent: str
-    event: str
-    data: tuple[str, ...]
-
-
-def parse_line(line: str) -> QueueLogRecord | None:
-    """One line of queue_log, or None for a line the resync has no use for."""
-    parts = line.rstrip("\r\n").split("|")
-    if len(parts) < 5 or parts[4] not in USED or not parts[0].isdigit():
-        return None
-    return QueueLogRecord(int(parts[0]), parts[1], parts[2], parts[3], parts[4], tuple(parts[5:]))
+USED = frozenset({"ENTERQUEUE", "CONNECT", *LEFT_WAITING, *COMPLETES, *TRANSFERS})
 
 
 def read_queue_log(path: str | Path, since: float) -> dict[str, list[QueueLogRecord]]:
     """The records from `since` on (whole seconds, a second of slack), by callid, in file
-    order; an unreadable file is logged and read as empty (the resync estimates then)."""
+    order; an unreadable file is logged and read as empty (the resync estimates then),
+    lines that are not records are skipped and counted in the log."""
     records: dict[str, list[QueueLogRecord]] = {}
     try:
         with open(path, "rb") as file:
@@ -70,17 +50,24 @@ def read_queue_log(path: str | Path, since: float) -> dict[str, list[QueueLogRec
             file.seek(max(0, size - READ_TAIL_BYTES))
             if size > READ_TAIL_BYTES:
                 file.readline()  # a partial first line
-            for raw in file:
-                record = parse_line(raw.decode("utf-8", "replace"))
-                if record is not None and record.at >= int(since) - 1:
+            lines = QueueLogLines(file)
+            for record in lines:
+                if record.event in USED and record.at >= int(since) - 1:
                     records.setdefault(record.callid, []).append(record)
     except OSError as exc:
         log.warning("queue_log %s not read: %s", path, exc)
+        return records
+    if lines.skipped_count:
+        first = lines.skipped[0]
+        log.warning(
+            "queue_log %s: %d line(s) not understood, skipped (the first: line %d of the "
+            "part read, %s)",
+            path,
+            lines.skipped_count,
+            first.number,
+            first.reason,
+        )
     return records
-
-
-def _data(record: QueueLogRecord, index: int) -> str:
-    return record.data[index] if len(record.data) > index else ""
 
 
 def as_event(record: QueueLogRecord, *, linkedid: str, channel: str) -> AmiMessage:
@@ -92,30 +79,32 @@ def as_event(record: QueueLogRecord, *, linkedid: str, channel: str) -> AmiMessa
         f"Channel: {channel}",
         f"Uniqueid: {record.callid}",
     ]
+    field = record.field
     if record.event == "ENTERQUEUE":
         name = "QueueCallerJoin"
         head = [line for line in head if not line.startswith("MemberName")]
-        body = [f"Position: {_data(record, 2)}", f"CallerIDNum: {_data(record, 1)}"]
+        body = [f"Position: {field('position')}", f"CallerIDNum: {field('caller_num')}"]
     elif record.event == "CONNECT":
         name = "AgentConnect"
-        body = [f"HoldTime: {_data(record, 0)}", f"RingTime: {_data(record, 2)}"]
-    elif record.event in ("COMPLETECALLER", "COMPLETEAGENT"):
+        body = [f"HoldTime: {field('hold_s')}", f"RingTime: {field('ring_s')}"]
+    elif record.event in COMPLETES or record.event in TRANSFERS:
         name = "AgentComplete"
-        reason = "caller" if record.event == "COMPLETECALLER" else "agent"
-        body = [f"HoldTime: {_data(record, 0)}", f"TalkTime: {_data(record, 1)}"]
-        body.append(f"Reason: {reason}")
-    elif record.event in TRANSFERS:
-        name = "AgentComplete"
-        hold, talk = record.data[-3:-1] if len(record.data) >= 3 else ("", "")
-        body = [f"HoldTime: {hold}", f"TalkTime: {talk}"]
-        body.append("Reason: transfer")
-    else:  # ABANDON
+        reason = {"COMPLETECALLER": "caller", "COMPLETEAGENT": "agent"}.get(record.event)
+        body = [f"HoldTime: {field('hold_s')}", f"TalkTime: {field('talk_s')}"]
+        body.append(f"Reason: {reason or 'transfer'}")
+    elif record.event == "ABANDON":
         name = "QueueCallerAbandon"
         head = [line for line in head if not line.startswith("MemberName")]
         body = [
-            f"Position: {_data(record, 0)}",
-            f"OriginalPosition: {_data(record, 1)}",
-            f"HoldTime: {_data(record, 2)}",
+            f"Position: {field('position')}",
+            f"OriginalPosition: {field('original_position')}",
+            f"HoldTime: {field('wait_s')}",
         ]
+    elif record.event in LEFT_WAITING:  # timeout, empty queue, a key, withdrawn
+        name = "QueueCallerLeave"
+        head = [line for line in head if not line.startswith("MemberName")]
+        body = [f"Position: {field('position')}"]
+    else:
+        raise ValueError(f"queue_log's {record.event} stands for no AMI event the tracker reads")
     text = "\n".join([f"Event: {name}", *head, *body, f"Timestamp: {record.at}"])
     return AmiMessage(text, float(record.at))

@@ -29,22 +29,28 @@ open calls) and whenever Asterisk's queue_log is at hand (`use_queue_log`):
 - a call with no channel left is told from queue_log first (`CONNECT`, `COMPLETE*`,
   `TRANSFER`, `ABANDON` replayed as the events they stand for, the end at the last
   line); only what queue_log does not tell falls to the estimates above;
-- a call the AGI ticketed while no tracker ran (`outage_tickets`, read back from the
-  fact stream), gone from Asterisk and never told ended: its stay is replayed from
-  queue_log from `ENTERQUEUE` on, then it ends.
+- a call the AGI ticketed while no tracker ran (`OutageRecord.tickets`, read back from
+  the fact stream), gone from Asterisk and never told ended: its stay is replayed from
+  queue_log from `ENTERQUEUE` on, then it ends;
+- a call queue_log tells whole (`ENTERQUEUE` from a while before the tracker before went
+  away, to the end of its stay) that no fact read back, open call, ticket or live
+  channel covers: it came and went unseen and never reached the AGI. It is told from
+  queue_log alone (`started` at its `ENTERQUEUE` with the caller's number logged there,
+  its stay, `ended` at its last line), its Linkedid the call id, before the live calls'
+  answers are applied (a replayed `AgentComplete` frees its agent at its own time).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from callqueue import agent_facts
 from callqueue.agents import AgentBoard
 from callqueue.call_book import CallBook
 from callqueue.calls import CallState, QueueEntry
 from callqueue.event_values import as_int, utc
-from callqueue.queue_log import QueueLogRecord, as_event
+from callqueue.outage_record import OutageRecord
 from core.ami.parser import AmiMessage
 from core.facts import (
     AgentsPresent,
@@ -54,6 +60,7 @@ from core.facts import (
     CallTicketed,
     MemberSeen,
 )
+from core.queue_log import QueueLogRecord
 
 log = logging.getLogger(__name__)
 
@@ -71,15 +78,8 @@ class Resync:
         self.unseen = {"joined": 0, "answered": 0, "ended": 0, "missed": 0}
         self._asterisk_outcomes: dict[str, int] = {}  # Completed + Abandoned at last resync
         self._members_told: frozenset[MemberSeen] | None = None  # the last AgentsPresent's
-        # Asterisk's queue_log records by call id, read at the login (`use_queue_log`),
-        # and how to hand the events they stand for to the tracker's handlers.
-        self.queue_log: dict[str, list[QueueLogRecord]] = {}
-        self.replay: Callable[[AmiMessage], list[CallFact]] | None = None
-        self.closed_from_queue_log = 0  # calls ended while away, told by queue_log
-        # `ticketed` facts published while the tracker was down (a restart): calls it
-        # never saw; those gone by the resync are told from queue_log and closed.
-        self.outage_tickets: dict[str, tuple[CallTicketed, float]] = {}  # with when told
-        self.outage_ended: set[str] = set()
+        # queue_log and the facts of an outage, read at a login (see `outage_record`)
+        self.record = OutageRecord(book)
 
     def begin(self) -> None:
         """Start noting which calls show life after the login (they are not stale)."""
@@ -102,6 +102,9 @@ class Resync:
         touched = self.touched or set()
         self.touched = None
         calls = self._book.calls
+        # queue_log's call ids of the calls known, before any is closed
+        record = self.record
+        told = record.told_before() if record.unseen_since is not None else set()
         by_channel: dict[str, AmiMessage] = {}
         alive: set[str] = set()
         for message in channels:
@@ -124,6 +127,13 @@ class Resync:
                     seen.append(member)
             elif message.name == "QueueParams":
                 params.append(message)
+        if record.unseen_since is not None:
+            # Before the live calls' answers are applied: a replayed AgentComplete leaves
+            # its agent free at its time, and an agent talking now must stay talking.
+            told |= record.told_before() | touched  # with the waiting callers just added
+            told |= {message.get("Uniqueid") for message in by_channel.values()}  # alive
+            for callid, lines in list(record.unseen(told)):
+                facts += self._only_in_queue_log(callid, lines, at)
         for message in by_channel.values():
             if (
                 message.get("Application") == "Queue"
@@ -139,15 +149,15 @@ class Resync:
             for entry in call.entries:
                 if entry.outcome == "waiting" and (call.linkedid, entry.queue) not in still_waiting:
                     self._answered_in_outage(call, entry, by_channel, at)
-        for linkedid, (ticketed, told_at) in self.outage_tickets.items():
+        for linkedid, (ticketed, told_at) in record.tickets.items():
             if (
                 linkedid not in calls
                 and linkedid not in alive
                 and linkedid not in touched
-                and linkedid not in self.outage_ended
+                and linkedid not in record.ended
             ):
                 facts += self._came_and_went(ticketed, told_at, at)
-        self.outage_tickets, self.outage_ended = {}, set()
+        record.forget_outage()
         self._resync_agents(members, at)
         self._reconcile(params)
         # Every member Asterisk has now: the recorder closes sessions missing from it.
@@ -165,21 +175,33 @@ class Resync:
         call = self._book.open(ticketed.linkedid, started_at)
         call.learn_caller(ticketed.caller_num, ticketed.caller_name)
         call.uin = ticketed.uin
-        facts: list[CallFact] = []
-        last = 0.0
-        for record in self.queue_log.get(ticketed.uniqueid, []) if ticketed.uniqueid else []:
-            if self.replay is None:
-                continue
-            entry = call.open_entry(record.queue)
-            if record.event != "ENTERQUEUE" and (entry is None or not _applies(record, entry)):
-                continue
-            if record.event == "ENTERQUEUE" and entry is not None and entry.outcome == "waiting":
-                continue
-            facts += self.replay(as_event(record, linkedid=call.linkedid, channel=""))
-            last = max(last, float(record.at))
+        lines = self.record.queue_log.get(ticketed.uniqueid, []) if ticketed.uniqueid else []
+        facts, last = self.record.replay_stays(call, lines)
         if call.entries:
-            self.closed_from_queue_log += 1
+            self.record.closed_from_queue_log += 1
         return facts + self._ended_in_outage(call, min(at, last) if last else at)
+
+    def _only_in_queue_log(
+        self, callid: str, records: list[QueueLogRecord], at: float
+    ) -> list[CallFact]:
+        """A call known only from queue_log: it started (for Hotline) when it entered the
+        queue, with the caller's number `ENTERQUEUE` logged; its stay is replayed (the
+        wait is app_queue's HoldTime), and it ends at its last line."""
+        enter = records[0]
+        call = self._book.open(callid, float(enter.at))
+        call.learn_caller(enter.field("caller_num"), enter.field("caller_name"))
+        facts: list[CallFact] = [self._book.started(call)]
+        stay, last = self.record.replay_stays(call, records)
+        self.record.found_in_queue_log += 1
+        self.record.closed_from_queue_log += 1
+        log.warning(
+            "call %s (queue %s, caller %r) came and went while no tracker ran and reached no "
+            "AGI: told from queue_log",
+            callid,
+            enter.queue,
+            call.caller_num,
+        )
+        return facts + stay + self._ended_in_outage(call, min(at, last) if last else at)
 
     def _reconcile(self, params: list[AmiMessage]) -> None:
         """Calls that joined and left a queue while we were away leave no trace but
@@ -293,6 +315,7 @@ class Resync:
                 at=utc(joined_at),
                 position=entry.position,
                 entry=entry.entry,
+                uniqueid=entry.uniqueid,
             )
         )
         return facts
@@ -344,30 +367,9 @@ class Resync:
                 self._agents.on_call(agent, at, call.linkedid)
                 return
 
-    def _told_by_queue_log(self, call: CallState) -> tuple[list[CallFact], float | None]:
-        """Replay what app_queue logged of a call that ended while we were away (answer,
-        completion, abandon), as the events it stands for; the facts and the time of
-        the last record, None when queue_log has nothing of it."""
-        facts: list[CallFact] = []
-        last: float | None = None
-        if self.replay is None or not self.queue_log:
-            return facts, last
-        for entry in list(call.entries):
-            for record in self.queue_log.get(entry.uniqueid, []) if entry.uniqueid else []:
-                if record.queue != entry.queue or record.at < int(entry.joined_at) - 1:
-                    continue
-                if not _applies(record, entry):
-                    continue
-                event = as_event(record, linkedid=call.linkedid, channel=entry.channel)
-                facts += self.replay(event)
-                last = max(last or 0.0, float(record.at))
-        if last is not None:
-            self.closed_from_queue_log += 1
-        return facts, last
-
     def _ended_in_outage(self, call: CallState, at: float) -> list[CallFact]:
         self.unseen["ended"] += 1
-        facts, logged_at = self._told_by_queue_log(call)
+        facts, logged_at = self.record.tell_ended(call)
         if logged_at is not None:
             at = min(at, max(logged_at, call.started_at))
         for entry in call.entries:
@@ -396,18 +398,6 @@ class Resync:
             )
         facts.append(self._book.end(call, at))
         return facts
-
-
-def _applies(record: QueueLogRecord, entry: QueueEntry) -> bool:
-    """Whether a queue_log step is still to be told for `entry` (none is told twice)."""
-    if record.event == "ENTERQUEUE":
-        return False  # the entry is there
-    if record.event == "CONNECT":
-        return not entry.answered and not entry.abandoned
-    if record.event == "ABANDON":
-        return not entry.answered and not entry.abandoned
-    # COMPLETECALLER, COMPLETEAGENT, TRANSFER: after a CONNECT (told now or before)
-    return entry.answered and not entry.completed
 
 
 def _channels_of(linkedid: str, by_channel: dict[str, AmiMessage]) -> set[str]:

@@ -39,7 +39,7 @@ from core.aio import wait_any
 from core.ami.parser import AmiMessage
 from core.ami.protocol import AmiError
 from core.bus import FactBus, FactOutbox
-from core.facts import CallTicketed, load_fact
+from core.facts import CallQueued, CallTicketed, load_fact
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -138,37 +138,65 @@ class TrackerService:
 
     async def _read_outage_facts(self) -> None:
         """After a restart, the facts published since the tracker before wrote its open
-        calls: `ticketed` ones of calls it never saw (the AGI told them meanwhile)."""
+        calls: `ticketed` ones of calls it never saw (the AGI told them meanwhile) and
+        `ended` ones; and from a while before that point on (Redis's clock against
+        Asterisk's), every call id (queue_log's) the facts tell, so that the resync
+        tells from queue_log alone only the calls nothing told."""
         if not self._seen_id:
             return
         seen, self._seen_id = self._seen_id, None
+        seen_at = _stream_id(seen)
+        if seen_at is None:
+            log.warning("the tracker before's stream position %r not understood", seen)
+            return
+        seen_s = seen_at[0] / 1000
+        read_from_ms = max(seen_at[0] - int(2 * OUTAGE_CLOCK_SLACK_S * 1000), 0)
         try:
             entries = await self._redis.xrange(
-                self._keys.facts, min=f"({seen}", max="+", count=OUTAGE_FACTS_MAX
+                self._keys.facts, min=f"{read_from_ms}-0", max="+", count=OUTAGE_FACTS_MAX
             )
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             log.warning("facts of the outage not read (Redis): %s", exc)
             return
         tickets: dict[str, tuple[CallTicketed, float]] = {}
         ended: set[str] = set()
+        told: set[str] = set()
+        told_joins: set[tuple[str, int]] = set()
         for entry_id, fields in entries:
             kind = fields.get(b"kind")
-            if kind not in (b"ticketed", b"ended"):
+            if kind not in (b"ticketed", b"ended", b"queued"):
                 continue
             try:
                 fact = load_fact(fields[b"fact"])
             except (ValidationError, KeyError):
                 continue
-            if isinstance(fact, CallTicketed) and not fact.attached:
-                # told when the stream took it (the entry id's milliseconds)
-                told_at = int(entry_id.split(b"-")[0]) / 1000
-                tickets.setdefault(fact.linkedid, (fact, told_at))
-            elif fact.kind == "ended":
+            after = (_stream_id(entry_id) or (0, 0)) > seen_at
+            if isinstance(fact, CallQueued):
+                if fact.uniqueid:
+                    told.add(fact.uniqueid)
+                else:
+                    told_joins.add((fact.queue, int(fact.at.timestamp())))
+            elif isinstance(fact, CallTicketed):
+                if fact.uniqueid:
+                    told.add(fact.uniqueid)
+                if after and not fact.attached:
+                    # told when the stream took it (the entry id's milliseconds)
+                    told_at = int(entry_id.split(b"-")[0]) / 1000
+                    tickets.setdefault(fact.linkedid, (fact, told_at))
+            elif fact.kind == "ended" and after:
                 ended.add(fact.linkedid)
-        self.tracker.use_outage_facts(tickets, ended)
-        # queue_log from a while before the first of them: its times are Asterisk's clock
+        # Calls entering a queue from a while before that point on may be unseen ones
+        # (`0-0`, an older tracker's mark of an empty stream, gives no such point).
+        unseen_since = seen_s - OUTAGE_CLOCK_SLACK_S if seen_at[0] else None
+        self.tracker.use_outage_facts(
+            tickets, ended, unseen_since=unseen_since, told=told, told_joins=told_joins
+        )
+        # queue_log from then on: its times are Asterisk's clock
         first = min((at for _fact, at in tickets.values()), default=None)
-        self._outage_since = first - OUTAGE_CLOCK_SLACK_S if first is not None else None
+        if unseen_since is not None:
+            self._outage_since = unseen_since
+        elif first is not None:
+            self._outage_since = first - OUTAGE_CLOCK_SLACK_S
 
     async def _read_queue_log(self) -> None:
         """Asterisk's queue_log since the oldest call the resync may close, for it."""
@@ -289,3 +317,12 @@ class TrackerService:
                 except (RedisConnectionError, RedisTimeoutError, OSError):
                     pass
                 return
+
+
+def _stream_id(entry_id: str | bytes) -> tuple[int, int] | None:
+    """A stream entry id (`<ms>-<seq>`) as numbers to compare, None if it is not one."""
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    ms, sep, seq = text.partition("-")
+    if not (ms.isdigit() and seq.isdigit() and sep):
+        return None
+    return int(ms), int(seq)

@@ -26,11 +26,11 @@ from callqueue.calls import CallState, QueueEntry
 from callqueue.channel_events import ChannelEvents
 from callqueue.event_values import checked_wait
 from callqueue.queue_events import QueueEvents
-from callqueue.queue_log import QueueLogRecord
 from callqueue.resync import Resync
 from callqueue.transfers import Transfers
 from core.ami.parser import AmiMessage
 from core.facts import CallFact, CallTicketed
+from core.queue_log import QueueLogRecord
 
 __all__ = ["CallTracker", "checked_wait"]
 
@@ -105,7 +105,7 @@ class CallTracker:
         before the first login, as the resync's own record starts again)."""
         self._agents = board
         self._resync = Resync(self.book, board)
-        self._resync.replay = self._replay
+        self._resync.record.replay = self._replay
         self._handlers = handlers_of(
             ChannelEvents(self.book, self._transfers, board),
             QueueEvents(self.book, self._transfers, board),
@@ -204,19 +204,37 @@ class CallTracker:
 
     def use_queue_log(self, records: dict[str, list[QueueLogRecord]]) -> None:
         """Asterisk's queue_log records (by call id) for the next resync's ended calls."""
-        self._resync.queue_log = records
+        self._resync.record.queue_log = records
 
     def use_outage_facts(
-        self, tickets: dict[str, tuple[CallTicketed, float]], ended: set[str]
+        self,
+        tickets: dict[str, tuple[CallTicketed, float]],
+        ended: set[str],
+        *,
+        unseen_since: float | None = None,
+        told: set[str] | None = None,
+        told_joins: set[tuple[str, int]] | None = None,
     ) -> None:
         """The `ticketed` facts published while the tracker was down and the calls told
-        `ended` then: the next resync closes the tickets' calls it finds gone."""
-        self._resync.outage_tickets, self._resync.outage_ended = tickets, ended
+        `ended` then: the next resync closes the tickets' calls it finds gone. With
+        `unseen_since` (Asterisk's clock), queue_log's calls that entered a queue since
+        then and are over, that neither these nor `told` (queue_log call ids the facts
+        tell) nor `told_joins` (queue and second of `queued` facts without a call id)
+        cover, are told from queue_log alone: no tracker saw them, no AGI told them."""
+        record = self._resync.record
+        record.tickets, record.ended = tickets, ended
+        record.unseen_since = unseen_since
+        record.told, record.told_joins = told or set(), told_joins or set()
+
+    @property
+    def found_in_queue_log(self) -> int:
+        """Calls no tracker saw and no AGI told, found whole in queue_log and told from it."""
+        return self._resync.record.found_in_queue_log
 
     @property
     def closed_from_queue_log(self) -> int:
         """Calls that ended while the tracker was away, closed with what queue_log says."""
-        return self._resync.closed_from_queue_log
+        return self._resync.record.closed_from_queue_log
 
     def apply_resync(
         self, channels: Iterable[AmiMessage], queue_status: Iterable[AmiMessage], at: float
@@ -225,4 +243,4 @@ class CallTracker:
         try:
             return self._resync.apply(channels, queue_status, at)
         finally:
-            self._resync.queue_log = {}
+            self._resync.record.queue_log = {}

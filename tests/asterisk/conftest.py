@@ -32,7 +32,9 @@ from tests.asterisk.instance import AsteriskInstance, cache_dir, free_port, sour
 from tests.conftest import PG_SERVER, REDIS_TEST_PREFIX, REDIS_TEST_URL, ROOT, TOKENS, _pg_admin
 
 # A Redis database of its own: the tracker and the recorder write the shared key names.
-ASTERISK_REDIS_URL = REDIS_TEST_URL.rsplit("/", 1)[0] + "/11"
+# The tier's databases are 16 and up (the run's server has 32), the other folders' below
+# 16: under pytest-xdist the tier shares a worker, and so a Redis server, with them.
+ASTERISK_REDIS_URL = REDIS_TEST_URL.rsplit("/", 1)[0] + "/16"
 AGENT_TOKENS = {f"agent0{n}": f"agent0{n}-token-0123456789abcdef" for n in (1, 2, 3)}
 SCRIPT = ROOT / "scripts" / "asterisk-test-instance"
 ENABLE_HINT = (

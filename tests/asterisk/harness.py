@@ -41,16 +41,23 @@ class Line:
         self._members: list[tuple[str, str]] = []
 
     async def add_agent(
-        self, name: str, *, answer_s: float, talk_s: float | None = None, queue: str = "hotline"
+        self,
+        name: str,
+        *,
+        answer_s: float,
+        talk_s: float | None = None,
+        queue: str = "hotline",
+        member_name: str | None = None,
     ) -> None:
-        """Log an agent into `queue`: their phone answers `answer_s` after it rings."""
+        """Log an agent into `queue`: their phone answers `answer_s` after it rings.
+        `member_name`: app_queue's `MemberName` (the agent's name everywhere), if not `name`."""
         await self._ok("DBPut", Family=f"harness/{name}", Key="answer_s", Val=str(answer_s))
         if talk_s is None:
             await self.ami.action("DBDel", Family=f"harness/{name}", Key="talk_s")
         else:
             await self._ok("DBPut", Family=f"harness/{name}", Key="talk_s", Val=str(talk_s))
         interface = f"Local/{name}@harness-agents/n"
-        await self._ok("QueueAdd", Queue=queue, Interface=interface, MemberName=name)
+        await self._ok("QueueAdd", Queue=queue, Interface=interface, MemberName=member_name or name)
         self._members.append((queue, interface))
 
     async def call(self, number: str, name: str) -> Caller:

@@ -259,6 +259,10 @@ def recorded_run(path: Path, caller_prefix: str = "7900000") -> Run:
 # -- the stories ----------------------------------------------------------------------------
 
 Step = dict[str, str]
+AT = "_at"  # a step's Timestamp: not compared, it places the step among the other callers'
+# Joins and leaves that change the queue's positions.
+MOVES = ("QueueCallerJoin", "QueueCallerLeave")
+POSITIONS = ("Position", "OriginalPosition")
 
 
 def queue_frames(run: Run) -> Iterator[tuple[int, Frame]]:
@@ -294,7 +298,7 @@ def stories(run: Run) -> list[list[Step]]:
     told: list[list[Step]] = [[] for _ in run.linkedids]
     for k, frame in queue_frames(run):
         name = frame.event
-        step = {"Event": name}
+        step = {"Event": name, AT: frame.get("Timestamp") or ""}
         step.update({h: frame.get(h) for h in EXACT + WITHIN if frame.get(h)})
         if name == "AgentComplete":
             step.pop("Context", None)  # a caller channel header, which some lack (above)
@@ -335,14 +339,40 @@ def differences(
         for n, (a, b) in enumerate(zip(mine, theirs, strict=True)):
             where = f"caller {k} {a['Event']}#{n}"
             for header in EXACT:
-                if a.get(header) != b.get(header):
-                    found.append(f"{where} {header}: {a.get(header)} != {b.get(header)}")
+                if a.get(header) == b.get(header):
+                    continue
+                if header in POSITIONS and a.get(header) and b.get(header):
+                    # Another caller who joined or left within the tolerance of this step
+                    # may be on either side of it on two clocks: one place each.
+                    moves = max(
+                        _moves_near(real, k, a, tolerance_s), _moves_near(sim, k, b, tolerance_s)
+                    )
+                    if abs(int(a[header]) - int(b[header])) <= moves:
+                        continue
+                found.append(f"{where} {header}: {a.get(header)} != {b.get(header)}")
             for header in WITHIN:
                 if (header in a) != (header in b) or (
                     header in a and abs(int(a[header]) - int(b[header])) > tolerance_s
                 ):
                     found.append(f"{where} {header}: {a.get(header)} != {b.get(header)}")
     return found
+
+
+def _moves_near(told: list[list[Step]], k: int, step: Step, tolerance_s: int) -> int:
+    """How many other callers joined or left `step`'s queue within `tolerance_s` of it."""
+    if not step.get(AT):
+        return 0
+    at = float(step[AT])
+    return sum(
+        1
+        for other, steps in enumerate(told)
+        if other != k
+        for s in steps
+        if s["Event"] in MOVES
+        and s.get("Queue") == step.get("Queue")
+        and s.get(AT)
+        and abs(float(s[AT]) - at) <= tolerance_s
+    )
 
 
 def queue_differences(real: Run, sim: Run) -> list[str]:
@@ -414,7 +444,10 @@ def describe(told: list[list[Step]]) -> Callable[[], str]:
         return "\n".join(
             f"{k}: "
             + ", ".join(
-                s["Event"] + "(" + ",".join(f"{h}={v}" for h, v in s.items() if h != "Event") + ")"
+                s["Event"]
+                + "("
+                + ",".join(f"{h}={v}" for h, v in s.items() if h not in ("Event", AT))
+                + ")"
                 for s in steps
             )
             for k, steps in enumerate(told)

@@ -44,7 +44,7 @@ from tests.asterisk.steps import (
 )
 from tests.conftest import TOKENS
 
-BUSY_REDIS_URL = ASTERISK_REDIS_URL.rsplit("/", 1)[0] + "/9"
+BUSY_REDIS_URL = ASTERISK_REDIS_URL.rsplit("/", 1)[0] + "/18"
 WAIT_TOLERANCE_S = 1.0
 SPACING_S = 0.3  # between two callers dialling
 TALK_S = 2.0  # each answered caller talks this long, then hangs up

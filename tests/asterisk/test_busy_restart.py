@@ -49,7 +49,7 @@ from tests.asterisk.test_busy_period import (
 )
 from tests.conftest import TOKENS
 
-RESTART_REDIS_URL = ASTERISK_REDIS_URL.rsplit("/", 1)[0] + "/8"
+RESTART_REDIS_URL = ASTERISK_REDIS_URL.rsplit("/", 1)[0] + "/19"
 KILL_AFTER_S = 22.0  # after the first dial: every caller has joined, four are answered
 DOWN_S = 14.0  # answers, completions and abandons happen while the tracker is down
 # Callers who dial just after the kill, go through the IVR (~8 s), join the queue and give

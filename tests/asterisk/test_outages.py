@@ -8,7 +8,8 @@
   again each time: its resync at login picks the call up, and it ends recorded with
   Asterisk's outcome, wait and talk time. A call that ends while the tracker is away, and
   a caller who gives up while it is away, are closed by the restarted tracker from
-  Asterisk's queue_log (the services read the instance's `log/queue_log`).
+  Asterisk's queue_log (the services read the instance's `log/queue_log`); calls made
+  while the tracker and the AGI server are both down are recorded from queue_log alone.
 
 An instance and services of their own (Redis database 10): stopping a service here never
 touches the other tests' services; each test starts again what it stopped, and the
@@ -30,7 +31,7 @@ from tests.asterisk.instance import AsteriskInstance
 from tests.asterisk.steps import component, ended, heard_uin, hung_up, start_again
 from tests.conftest import TEST_KEYS
 
-OUTAGE_REDIS_URL = ASTERISK_REDIS_URL.rsplit("/", 1)[0] + "/10"
+OUTAGE_REDIS_URL = ASTERISK_REDIS_URL.rsplit("/", 1)[0] + "/17"
 WAIT_TOLERANCE_S = 1.0
 OWED_TICKET_S = 30.0  # the AGI server retries owed tickets every 2 s
 
@@ -170,4 +171,42 @@ async def test_the_tracker_away_while_a_caller_gives_up(line: Line, services: Se
     await asyncio.to_thread(start_again, services, "tracker")
     call = await line.crm_call(caller, ended, timeout_s=8)
     assert call["outcome"] == "abandoned"
+    assert call["wait_s"] == pytest.approx(int(abandon["HoldTime"]), abs=WAIT_TOLERANCE_S)
+
+
+async def test_calls_that_came_and_went_with_the_tracker_and_the_agi_down(
+    line: Line, services: Services
+) -> None:
+    """Issue 14: two calls made while the tracker and the AGI server are both down (no
+    tracker saw them, no `ticketed` fact names them), one answered, one given up. The
+    restarted tracker finds them whole in queue_log and records them under queue_log's
+    call id (the queue-side `;2` channel's Uniqueid): queue entry, Asterisk's wait and
+    outcome."""
+    await line.add_agent("agent01", answer_s=1)
+    await asyncio.sleep(0.5)  # the tracker's heartbeat and live writer are at rest
+    component(services, "tracker").kill()
+    component(services, "agi").stop()
+    try:
+        answered = await line.call("79000000017", "Rita")
+        answered_join = await line.event("QueueCallerJoin", answered, timeout_s=60)
+        connect = await line.event("AgentConnect", answered, timeout_s=60)
+        gave_up = await line.call("79000000018", "Semyon")  # agent01 talks: it waits
+        gave_up_join = await line.event("QueueCallerJoin", gave_up, timeout_s=60)
+        await asyncio.sleep(1.5)
+        await line.hang_up(gave_up)
+        abandon = await line.event("QueueCallerAbandon", gave_up, timeout_s=30)
+        await hung_up(line, gave_up)
+        await _talk_and_hang_up(line, answered, "agent01")
+    finally:
+        await asyncio.to_thread(start_again, services, "agi")
+        await asyncio.to_thread(start_again, services, "tracker")
+    assert answered_join["Uniqueid"] != answered.linkedid  # Local channels: two names
+    as_logged = Caller(answered_join["Uniqueid"], answered.handset, answered.number)
+    call = await line.crm_call(as_logged, ended, timeout_s=15)
+    assert (call["outcome"], call["queue"], call["agent"]) == ("answered", "hotline", "agent01")
+    assert call["wait_s"] == pytest.approx(int(connect["HoldTime"]), abs=WAIT_TOLERANCE_S)
+    assert call["caller_number"] in ("79000000017", "+79000000017")
+    as_logged = Caller(gave_up_join["Uniqueid"], gave_up.handset, gave_up.number)
+    call = await line.crm_call(as_logged, ended, timeout_s=15)
+    assert (call["outcome"], call["queue"]) == ("abandoned", "hotline")
     assert call["wait_s"] == pytest.approx(int(abandon["HoldTime"]), abs=WAIT_TOLERANCE_S)

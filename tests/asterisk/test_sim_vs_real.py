@@ -55,8 +55,8 @@ from tests.asterisk.sim_vs_real import (
 )
 from tests.conftest import REDIS_TEST_PREFIX, TOKENS, _pg_admin
 
-REAL_REDIS_URL = ASTERISK_REDIS_URL.rsplit("/", 1)[0] + "/13"
-SIM_REDIS_URL = ASTERISK_REDIS_URL.rsplit("/", 1)[0] + "/14"
+REAL_REDIS_URL = ASTERISK_REDIS_URL.rsplit("/", 1)[0] + "/21"
+SIM_REDIS_URL = ASTERISK_REDIS_URL.rsplit("/", 1)[0] + "/22"
 MANIFEST = CONFIG_DIR / "sounds" / "manifest.json"
 # A caller's IVR (answer to QueueCallerJoin) on both sides: the real one adds each AGI
 # command's round trip and the CRM's answer to the sounds' lengths; the simulator holds

@@ -20,7 +20,7 @@ from tests.asterisk.instance import AsteriskInstance
 
 ANSWER_S = 2
 WHISPER_MAX_S = 2  # the longest whisper prompt is under 2 s; HoldTime is whole seconds
-WHISPER_REDIS_URL = ASTERISK_REDIS_URL.rsplit("/", 1)[0] + "/12"
+WHISPER_REDIS_URL = ASTERISK_REDIS_URL.rsplit("/", 1)[0] + "/20"
 
 
 @pytest.fixture(scope="module")

@@ -132,3 +132,53 @@ async def _came_and_went(pbx: SimulatedAsterisk, redis, tmp_path: Path) -> None:
     (abandoned,) = [f for f in facts if f.kind == "abandoned"]
     assert abandoned.wait_whole_s == visit.hold_time_field
     assert abandoned.at.timestamp() == int(visit.abandoned_at)
+
+
+async def test_calls_no_tracker_saw_and_no_agi_told_are_told_from_queue_log(
+    redis, tmp_path: Path
+) -> None:
+    """Issue 14: a call that starts and ends while no tracker runs and never reaches the
+    AGI (no `ticketed` fact) is in queue_log only. The restarted tracker tells it from
+    there, keyed by its queue_log call id: the queue entry, app_queue's wait and the
+    outcome. A call the first tracker saw whole (its facts on the stream) and the one
+    the AGI told are not told again."""
+    async with SimulatedAsterisk(SimConfig(timestampevents=True, start_s=time.time())) as pbx:
+        queue_log = tmp_path / "queue_log"
+        pbx.write_queue_log(queue_log)  # appended line by line, as app_queue does
+        pbx.add_agent("agent1", "hotline", answer_delay_s=2, talk_s=5)
+        seen = pbx.place_call("79000000010", "Seen", patience_s=600, use_agi=False)
+        async with running_tracker(pbx, redis) as first:
+            await pbx.run_for(20)
+            await first.outbox.drained(5)
+            assert seen.truth.outcome == "answered" and seen.truth.ended_at is not None
+        answered = pbx.place_call("79000000011", "Unseen", patience_s=600, use_agi=False)
+        await pbx.run_for(1)
+        gave_up = pbx.place_call("79000000012", "Gave up", patience_s=4, use_agi=False)
+        await pbx.run_for(30)
+        assert answered.truth.outcome == "answered" and gave_up.truth.outcome == "abandoned"
+        settings = _with_queue_log(pbx, queue_log)
+        async with running_tracker(pbx, redis, settings=settings) as second:
+            await second.outbox.drained(5)
+            assert second.tracker.found_in_queue_log == 2
+            assert not second.tracker.calls
+    for call, outcome in ((answered, "answered"), (gave_up, "abandoned")):
+        callid, (visit,) = call.two.uniqueid, call.truth.visits
+        facts = await _facts_of(redis, callid)
+        kinds = [f.kind for f in facts]
+        assert kinds.count("queued") == kinds.count(outcome) == kinds.count("ended") == 1, kinds
+        (started,) = [f for f in facts if f.kind == "started"]
+        assert started.caller_num == call.truth.caller_num
+        (queued,) = [f for f in facts if f.kind == "queued"]
+        assert queued.at.timestamp() == int(visit.joined_at)
+        (told,) = [f for f in facts if f.kind == outcome]
+        assert told.wait_whole_s == visit.hold_time_field, "app_queue's wait"
+        (ended,) = [f for f in facts if f.kind == "ended"]
+        assert ended.at.timestamp() <= call.truth.ended_at
+    answered_facts = await _facts_of(redis, answered.two.uniqueid)
+    (completed,) = [f for f in answered_facts if f.kind == "completed"]
+    assert completed.agent == "agent1"
+    # The call the first tracker saw: its facts are under its Linkedid, once.
+    assert seen.two.uniqueid != seen.truth.linkedid
+    assert await _facts_of(redis, seen.two.uniqueid) == []
+    kinds = [f.kind for f in await _facts_of(redis, seen.truth.linkedid)]
+    assert kinds.count("queued") == kinds.count("ended") == 1

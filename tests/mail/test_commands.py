@@ -94,7 +94,7 @@ async def test_hotline_run_starts_the_reader_when_an_imap_host_is_set(
     api_port = free_port()
     settings = Settings(
         db=DatabaseSettings(url=database_url),
-        redis=redis_settings(REDIS_TEST_URL.rsplit("/", 1)[0] + "/11"),
+        redis=redis_settings(REDIS_TEST_URL.rsplit("/", 1)[0] + "/4"),  # its own
         api=ApiSettings(tokens=",".join(f"{r}:{t}" for r, t in TOKENS.items())),
         calendar=CalendarSettings(hours="mon-sun 00:00-24:00", holiday_calendar="none"),
         imap=ImapSettings(

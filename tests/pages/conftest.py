@@ -27,7 +27,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,7 +47,7 @@ from crm.people.service import Person
 from hotline.bootstrap import create_app
 from hotline.demo.stack import free_port
 from hotline.serve import serving
-from tests.conftest import REDIS_TEST_URL, TOKENS, redis_settings
+from tests.conftest import REDIS_TEST_URL, TOKENS, fresh_postgresql, redis_settings
 
 CHROMIUM = os.environ.get("HOTLINE_TEST_CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "page-test-password"
@@ -89,10 +89,18 @@ def pages_settings(database_url: str) -> Settings:
     )
 
 
+@pytest.fixture(scope="session")
+def pages_database_url() -> Iterator[str]:
+    """The pages' own database: the site lives for the session, and the other tests empty
+    theirs after each test (and would count the site's calls as theirs)."""
+    with fresh_postgresql() as url:
+        yield url
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def site(postgresql_url: str) -> AsyncIterator[LiveSite]:
+async def site(pages_database_url: str) -> AsyncIterator[LiveSite]:
     """The CRM app on PostgreSQL and Redis, served by uvicorn on a free port."""
-    settings = pages_settings(postgresql_url)
+    settings = pages_settings(pages_database_url)
     app = create_app(settings)
     port = free_port()
     async with serving(app, "127.0.0.1", port):

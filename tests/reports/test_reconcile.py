@@ -184,3 +184,23 @@ def test_queue_log_reading() -> None:
     assert first.ring_no_answer == 1
     assert (second.outcome, second.wait_s) == ("timeout", 10)
     assert first.entered_at == datetime.fromtimestamp(1796602374, UTC)
+
+
+def test_queue_log_reading_of_damaged_lines() -> None:
+    """The file as bytes split at LF (as `hotline reconcile` reads it): a CRLF copy, the
+    zero-filled block a crash leaves before the next line, a CR or NUL inside a line
+    (skipped and named), a withdrawn caller."""
+    log = read_queue_log(
+        (
+            b"1796602374|1.1|hotline|NONE|ENTERQUEUE||79001000000|1\r\n"
+            b"\0\0\0\x001796602376|1.1|hotline|NONE|ABANDON|1|1|2\r\n"
+            b"1796602380|1.2|hotline|NONE|ENTERQUEUE||79001000001|1\r|x\n"
+            b"1796602380|1.3|hot\0line|NONE|ENTERQUEUE||79001000002|1\n"
+            b"1796602381|1.4|hotline|NONE|ENTERQUEUE||79001000003|1\n"
+            b"1796602391|1.4|hotline|NONE|WITHDRAW|1|1|10|callback\n"
+        ).split(b"\n")
+    )
+    assert log.bad_lines == [3, 4]
+    first, withdrawn = log.entries
+    assert (first.callid, first.outcome, first.wait_s) == ("1.1", "abandoned", 2)
+    assert (withdrawn.outcome, withdrawn.wait_s) == ("withdrawn", 10)

@@ -51,3 +51,30 @@ async def test_openapi_types_the_history(client) -> None:
     assert answer["schema"]["$ref"].endswith("/ServiceLevelHistory")
     figures = spec["components"]["schemas"]["QueueFiguresPublic"]["properties"]
     assert {"sl", "perf", "perf2", "asa_s", "answered_within_buckets"} <= set(figures)
+
+
+async def test_the_reports_share_their_range_and_format_parameters(client) -> None:
+    """One dependency (`crm.report_params`) declares `from`/`to`/`interval` for the history
+    and the agent report and `format`/`sep` for those and the call log: the same names,
+    types and descriptions in OpenAPI, each endpoint's own default interval and rows."""
+    spec = (await client.get("/openapi.json")).json()
+
+    def parameters(path: str) -> dict[str, dict]:
+        return {p["name"]: p for p in spec["paths"][path]["get"]["parameters"]}
+
+    history = parameters(PATH)
+    agents = parameters("/api/reports/agents")
+    calls = parameters("/api/calls")
+    assert list(history) == ["queue", "from", "to", "interval", "format", "sep"]
+    assert list(agents) == ["from", "to", "interval", "agent", "format", "sep"]
+    assert {"from", "to", "format", "sep", "cursor", "limit"} <= set(calls)
+    for name in ("from", "to"):
+        assert history[name] == agents[name]
+        assert history[name]["schema"]["anyOf"][0] == {"type": "string", "format": "date-time"}
+    assert (history["interval"]["schema"]["default"], agents["interval"]["schema"]["default"]) == (
+        "hour",
+        "day",
+    )
+    assert history["sep"] == agents["sep"] == calls["sep"]
+    assert "a row per interval and queue" in history["format"]["description"]
+    assert "a row per agent and interval" in agents["format"]["description"]

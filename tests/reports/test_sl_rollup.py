@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from crm.db import make_engine
 from crm.models import Call, QueueEntry, SlDirty, SlRollup, SlRollupDone
+from crm.supervisor import rollup
 from crm.supervisor.history import history, history_from_sql, load_entries
 
 TZ = ZoneInfo("Europe/Moscow")
@@ -100,9 +101,19 @@ async def test_changes_after_a_report_show_in_the_next(database_url) -> None:
 
 
 async def test_the_rollup_read_in_parts_gives_the_same_report(database_url, monkeypatch) -> None:
-    """The rollup's rows are read a month of quarter hours at a time (the API process never
-    holds a year's); parts of 5 quarter hours over these 11 give the same report."""
+    """The rollup's quarter hours are counted a week at a time and its rows read a month at
+    a time (the API process never holds a year's); parts of 5 quarter hours over these 11
+    give the same report."""
     monkeypatch.setattr("crm.supervisor.rollup.CHUNK_BUCKETS", 5)
+    monkeypatch.setattr("crm.supervisor.rollup.COUNT_BUCKETS", 5)
+    counted: list[int] = []
+    count_part = rollup._count_part
+
+    async def recorded(conn, dialect, ranges, threshold_s, short_s):  # type: ignore[no-untyped-def]
+        counted.append(sum(hi - lo for lo, hi in ranges))
+        await count_part(conn, dialect, ranges, threshold_s, short_s)
+
+    monkeypatch.setattr(rollup, "_count_part", recorded)
     engine = make_engine(database_url)
     try:
         await _twelve_calls(
@@ -119,5 +130,6 @@ async def test_the_rollup_read_in_parts_gives_the_same_report(database_url, monk
         for interval in ("15m", "hour"):
             got, expected = await _report(engine, interval)
             assert got == expected and got["total"]["all"]["answered"] == 12
+        assert counted == [5, 5, 1]  # counted once, in parts
     finally:
         await engine.dispose()

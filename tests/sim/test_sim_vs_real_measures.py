@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.asterisk.sim_vs_real import after_queue_seconds, recorded_run, stories
+from tests.asterisk.sim_vs_real import after_queue_seconds, differences, recorded_run, stories
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "asterisk-tier"
 
@@ -55,3 +55,30 @@ def test_the_survey_is_the_time_after_the_queue() -> None:
     assert complete["Reason"] == "agent"
     (after,) = after_queue_seconds(run)
     assert after is not None and 3.0 < after < 4.0
+
+
+def _two_callers(second_joins_at: float, second_position: str) -> list[list[dict[str, str]]]:
+    """Caller 0 joins at 100 and leaves at 103; caller 1 joins at `second_joins_at`."""
+    first = [
+        {"Event": "QueueCallerJoin", "_at": "100.0", "Queue": "hotline", "Position": "1"},
+        {"Event": "QueueCallerLeave", "_at": "103.0", "Queue": "hotline", "Position": "1"},
+    ]
+    second = [
+        {
+            "Event": "QueueCallerJoin",
+            "_at": str(second_joins_at),
+            "Queue": "hotline",
+            "Position": second_position,
+        }
+    ]
+    return [first, second]
+
+
+def test_a_position_two_clocks_order_differently_is_not_a_difference() -> None:
+    """Caller 1 joins 0.4 s after caller 0 left on one clock and 0.6 s before on the other:
+    its position is 1 on the first and 2 on the second, within the tolerance."""
+    real, sim = _two_callers(103.4, "1"), _two_callers(102.4, "2")
+    assert differences(real, sim, tolerance_s=1) == []
+    # Seconds apart, the order is no accident of the clocks: the position must agree.
+    real, sim = _two_callers(106.0, "1"), _two_callers(101.5, "2")
+    assert differences(real, sim, tolerance_s=1) == ["caller 1 QueueCallerJoin#0 Position: 1 != 2"]
