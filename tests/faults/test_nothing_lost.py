@@ -66,7 +66,7 @@ async def test_crm_killed(stack: Stack) -> None:
     reason="a defect this suite found, not fixed yet: now and then a call that comes and "
     "goes while the tracker is down (ticketed by the AGI, answered or given up, ended "
     "before the restart) is recorded without its queue entry (its waits and the service "
-    "level then differ from the truth); 1 of the last 13 runs of this fault",
+    "level then differ from the truth); seen in 2 of 15 runs of this fault",
 )
 async def test_tracker_killed_and_restarted(stack: Stack) -> None:
     row = await _phase(stack, scenario.restart_tracker(down_s=3))
