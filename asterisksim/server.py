@@ -149,6 +149,17 @@ class AmiServer:
                     log.warning("AMI client too slow, dropping it")
                     session.close()
 
+    def drop_clients(self) -> int:
+        """Cut every client's TCP connection at once (a network fault, not a logoff): no
+        goodbye is sent; what was not flushed is lost. How many were cut."""
+        dropped = 0
+        for session in list(self.sessions):
+            if session.transport is not None and not session.transport.is_closing():
+                session.closing = True
+                session.transport.abort()
+                dropped += 1
+        return dropped
+
     async def close(self) -> None:
         for session in list(self.sessions):
             session.close()

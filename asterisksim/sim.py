@@ -58,6 +58,11 @@ class SimulatedAsterisk:
     def now(self) -> float:
         return self.clock.now()
 
+    def drop_ami_clients(self) -> int:
+        """Cut every AMI client's connection (the fault suite's "AMI connection cut"); the
+        PBX goes on. How many were cut."""
+        return self.server.drop_clients()
+
     async def run_until(self, when_s: float) -> None:
         """Let simulated time reach `when_s` (epoch seconds of the simulated clock)."""
         await self.clock.run_until(when_s)

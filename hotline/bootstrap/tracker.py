@@ -20,6 +20,7 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callqueue.service import TrackerService
@@ -125,12 +126,24 @@ class _FactReader(Protocol):
     async def run(self, stop: asyncio.Event, block_ms: int = ...) -> None: ...
 
 
+def _database_unreachable(exc: DBAPIError) -> bool:
+    """The database went away (restarted, unreachable), not a statement it refused: a
+    closed connection is an `InterfaceError`, a server shutting down an `OperationalError`."""
+    return exc.connection_invalidated or isinstance(exc, (InterfaceError, OperationalError))
+
+
 async def _consume(reader: _FactReader, stop: asyncio.Event, retry_s: float = 2.0) -> None:
     """Run a reader of the fact stream (the recorder, the screen pops); an outage of what
     it writes to pauses it (facts wait on the stream), not kills it."""
     while not stop.is_set():
         try:
             await reader.run(stop, block_ms=1000)
+        except DBAPIError as exc:
+            if not _database_unreachable(exc):
+                raise
+            log.warning("%s: the database unreachable, retrying in %.0f s: %s",
+                        reader.group, retry_s, exc)  # fmt: skip
+            await wait_any(stop, timeout_s=retry_s)
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             log.warning(
                 "%s: Redis or the database unreachable, retrying in %.0f s: %s",

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from callqueue.calls import CallState, QueueEntry
 from callqueue.event_values import utc
 from core.ami.parser import AmiMessage
-from core.facts import CallEnded, CallFact, CallStarted
+from core.facts import CallAbandoned, CallEnded, CallFact, CallStarted
 
 
 class CallBook:
@@ -56,13 +56,20 @@ class CallBook:
     def talking_entry(self, message: AmiMessage) -> QueueEntry | None:
         """The answered entry an Agent* event is about; AgentComplete at times comes
         without caller channel headers, so match by queue and member first."""
-        entry = self.talking.get((message.get("Queue"), message.get("MemberName")))
-        # An entry of an ended call answers only an event without another call's headers.
+        queue = message.get("Queue")
+        entry = self.talking.get((queue, message.get("MemberName")))
         linkedid = message.get("Linkedid")
+        call = self.calls.get(linkedid)
+        if entry is not None and call is not None and entry.linkedid != linkedid:
+            # The event names an open call of its own that talks in this queue (an
+            # AgentComplete queue_log tells of the agent's call before, at a resync): its.
+            own = call.open_entry(queue)
+            if own is not None and own.answered and not own.completed:
+                return own
+        # An entry of an ended call answers only an event without another call's headers.
         if entry is not None and (entry.linkedid in self.calls or linkedid in ("", entry.linkedid)):
             return entry
-        call = self.calls.get(linkedid)
-        return call.open_entry(message.get("Queue")) if call else None
+        return call.open_entry(queue) if call else None
 
     # -- changing -----------------------------------------------------------------------
 
@@ -123,6 +130,33 @@ class CallBook:
     def take_outcomes_seen(self, queue: str) -> int:
         """The count of `queue` since the last call, which starts it again from 0."""
         return self.outcomes_seen.pop(queue, 0)
+
+    def abandon_waiting(self, call: CallState, at: float) -> list[CallAbandoned]:
+        """Entries still waiting in their queue when the caller's call ends: the caller
+        gave up while the AMI session was away (the QueueCallerAbandon lost, the Hangup
+        seen after the reconnection). Abandoned at the end: the latest they can have left."""
+        facts = []
+        for entry in call.entries:
+            if entry.outcome != "waiting":
+                continue
+            self.count_outcome(entry.queue)
+            entry.abandoned = True
+            entry.wait_s = max(at - entry.joined_at, 0.0)
+            entry.wait_whole_s = int(at) - int(entry.joined_at)
+            entry.left_at = at
+            facts.append(
+                CallAbandoned(
+                    linkedid=call.linkedid,
+                    queue=entry.queue,
+                    wait_s=round(entry.wait_s, 6),
+                    wait_whole_s=entry.wait_whole_s,
+                    at=utc(at),
+                    position=entry.position,
+                    original_position=entry.position,
+                    entry=entry.entry,
+                )
+            )
+        return facts
 
     def end(self, call: CallState, at: float) -> CallEnded:
         """Close the call: it leaves the open calls (kept in `finished` if asked)."""

@@ -76,6 +76,7 @@ class ChannelEvents:
         book.agent_by_channel.pop(channel, None)
         call.channels.discard(channel)
         if not call.channels:
+            facts += book.abandon_waiting(call, at)
             facts.append(book.end(call, at))
         return facts
 

@@ -124,3 +124,19 @@ async def test_timestamps_and_channelvars() -> None:
         ]
         # The handset half carries the headers, but never a value (DESIGN.md, 08).
         assert handset and all(("ChanVariable", "UIN=") in f.headers for f in handset)
+
+
+async def test_dropping_the_ami_clients_cuts_them_and_the_server_takes_new_ones(
+    sim: SimulatedAsterisk,
+) -> None:
+    one, two = await connect(sim), await connect(sim)
+    await one.read_until(b"Authentication accepted")
+    await two.read_until(b"Authentication accepted")
+    assert sim.drop_ami_clients() == 2
+    assert not await one.read_eof() or b"Goodbye" not in one.data  # cut, no logoff
+    await two.read_eof()
+    assert sim.server.sessions == set()
+    again = await connect(sim)
+    await again.send(Action="Ping", ActionID="after-the-cut")
+    await again.read_until(b"ActionID: after-the-cut")
+    assert b"Ping: Pong" in again.data

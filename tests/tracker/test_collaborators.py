@@ -139,3 +139,29 @@ def test_a_member_first_seen_paused_takes_asterisks_last_pause() -> None:
     board.on_member_status(AmiMessage(text, 0.0), 1000.0)
     agent = board.agents["agent2"]
     assert (agent.status, agent.paused_since, agent.calls_taken) == ("paused", 900.0, 4)
+
+
+def test_an_agent_complete_naming_its_call_completes_that_call_not_the_agents_newer_one() -> None:
+    """After a tracker restart the resync registers a caller answered while it was away as
+    the agent's talk, then replays from queue_log the AgentComplete of the agent's call
+    before it (ended meanwhile): that event names its own call and must complete it, not
+    the newer one (which took that call's HoldTime and TalkTime: the fault suite's
+    "answered before it joined")."""
+    book = CallBook()
+    entries = []
+    for linkedid, at in (("1.1", 10.0), ("1.5", 20.0)):
+        call = book.open(linkedid, at)
+        entry = QueueEntry(linkedid, 1, "hotline", f"Local/100@hotline-in-{linkedid};2", "",
+                           "", 1, at)  # fmt: skip
+        book.add_entry(call, entry)
+        entry.answered, entry.agent, entry.agent_channel = True, "agent2", f"Local/a-{linkedid}"
+        book.connect(entry)  # the newer call's answer takes the agent's talk
+        entries.append(entry)
+    older, newer = entries
+    (replayed, headerless) = AmiParser().feed(
+        b"Event: AgentComplete\r\nQueue: hotline\r\nMemberName: agent2\r\n"
+        b"Linkedid: 1.1\r\n\r\n"
+        b"Event: AgentComplete\r\nQueue: hotline\r\nMemberName: agent2\r\n\r\n"
+    )
+    assert book.talking_entry(replayed) is older
+    assert book.talking_entry(headerless) is newer  # no call named: the agent's talk
