@@ -48,7 +48,7 @@ STOCK_WAIT_S = 1.5
 # Tickets registered with the CRM at once on callers' behalf; past it, a caller's ticket
 # (of a reserved UIN) is owed at once and paid in the background: in a burst the CRM gets
 # a bounded load, and no caller waits on a CRM that many others keep busy.
-REGISTERING_MAX = 8
+REGISTERING_MAX = 4
 # The channel's Linkedid as the dialplan passes it (`?linkedid=${CHANNEL(linkedid)}`).
 _LINKEDID = re.compile(r"^[0-9A-Za-z._-]{1,64}$")
 

@@ -49,7 +49,7 @@ REFUSED_FOR_GOOD = frozenset({400, 409, 413, 422})
 FLUSH_CONCURRENCY = 8
 # Owed tickets go out once callers stop coming for this long (a burst's), or this late at most.
 BURST_QUIET_S = 0.25
-BURST_LINGER_MAX_S = 1.0
+BURST_LINGER_MAX_S = 3.0
 
 
 class UinStock:
