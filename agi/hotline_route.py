@@ -268,18 +268,13 @@ class HotlineDesk(Desk):
                 await self.deps.stock.discard()
             finally:
                 gate.leave()
-        if not self.deps.registering.try_enter():
-            # As many registrations as the CRM is given at once are running: another one
-            # now would only slow the refill that the callers waiting on the stock need.
-            log.error("no UIN for %s: UIN stock empty and the CRM busy registering", phone)
-            return None
+        # Not gated: with Redis down this is every caller's only way to a UIN while the CRM
+        # is up (the apology is for both down).
         try:
             return await self.deps.crm.register(phone, name)
         except CrmUnavailable as exc:
             log.error("no UIN for %s: UIN stock empty and CRM unavailable: %s", phone, exc)
             return None
-        finally:
-            self.deps.registering.leave()
 
     async def _owe(
         self, uin: str, phone: str | None, name: str | None, why: str | None
