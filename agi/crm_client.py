@@ -61,6 +61,9 @@ class CrmClient:
             base_url=settings.url,
             timeout=settings.timeout_s,
             transport=transport,
+            # Callers' registrations (`REGISTERING_MAX`), owed tickets and reservations
+            # together stay under this: their connections are kept, not reopened.
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=40),
             headers={"Authorization": f"Bearer {settings.token}"},
         )
 

@@ -16,8 +16,9 @@ withdrawn (owed like a ticket when the CRM cannot take it now).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from redis.exceptions import RedisError
@@ -41,8 +42,15 @@ from ivr.dialogue import Attachment, CallerLine, Desk, Opening
 from ivr.menus import Menu
 
 log = logging.getLogger(__name__)
-# How long a caller who finds the UIN stock empty waits for its refill (within the greeting).
-STOCK_WAIT_S = 0.5
+# How long a caller who finds the UIN stock empty waits for its refill: within the greeting
+# (1.5 s), so the caller hears no more silence for it.
+STOCK_WAIT_S = 1.5
+# Tickets registered with the CRM at once on callers' behalf; past it, a caller's ticket
+# (of a reserved UIN) is owed at once and paid in the background: in a burst the CRM gets
+# a bounded load, and no caller waits on a CRM that many others keep busy.
+REGISTERING_MAX = 4
+# The channel's Linkedid as the dialplan passes it (`?linkedid=${CHANNEL(linkedid)}`).
+_LINKEDID = re.compile(r"^[0-9A-Za-z._-]{1,64}$")
 
 PROMPTS = dialogue.PROMPTS
 
@@ -57,6 +65,31 @@ class HotlineDeps:
     calendar: Callable[[], BusinessCalendar]
     clock: Callable[[], datetime]
     uin_digits: int = 8
+    registering: RegistrationGate = field(default_factory=lambda: RegistrationGate())
+
+
+class RegistrationGate:
+    """How many callers' tickets are being registered with the CRM now, up to `limit`.
+
+    Not a queue: a caller who finds it full does not wait for a place (their ticket is owed
+    instead), so a burst never stands in line behind a busy CRM."""
+
+    def __init__(self, limit: int = REGISTERING_MAX) -> None:
+        if limit < 0:
+            raise ValueError(f"registration limit must be 0 or more, not {limit}")
+        self.limit = limit
+        self.in_flight = 0
+        self.turned_away = 0  # tickets owed because the gate was full
+
+    def try_enter(self) -> bool:
+        if self.in_flight >= self.limit:
+            self.turned_away += 1
+            return False
+        self.in_flight += 1
+        return True
+
+    def leave(self) -> None:
+        self.in_flight -= 1
 
 
 def caller_of(request: AgiRequest) -> tuple[str | None, str | None]:
@@ -78,9 +111,11 @@ class HotlineRoute:
         if language not in LANGUAGES:
             language = DEFAULT_LANGUAGE
         await request.send_command("ANSWER")
-        await request.send_command(commands.set_variable("CHANNEL(language)", language))
-        linkedid = await request.get_variable("CHANNEL(linkedid)") or request.env.get(
-            "agi_uniqueid", ""
+        # The greeting waits for every command before it: only those it needs come first.
+        if request.env.get("agi_language") != language:
+            await request.send_command(commands.set_variable("CHANNEL(language)", language))
+        linkedid = linkedid_of(request) or (
+            await request.get_variable("CHANNEL(linkedid)") or request.env.get("agi_uniqueid", "")
         )
         now = self.deps.clock()
         opening = opening_at(self.deps.calendar(), now)
@@ -91,16 +126,25 @@ class HotlineRoute:
                     linkedid=linkedid, caller_num=phone or "", caller_name=name or "", at=now
                 )
             )
-        # The dialplan reads it after the AGI: open, the caller goes on to the queue.
-        await request.send_command(
-            commands.set_variable("HOTLINE_OPEN", "1" if opening.is_open else "0")
-        )
+        # The dialplan reads it after the AGI: closed, the caller does not go on to the queue
+        # (said first); open, they do, with it set or not (set last: the greeting first).
+        if not opening.is_open:
+            await request.send_command(commands.set_variable("HOTLINE_OPEN", "0"))
         await dialogue.answer(
             AgiCallerLine(request),
             HotlineDesk(self.deps, request, linkedid),
             opening=opening,
             uin_digits=self.deps.uin_digits,
         )
+        if opening.is_open:
+            await request.send_command(commands.set_variable("HOTLINE_OPEN", "1"))
+
+
+def linkedid_of(request: AgiRequest) -> str | None:
+    """The Linkedid the dialplan passed (`hotline?lang=ru&linkedid=${CHANNEL(linkedid)}`),
+    which spares a `GET VARIABLE` before the greeting; None when absent or malformed."""
+    value = request.query.get("linkedid", "")
+    return value if _LINKEDID.match(value) else None
 
 
 def opening_at(calendar: BusinessCalendar, now: datetime) -> Opening:
@@ -209,26 +253,44 @@ class HotlineDesk(Desk):
         # playing) spares the CRM a registration per caller in a burst.
         uin = await self.deps.stock.take(wait_s=STOCK_WAIT_S)
         if uin is not None:
+            gate = self.deps.registering
+            if not gate.try_enter():
+                # A burst: the CRM has enough callers' tickets in hand; this one is owed.
+                return await self._owe(uin, phone, name, None)
             try:
                 return await self.deps.crm.register_reserved(uin, phone, name)
             except CrmUnavailable as exc:
-                log.warning("CRM unavailable, ticket %s owed until it answers: %s", uin, exc)
-                self._owed = True
-                try:
-                    await self.deps.pending.add(uin, phone, name)
-                except (RedisError, OSError) as exc:
-                    log.error("UIN %s given but its ticket could not be queued: %s", uin, exc)
-                return Ticketed(uin, None)
+                return await self._owe(uin, phone, name, str(exc))
             except UinNotReserved:
                 # The CRM's database is younger than the stock (restored, or replaced): none
                 # of the stock can be used. The CRM picks this caller's UIN.
                 log.error("UIN stock unknown to the CRM (%s is not reserved): discarded", uin)
                 await self.deps.stock.discard()
+            finally:
+                gate.leave()
+        # Not gated: with Redis down this is every caller's only way to a UIN while the CRM
+        # is up (the apology is for both down).
         try:
             return await self.deps.crm.register(phone, name)
         except CrmUnavailable as exc:
             log.error("no UIN for %s: UIN stock empty and CRM unavailable: %s", phone, exc)
             return None
+
+    async def _owe(
+        self, uin: str, phone: str | None, name: str | None, why: str | None
+    ) -> Ticketed:
+        """The caller is told `uin` now; its ticket is created later (`PendingTickets`).
+        `why` None: the registration gate was full (a burst, nothing wrong)."""
+        if why is None:
+            log.info("ticket %s owed: %d registrations in flight", uin, self.deps.registering.limit)
+        else:
+            log.warning("CRM unavailable, ticket %s owed until it answers: %s", uin, why)
+        self._owed = True
+        try:
+            await self.deps.pending.add(uin, phone, name)
+        except (RedisError, OSError) as exc:
+            log.error("UIN %s given but its ticket could not be queued: %s", uin, exc)
+        return Ticketed(uin, None)
 
     def _tell(self, ticket: Ticketed, attached: bool) -> None:
         """The `ticketed` fact: the recorder links the call to the ticket (to the named one,

@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 
 MAX_LINE_BYTES = 8192
 MAX_ENV_LINES = 200
+# Connections the kernel holds for us while the loop is busy: past it a new caller's SYN is
+# dropped and retried a whole second later (asyncio's default of 100 is one fifth of a burst).
+LISTEN_BACKLOG = 1024
 _ENV_LINE = re.compile(r"^(agi_[a-z0-9_]+):\s?(.*)$")
 _ARG = re.compile(r"^agi_arg_(\d+)$")
 
@@ -219,7 +222,11 @@ class AgiServer(fast_agi.Application):
 
     async def start(self) -> asyncio.Server:
         self._server = await asyncio.start_server(
-            self.handler, self.settings.host, self.settings.port, limit=MAX_LINE_BYTES
+            self.handler,
+            self.settings.host,
+            self.settings.port,
+            limit=MAX_LINE_BYTES,
+            backlog=LISTEN_BACKLOG,
         )
         log.info("FastAGI listening on %s:%s", self.settings.host, self.port)
         return self._server

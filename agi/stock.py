@@ -9,6 +9,7 @@ ticket with that same UIN) as soon as the CRM answers again.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import json
 import logging
@@ -34,6 +35,9 @@ from core.text import clean_text
 log = logging.getLogger(__name__)
 # The stock holds at least the UINs callers took over this window (the observed peak).
 PEAK_WINDOW_S = 60.0
+# A burst's pace over SURGE_WINDOW_S is taken to last SURGE_HOLD_S (a multiple of it).
+SURGE_WINDOW_S = 10.0
+SURGE_HOLD_S = 30.0
 RESERVE_MAX = 1000  # UINs per reservation request (the API's limit)
 # An owed ticket the CRM answered with an error waits this long, doubling, up to the max.
 RETRY_FIRST_S = 2.0
@@ -43,16 +47,20 @@ RETRY_MAX_S = 300.0
 REFUSED_FOR_GOOD = frozenset({400, 409, 413, 422})
 # Owed tickets sent to the CRM at once when it is back (a few connections' worth).
 FLUSH_CONCURRENCY = 8
+# Owed tickets go out once callers stop coming for this long (a burst's), or this late at most.
+BURST_QUIET_S = 0.25
+BURST_LINGER_MAX_S = 3.0
 
 
 class UinStock:
     """Reserved UINs in Redis, sized to the observed peak.
 
     It holds at least `low_water` UINs, or as many as callers took in the last minute if
-    that is more, and tops up to twice that in blocks of at least `block` (one request per
-    1,000). A caller who finds it empty waits briefly for the refill already on its way
-    (`take(wait_s=...)`): one reservation serves a whole burst, where a registration per
-    caller would not.
+    that is more: it is topped up to twice that whenever it is below twice that, in blocks
+    of at least `block` (one request per 1,000), several on their way at once if a burst
+    outpaces the first. A caller who finds it empty waits briefly for the refill already on
+    its way (`take(wait_s=...)`): one reservation serves a whole burst, where a registration
+    per caller would not.
     """
 
     def __init__(
@@ -69,16 +77,21 @@ class UinStock:
         self.low_water, self.block = low_water, block
         self._wanted = asyncio.Event()
         self._refilling = asyncio.Lock()
+        self._on_order = 0  # UINs being reserved now, not in Redis yet
         self._refilled = asyncio.Condition()
         self._taken: deque[float] = deque()  # when UINs were taken, over PEAK_WINDOW_S
 
     @property
     def wanted_level(self) -> int:
-        """Below this many UINs the stock is refilled: the last minute's takes at least."""
-        horizon = self._clock() - PEAK_WINDOW_S
+        """The stock is kept at twice this many UINs: the last minute's takes at least, and
+        in a burst its pace (the takes of the last `SURGE_WINDOW_S`) held for `SURGE_HOLD_S`,
+        so the block reserved early in a burst already covers the rest of it."""
+        now = self._clock()
+        horizon = now - PEAK_WINDOW_S
         while self._taken and self._taken[0] < horizon:
             self._taken.popleft()
-        return max(self.low_water, len(self._taken))
+        surge = len(self._taken) - bisect.bisect_left(self._taken, now - SURGE_WINDOW_S)
+        return max(self.low_water, len(self._taken), surge * int(SURGE_HOLD_S / SURGE_WINDOW_S))
 
     async def take(self, wait_s: float = 0.0) -> str | None:
         """One reserved UIN, or None when the stock is empty (after waiting up to `wait_s`
@@ -106,33 +119,63 @@ class UinStock:
         self._wanted.set()
 
     async def refill(self) -> int:
-        """Top the stock up to twice `wanted_level` when it is below it.
+        """Top the stock up to twice `wanted_level` as soon as it is below that: early, so
+        that in a burst a block is on its way before the stock runs out (each reservation
+        is a block of at least `block`, so a steady trickle of takes is not a request each).
 
-        One refill at a time: a second one waits, then finds the stock full."""
-        async with self._refilling:
-            have = int(await self._redis.llen(self.key))
+        Several refills may be on their way at once (a burst outpacing the first block):
+        each counts the UINs the others are still bringing."""
+        async with self._refilling:  # the count only: reservations overlap
+            have = int(await self._redis.llen(self.key)) + self._on_order
             wanted = self.wanted_level
-            if have >= wanted:
-                return 0
-            count = max(self.block, 2 * wanted - have)
-            reserved = 0
+            enough = have >= 2 * wanted
+            count = 0 if enough else max(self.block, 2 * wanted - have)
+            self._on_order += count
+        if enough:
+            # Enough, counting those on their way: returns once they are in the stock.
+            async with self._refilled:
+                while self._on_order:
+                    await self._refilled.wait()
+            return 0
+        reserved = 0
+        try:
             while reserved < count:
                 uins = await self._crm.reserve_uins(min(RESERVE_MAX, count - reserved))
                 await self._redis.rpush(self.key, *uins)
                 reserved += len(uins)
+                self._on_order -= len(uins)
                 async with self._refilled:
                     self._refilled.notify_all()
+        finally:
+            self._on_order -= count - reserved
+            async with self._refilled:
+                self._refilled.notify_all()
         log.info("UIN stock refilled with %d reserved UINs (level wanted %d)", reserved, wanted)
         return reserved
 
+    async def _refill_logged(self) -> None:
+        try:
+            await self.refill()
+        except (CrmUnavailable, RedisError, OSError) as exc:
+            log.warning("UIN stock not refilled: %s", exc)
+        except Exception:
+            log.exception("UIN stock refill failed")
+
     async def run(self, stop: asyncio.Event, every_s: float = 5.0) -> None:
-        while not stop.is_set():
-            try:
-                await self.refill()
-            except (CrmUnavailable, RedisError, OSError) as exc:
-                log.warning("UIN stock not refilled: %s", exc)
-            self._wanted.clear()
-            await wait_any(stop, self._wanted, timeout_s=every_s)
+        """Refill whenever a UIN is taken (or every `every_s`); a refill still on its way
+        does not hold the next one back."""
+        refills: set[asyncio.Task[None]] = set()
+        try:
+            while not stop.is_set():
+                task = asyncio.create_task(self._refill_logged())
+                refills.add(task)
+                task.add_done_callback(refills.discard)
+                self._wanted.clear()
+                await wait_any(stop, self._wanted, timeout_s=every_s)
+        finally:
+            for task in refills:
+                task.cancel()
+            await asyncio.gather(*refills, return_exceptions=True)
 
 
 class PendingTickets:
@@ -178,6 +221,20 @@ class PendingTickets:
         if it is owed too) is there."""
         await self._redis.hset(self._keys.pending_withdrawals, uin, into)
         self._added.set()
+
+    async def _after_the_burst(
+        self, stop: asyncio.Event, quiet_s: float, linger_max_s: float
+    ) -> None:
+        """While tickets are being owed one after another (a burst of callers), wait for a
+        `quiet_s` without a new one, `linger_max_s` at most: the AGI server's loop then
+        answers the callers first, and their tickets go out right after them."""
+        until = self._clock() + linger_max_s
+        while self._added.is_set() and not stop.is_set():
+            self._added.clear()
+            left_s = until - self._clock()
+            if left_s <= 0:
+                return
+            await wait_any(stop, self._added, timeout_s=min(quiet_s, left_s))
 
     async def count(self) -> int:
         return int(await self._redis.hlen(self._keys.pending_tickets))
@@ -277,8 +334,15 @@ class PendingTickets:
         self._failures.pop(uin, None)
         self._next_try.pop(uin, None)
 
-    async def run(self, stop: asyncio.Event, retry_s: float = 2.0) -> None:
+    async def run(
+        self,
+        stop: asyncio.Event,
+        retry_s: float = 2.0,
+        quiet_s: float = BURST_QUIET_S,
+        linger_max_s: float = BURST_LINGER_MAX_S,
+    ) -> None:
         while not stop.is_set():
+            await self._after_the_burst(stop, quiet_s, linger_max_s)
             try:
                 if created := await self.flush():
                     log.warning("CRM back: %d tickets created for UINs given meanwhile", created)

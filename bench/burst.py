@@ -5,9 +5,15 @@ how many tickets the CRM has once the owed ones are paid, and the latency from t
 FastAGI connection to the first audio (the greeting) and to the first digit, p50/p99.
 The CRM (`hotline crm`, PostgreSQL) and the AGI server (`hotline agi`) run in their own
 processes, with Redis and the CRM up; the clients play Asterisk's side of FastAGI and
-answer every command at once. The issue's baseline (the dialogue of 2026-12-04, the same
-burst): 233 of 500 heard the apology. Target: 500 UINs, 500 tickets, p99 to the first
-audio under 200 ms.
+answer every command at once, from this process (the servers' own processes are measured,
+not the clients'). The issue's baseline (the dialogue of 2026-12-04, the same burst): 233
+of 500 heard the apology. Target: 500 UINs, 500 tickets, p99 to the first audio under
+200 ms.
+
+`--rate 50 --duration 600` is the soak instead: 50 new callers a second for 10 minutes
+(target: every caller a UIN and a ticket). Both report the servers' resident memory at the
+start and the end and the 1-minute load average; `--logs DIR` keeps the servers' logs,
+`--py-spy FILE` records the AGI server's stacks during the burst.
 """
 
 from __future__ import annotations
@@ -15,10 +21,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import secrets
 import statistics
 import sys
 import time
+from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
 from answer import (
@@ -38,12 +47,16 @@ async def one_call(port: int, n: int, start_at: float) -> dict[str, float | bool
     """One caller: connect at `start_at`; seconds to the first audio and the first digit."""
     await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
     started = time.perf_counter()
-    first_audio = first_digit = None
+    first_audio = first_digit = first_command = None
     apology = False
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    connected = time.perf_counter() - started
     writer.write(
         (
-            f"agi_network: yes\nagi_network_script: hotline\n"
+            # As the dialplan sends it (asterisk-config/extensions.conf); a new channel's
+            # language is Asterisk's default.
+            f"agi_network: yes\nagi_network_script: hotline?lang=ru&linkedid=1795311765.{n}\n"
+            f"agi_language: en\n"
             f"agi_channel: Local/100@hotline-in-{n:08x};2\nagi_uniqueid: 1795311765.{n}\n"
             f"agi_callerid: 7900{n % 10_000_000:07d}\nagi_calleridname: Caller {n}\n\n"
         ).encode()
@@ -51,6 +64,8 @@ async def one_call(port: int, n: int, start_at: float) -> dict[str, float | bool
     try:
         while line := await asyncio.wait_for(reader.readline(), 20):
             now = time.perf_counter() - started
+            if first_command is None:
+                first_command = now
             audio = line.startswith((b"STREAM FILE", b"SAY DIGITS", b"GET DATA"))
             if audio and first_audio is None:
                 first_audio = now
@@ -69,7 +84,24 @@ async def one_call(port: int, n: int, start_at: float) -> dict[str, float | bool
         pass
     finally:
         writer.close()
-    return {"first_audio_s": first_audio, "first_digit_s": first_digit, "apology": apology}
+    return {
+        "connected_s": connected,
+        "first_command_s": first_command,
+        "first_audio_s": first_audio,
+        "first_digit_s": first_digit,
+        "apology": apology,
+    }
+
+
+def rss_mb(pid: int) -> float | None:
+    """A process's resident memory (Linux), MB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
 
 
 def percentiles_ms(values: list[float]) -> dict[str, float | None]:
@@ -83,7 +115,26 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--callers", type=int, default=500)
     parser.add_argument("--within-s", type=float, default=1.0)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="the soak: this many new callers per second for --duration seconds instead",
+    )
+    parser.add_argument("--duration", type=float, default=600.0, help="the soak's seconds")
+    parser.add_argument(
+        "--py-spy",
+        metavar="FILE",
+        help="record the AGI server's stacks during the burst with py-spy (raw format)",
+    )
+    parser.add_argument("--logs", metavar="DIR", help="keep the CRM's and the AGI server's logs")
     args = parser.parse_args()
+    if args.rate is not None:
+        if args.rate <= 0 or args.duration <= 0:
+            parser.error("--rate and --duration must be positive")
+        args.callers = round(args.rate * args.duration)
+        args.within_s = args.duration
+    if args.callers < 1 or args.within_s <= 0:
+        parser.error("--callers must be 1 or more and --within-s positive")
 
     import asyncpg
     from redis.asyncio import Redis
@@ -95,7 +146,7 @@ async def main() -> None:
     crm_port, agi_port = free_port(), free_port()
     prefix = PG_SERVER.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     env = {
-        **__import__("os").environ,
+        **os.environ,
         "HOTLINE_DATABASE_URL": f"{prefix}/{database}",
         "HOTLINE_API_TOKENS": f"service:{token},supervisor:{secrets.token_urlsafe(24)}",
         "HOTLINE_CRM_TOKEN": token,
@@ -107,11 +158,25 @@ async def main() -> None:
         "HOTLINE_AGI_ALLOW": "127.0.0.1",
     }
     quiet = {"stdout": asyncio.subprocess.DEVNULL, "stderr": asyncio.subprocess.DEVNULL}
+
+    def output(name: str) -> dict[str, Any]:
+        if not args.logs:
+            return quiet
+        log = open(Path(args.logs) / f"{name}.log", "wb")  # closed when the bench exits
+        return {"stdout": log, "stderr": log}
+
     redis = Redis.from_url(REDIS_URL)
     await forget(redis)
     procs = [
         await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "hotline.cli", "crm", "--port", str(crm_port), env=env, **quiet
+            sys.executable,
+            "-m",
+            "hotline.cli",
+            "crm",
+            "--port",
+            str(crm_port),
+            env=env,
+            **output("crm"),
         )
     ]
     try:
@@ -128,11 +193,30 @@ async def main() -> None:
                 str(ROOT / "asterisk-config" / "sounds"),
                 env=env,
                 cwd=ROOT,
-                **quiet,
+                **output("agi"),
             )
         )
         await wait_port(agi_port, procs[1])
         await asyncio.sleep(2)  # the AGI server's first stock refill
+        rss_start = {"agi": rss_mb(procs[1].pid), "crm": rss_mb(procs[0].pid)}
+        spy = None
+        if args.py_spy:
+            spy = await asyncio.create_subprocess_exec(
+                "py-spy",
+                "record",
+                "-p",
+                str(procs[1].pid),
+                "-d",
+                str(int(args.within_s + 6)),
+                "-r",
+                "250",
+                "-f",
+                "raw",
+                "-o",
+                args.py_spy,
+                **quiet,
+            )
+            await asyncio.sleep(1)
         start = time.perf_counter() + 0.2
         base = secrets.randbelow(10**6) * 1000
         results = await asyncio.gather(
@@ -141,6 +225,9 @@ async def main() -> None:
                 for i in range(args.callers)
             )
         )
+        rss_end = {"agi": rss_mb(procs[1].pid), "crm": rss_mb(procs[0].pid)}
+        if spy is not None:
+            await spy.wait()
         db = await asyncpg.connect(PG_SERVER.rsplit("/", 1)[0] + f"/{database}")
         deadline = time.monotonic() + 120
         owed = -1
@@ -166,13 +253,20 @@ async def main() -> None:
             {
                 "callers": args.callers,
                 "within_s": args.within_s,
+                "rate_per_s": round(args.callers / args.within_s, 1),
                 "heard_uin": len(digits),
                 "heard_apology": sum(bool(r["apology"]) for r in results),
                 "no_answer": sum(r["first_audio_s"] is None for r in results),
                 "tickets": tickets,
                 "still_owed": owed,
+                "connected": percentiles_ms([r["connected_s"] for r in results]),
+                "first_command": percentiles_ms(
+                    [r["first_command_s"] for r in results if r["first_command_s"] is not None]
+                ),
                 "first_audio": percentiles_ms(audio),
                 "first_digit": percentiles_ms(digits),
+                "rss_mb": {"start": rss_start, "end": rss_end},
+                "load_avg_1m": os.getloadavg()[0],
                 "baseline_heard_apology": 233,
                 "target": {"heard_uin": args.callers, "first_audio_p99_ms": 200},
             }

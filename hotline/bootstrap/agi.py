@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from agi.agent_routes import AGENT_PROMPTS, AgentRoutes
 from agi.calendar_feed import CalendarFeed
@@ -29,6 +29,10 @@ from ivr.catalogue import DIGIT_DIR, prompt_file
 from ivr.render import missing_sounds, stale_prompts
 
 log = logging.getLogger(__name__)
+# Redis connections of the AGI server at most; a command waits up to REDIS_WAIT_S for a
+# free one (a loop busy with a burst holds each a little longer than its round trip).
+REDIS_CONNECTIONS = 128
+REDIS_WAIT_S = 2.0
 
 ROUTES = (
     "hotline",
@@ -97,7 +101,18 @@ class AgiService:
         self.redis = (
             self._redis_factory()
             if self._redis_factory is not None
-            else Redis.from_url(settings.redis.url, socket_timeout=0.5, socket_connect_timeout=0.5)
+            else Redis(
+                connection_pool=BlockingConnectionPool.from_url(
+                    settings.redis.url,
+                    # A burst of callers shares a few connections: one per concurrent
+                    # command would open hundreds at once, each costing a connect and a
+                    # handshake on the loop that also answers the callers.
+                    max_connections=REDIS_CONNECTIONS,
+                    timeout=REDIS_WAIT_S,
+                    socket_timeout=0.5,
+                    socket_connect_timeout=0.5,
+                )
+            )
         )
         self.crm = CrmClient(settings.crm, transport=self._crm_transport)
         keys = settings.redis.keys

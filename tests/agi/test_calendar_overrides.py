@@ -39,7 +39,7 @@ async def hotline_open(h: Hotline, number: str) -> bool:
     await h.pbx.run_for(60)
     commands = call.truth.agi_commands
     assert commands[:3] == opening()
-    return commands[3] == 'SET VARIABLE "HOTLINE_OPEN" "1"'
+    return commands[-1] == 'SET VARIABLE "HOTLINE_OPEN" "1"'
 
 
 async def test_a_holiday_put_by_a_supervisor_closes_the_ivr_after_a_refresh(

@@ -27,6 +27,9 @@ def readout(uin: str) -> list[str]:
 
 
 MENU = 'GET DATA "hotline/uin-menu" 2000 1'
+# Set last on an open line (the dialplan reads it after the AGI): the greeting waits for
+# nothing but ANSWER and the channel's language.
+OPEN = 'SET VARIABLE "HOTLINE_OPEN" "1"'
 
 
 def opening(language: str = "ru") -> list[str]:
@@ -56,12 +59,12 @@ async def test_new_caller_hears_the_uin_of_a_new_ticket(hotline: Hotline) -> Non
     assert stored["channel"] == "phone" and stored["status"] == "registered"
     assert truth.agi_commands == [
         *opening(),
-        'SET VARIABLE "HOTLINE_OPEN" "1"',
         'STREAM FILE "hotline/welcome" ""',  # the greeting, the ticket registered meanwhile
         f'SET VARIABLE "__UIN" "{uin}"',
         f'SET VARIABLE "__TICKET_ID" "{stored["id"]}"',
         *readout(uin),
         MENU,
+        OPEN,
     ]
     said = "".join(c.split('"')[1] for c in readout(uin) if c.startswith("SAY DIGITS"))
     assert said == uin.lstrip("0")  # no padding zeros
@@ -92,7 +95,13 @@ async def test_repeat_on_request(hotline: Hotline) -> None:
     await hotline.pbx.run_for(60)
     uin = call.truth.variables["UIN"]
     commands = call.truth.agi_commands
-    assert commands[-(2 * len(readout(uin)) + 2) :] == [*readout(uin), MENU, *readout(uin), MENU]
+    assert commands[-(2 * len(readout(uin)) + 3) :] == [
+        *readout(uin),
+        MENU,
+        *readout(uin),
+        MENU,
+        OPEN,
+    ]
 
 
 async def test_existing_uin_attaches_the_call_and_withdraws_the_new_one(hotline: Hotline) -> None:
@@ -102,7 +111,7 @@ async def test_existing_uin_attaches_the_call_and_withdraws_the_new_one(hotline:
     await hotline.pbx.run_for(60)
     assert call.truth.variables["UIN"] == existing["uin"]
     commands = call.truth.agi_commands
-    heard = ['STREAM FILE "hotline/uin-attached" ""', *readout(existing["uin"])]
+    heard = ['STREAM FILE "hotline/uin-attached" ""', *readout(existing["uin"]), OPEN]
     assert commands[-len(heard) :] == heard
     listed = (await hotline.crm.get("/api/tickets")).json()
     assert listed["total"] == 1  # one request, one ticket: the new UIN is out of the counts
@@ -237,7 +246,13 @@ async def test_english_prompts_on_request(hotline: Hotline) -> None:
     hotline.pbx.config.agi_url += "?lang=en"
     call = hotline.pbx.place_call("79000000007", "Fiona")
     await hotline.pbx.run_for(60)
-    assert call.truth.agi_commands[:3] == opening("en")
+    # The channel's language is English already (agi_language): nothing to set before the
+    # greeting.
+    assert call.truth.agi_commands[:3] == [
+        "ANSWER",
+        'GET VARIABLE "CHANNEL(linkedid)"',
+        'STREAM FILE "hotline/welcome" ""',
+    ]
 
 
 async def test_crm_down_for_30_calls_then_back_loses_no_ticket(hotline: Hotline) -> None:

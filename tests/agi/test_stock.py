@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from agi.crm_client import CrmClient
-from agi.stock import UinStock
+from agi.stock import SURGE_HOLD_S, SURGE_WINDOW_S, UinStock
 from core.settings import CrmClientSettings
 from tests.agi.conftest import Hotline
 from tests.conftest import TOKENS
@@ -29,10 +29,13 @@ async def test_the_wanted_level_follows_the_last_minutes_takes(
     assert stock.wanted_level == 10
     for _ in range(15):
         assert await stock.take() is not None
-    assert stock.wanted_level == 15  # the burst raised it
+    # The burst raised it: 15 takes within SURGE_WINDOW_S, its pace held for SURGE_HOLD_S.
+    assert stock.wanted_level == 15 * int(SURGE_HOLD_S / SURGE_WINDOW_S)
+    now[0] += SURGE_WINDOW_S + 1  # the pace is over; the minute's takes remain
+    assert stock.wanted_level == 15
     await hotline.redis.delete(hotline.keys.uin_stock)
     assert await stock.refill() == 30  # up to twice the level
-    now[0] += 61  # a quiet minute later the level is back to low water
+    now[0] += 60 - SURGE_WINDOW_S  # a quiet minute later the level is back to low water
     assert stock.wanted_level == 10
     assert await stock.refill() == 0
 
@@ -62,3 +65,57 @@ async def test_a_caller_finding_it_empty_waits_for_the_refill(
     finally:
         stop.set()
         await refills
+
+
+async def test_it_is_topped_up_before_it_falls_under_its_level(
+    hotline_not_started: Hotline,
+) -> None:
+    hotline = hotline_not_started
+    stock = UinStock(hotline.redis, hotline.keys, _crm(hotline), low_water=10, block=5)
+    assert await stock.refill() == 20
+    for _ in range(3):
+        assert await stock.take() is not None
+    # 17 left, over the level (10) still: a block goes out now, not once callers find it low.
+    assert stock.wanted_level == 10
+    assert await stock.refill() == 5
+
+
+class HeldReservation(CrmClient):
+    """The CRM's first reservation waits until `release` is set (a CRM busy in a burst)."""
+
+    def __init__(self, settings: CrmClientSettings, transport: object) -> None:
+        super().__init__(settings, transport=transport)  # type: ignore[arg-type]
+        self.release = asyncio.Event()
+        self.held = asyncio.Event()
+        self.calls = 0
+
+    async def reserve_uins(self, count: int) -> list[str]:
+        self.calls += 1
+        if self.calls == 1:
+            self.held.set()
+            await asyncio.wait_for(self.release.wait(), 10)
+        return await super().reserve_uins(count)
+
+
+async def test_a_burst_sends_a_second_block_while_the_first_is_on_its_way(
+    hotline_not_started: Hotline,
+) -> None:
+    hotline = hotline_not_started
+    settings = CrmClientSettings(url="http://crm", token=TOKENS["service"], timeout_s=3.0)
+    crm = HeldReservation(settings, hotline.crm_transport)
+    stock = UinStock(hotline.redis, hotline.keys, crm, low_water=10, block=10)
+    first = asyncio.create_task(stock.refill())  # 20 UINs, held at the CRM
+    try:
+        await asyncio.wait_for(crm.held.wait(), 5)
+        for _ in range(20):  # callers keep coming meanwhile; the stock is empty
+            assert await stock.take() is None
+        # The level is now the burst's pace (20 within SURGE_WINDOW_S, held SURGE_HOLD_S):
+        # a second block goes out at once, counting the 20 already on their way.
+        wanted = 20 * int(SURGE_HOLD_S / SURGE_WINDOW_S)
+        assert await asyncio.wait_for(stock.refill(), 5) == 2 * wanted - 20
+        assert not first.done()
+    finally:
+        crm.release.set()
+    assert await first == 20
+    assert await hotline.redis.llen(hotline.keys.uin_stock) == 2 * wanted
+    await crm.aclose()
