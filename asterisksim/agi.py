@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from asterisksim.dialplan import expand
 from asterisksim.frames import CLASSES
 
 if TYPE_CHECKING:
@@ -90,6 +91,7 @@ async def run_agi(
     else:
         running = lambda: not chan.hung_up  # noqa: E731
     clock = pbx.clock
+    url = expand(url, (chan or call.two).get_var)  # ${CHANNEL(linkedid)} and the like
     parts = urlsplit(url)
     writer: asyncio.StreamWriter | None = None
     held = True

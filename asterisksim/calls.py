@@ -40,6 +40,7 @@ class Call:
     patience_s: float | None = None
     dtmf: str = ""
     state: str = "dialplan"  # dialplan, agi, queued, bridged, ivr, gone
+    agi_tries: int = 1  # the entry AGI's tries so far (config.agi_tries)
     entry: Entry | None = None
     leg: Leg | None = None  # the leg bridged with the caller
     bridge_id: str = ""

@@ -43,6 +43,10 @@ class SimConfig:
     entry_context: str = "hotline-in"
     entry_queue: str = "hotline"
     agi_url: str | None = None
+    # [hotline-in] tries the AGI again while it FAILs (no session: the server not there),
+    # up to this many tries in all, `agi_retry_wait_s` apart (asterisksim.site reads both).
+    agi_tries: int = 1
+    agi_retry_wait_s: float = 1.0
     # Queue()'s 7th argument, the pre-bridge Gosub on the member's channel, as the AGI URL
     # it runs (asterisksim.dialplan reads it from a rendered extensions.conf); None: none.
     member_gosub_url: str | None = None

@@ -23,11 +23,25 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 _QUEUE = re.compile(r"\bQueue\(([^)]*)\)")
 _SECTION = re.compile(r"^\[([^\]]+)\]")
-_AGI = re.compile(r"\bAGI\(([^,)]+)")
+# AGI()'s first argument: up to a comma or the closing parenthesis outside `${...}`
+# (the entry route's URL carries `&linkedid=${CHANNEL(linkedid)}`).
+_AGI = re.compile(r"\bAGI\(((?:\$\{[^}]*\}|[^,)])+)")
+_VARIABLE = re.compile(r"\$\{([^{}]+)\}")
+
+
+def expand(text: str, get_var: Callable[[str], str | None]) -> str:
+    """`${NAME}` and `${CHANNEL(field)}` in `text` replaced as the dialplan would, on the
+    channel whose `get_var` is given (an unset one is empty).
+
+    >>> expand("hotline?lang=ru&linkedid=${CHANNEL(linkedid)}", {"CHANNEL(linkedid)": "17.3"}.get)
+    'hotline?lang=ru&linkedid=17.3'
+    """
+    return _VARIABLE.sub(lambda found: get_var(found.group(1)) or "", text)
 
 
 def _steps(dialplan: str) -> list[tuple[str, str]]:

@@ -243,10 +243,31 @@ class PBX(QueueEngine, TransferEngine, ChannelNoise):
         """AGI() returned: AGISTATUS set, the dialplan goes on (unless the script hung up)."""
         hung_up = status == "HANGUP"
         status = "SUCCESS" if hung_up else status
+        if (
+            status == "FAILURE"
+            and call.state == "agi"
+            and not call.two.get_var("UIN")
+            and not call.two.get_var("HOTLINE_OPEN")
+            and call.agi_tries < self.config.agi_tries
+        ):
+            # No UIN given, no opening told (no server): [hotline-in] waits and tries again.
+            call.agi_tries += 1
+            call.two.set_var("AGISTATUS", status)
+            call.two.set(app="Wait", app_data=f"{self.config.agi_retry_wait_s:g}")
+            self.clock.call_later(self.config.agi_retry_wait_s, self._retry_agi, call)
+            return
         call.truth.agi_status = status
         call.two.set_var("AGISTATUS", status)
         if call.state == "agi" and not hung_up:
             self.enter_queue(call)
+
+    def _retry_agi(self, call: Call) -> None:
+        if call.state != "agi" or call.one.hung_up or call.two.hung_up:
+            return
+        cfg = self.config
+        assert cfg.agi_url is not None
+        call.two.set(priority=6, app="AGI", app_data=f"{cfg.agi_url},{cfg.entry_exten}")
+        self.start_agi(call, cfg.agi_url)
 
     def find(self, name: str) -> tuple[Call, Leg | None]:
         """The call a channel belongs to, and the leg if it is an agent/target channel."""

@@ -31,7 +31,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from asterisksim.dialplan import _steps, prebridge_gosub_url, sound_durations
+from asterisksim.dialplan import _AGI, _steps, prebridge_gosub_url, sound_durations
 from asterisksim.queues import QueueConfig
 
 # Where the project's rendered sounds replace Asterisk's core sounds (docker-compose.yml
@@ -99,7 +99,6 @@ def queue_configs(text: str) -> list[QueueConfig]:
     return queues
 
 
-_AGI = re.compile(r"\bAGI\(([^,)]+)")
 _LABEL = re.compile(r"^(?:exten\s*=>\s*[^,]+,|same\s*=>)\s*(?:\d+|n)\(([^)]+)\)", re.I)
 
 
@@ -114,6 +113,19 @@ def entry_agi_url(dialplan: str, context: str) -> str | None:
         if found:
             return found.group(1).strip()
     return None
+
+
+def entry_agi_retries(dialplan: str, context: str) -> tuple[int, float]:
+    """How many tries in all the entry context gives its AGI while AGISTATUS is FAILURE
+    (`${AGI_TRIES} < N`), and the `Wait()` between them; (1, 1.0) when it does not retry."""
+    steps = _context_steps(dialplan, context)
+    tries = wait_s = None
+    for step in steps:
+        found = re.search(r"\$\{AGI_TRIES\}\s*<\s*(\d+)", step)
+        tries = int(found.group(1)) if found and tries is None else tries
+        found = re.search(r"\bWait\(([\d.]+)\)", step)
+        wait_s = float(found.group(1)) if found and wait_s is None else wait_s
+    return (tries or 1, wait_s if wait_s is not None else 1.0)
 
 
 def entry_exten(dialplan: str, context: str) -> str | None:
@@ -196,6 +208,8 @@ def site_config(
         "entry_queue": entry_queue,
         "entry_exten": entry_exten(dialplan, entry_context) or "100",
         "agi_url": entry_agi_url(dialplan, entry_context),
+        "agi_tries": entry_agi_retries(dialplan, entry_context)[0],
+        "agi_retry_wait_s": entry_agi_retries(dialplan, entry_context)[1],
         "transfer_context": transfer_context(dialplan, entry_context),
         "member_gosub_url": prebridge_gosub_url(dialplan, entry_queue),
         "survey_agi_url": survey_url(dialplan, entry_context, entry_queue),

@@ -85,7 +85,13 @@ def test_the_caller_reaches_the_queue_when_the_agi_fails() -> None:
     items = parse_conf((CONFIG_DIR / "extensions.conf").read_text())
     steps = [v for s, k, v in items if s == "hotline-in"]
     agi = next(i for i, v in enumerate(steps) if "/hotline" in v)
-    assert '"${AGISTATUS}" != "SUCCESS"]?queue' in steps[agi + 1]
+    # No server (FAILURE before a UIN): tried again a second later, 4 tries in all.
+    assert 'n,GotoIf($["${AGISTATUS}" = "FAILURE" & "${UIN}${HOTLINE_OPEN}" = ""' in steps[agi + 1]
+    assert "${AGI_TRIES} < 4]?retry)" in steps[agi + 1]
+    assert '"${AGISTATUS}" != "SUCCESS"]?queue' in steps[agi + 2]
+    retry = next(i for i, v in enumerate(steps) if "n(retry)," in v)
+    assert steps[retry + 1 : retry + 3] == ["n,Wait(1)", "n,Goto(agi)"]
+    assert steps[agi].startswith("n(agi),AGI(")
     queue = next(v for v in steps if "(queue),Queue(hotline," in v)
     options = queue.split("Queue(", 1)[1].split(",")
     assert "c" in options[1], "continue after the agent hangs up (into the survey)"

@@ -131,6 +131,65 @@ async def test_agi_unreachable_gives_failure_and_the_call_goes_on() -> None:
         assert sim.ground_truth[0].outcome == "answered"
 
 
+async def test_agi_server_back_within_the_tries_gives_the_caller_its_session() -> None:
+    """[hotline-in] tries a FAILing AGI (no server) again a second later, `agi_tries` in
+    all: a server that starts 1.5 s after the call's first try gets the third."""
+    sessions: list[float] = []
+    requests: list[str] = []
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while line := (await reader.readline()).strip():
+            if line.startswith(b"agi_request: "):
+                requests.append(line.decode().removeprefix("agi_request: "))
+        sessions.append(sim.clock.now())
+        writer.write(b"SET VARIABLE __UIN 12345678\n")
+        await writer.drain()
+        await reader.readline()
+        writer.close()
+
+    listener = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    listener.close()
+    await listener.wait_closed()
+    config = SimConfig(
+        agi_url=f"agi://127.0.0.1:{port}/hotline?linkedid=${{CHANNEL(linkedid)}}",
+        agi_tries=4,
+        agi_retry_wait_s=1.0,
+    )
+    async with SimulatedAsterisk(config) as sim:
+        probe = await connect(sim)
+        sim.add_agent("agent1")
+        sim.place_call("79000000001", "Alice")
+        started = sim.clock.now()
+        await sim.run_for(1.5)
+        server = await asyncio.start_server(script, "127.0.0.1", port)
+        await sim.run_for(5)
+        await probe.read_until(b"AgentConnect")
+        server.close()
+        truth = sim.ground_truth[0]
+    assert truth.agi_status == "SUCCESS"
+    # The dialplan's ${CHANNEL(linkedid)} reaches the AGI as the call's Linkedid.
+    assert requests == [f"agi://127.0.0.1:{port}/hotline?linkedid={truth.linkedid}"]
+    assert len(sessions) == 1 and 1.9 <= sessions[0] - started <= 2.6  # the third try
+    assert truth.outcome == "answered"
+
+
+async def test_agi_server_gone_for_good_costs_the_caller_the_tries_then_queues() -> None:
+    listener = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    listener.close()
+    await listener.wait_closed()
+    config = SimConfig(agi_url=f"agi://127.0.0.1:{port}/hotline", agi_tries=4)
+    async with SimulatedAsterisk(config) as sim:
+        sim.place_call("79000000001", "Alice")
+        await sim.run_for(6)
+        truth = sim.ground_truth[0]
+    assert truth.agi_status == "FAILURE"
+    (visit,) = truth.visits
+    # Three waits of a second between the four tries (and Answer()'s moment before them).
+    assert 3.0 <= visit.joined_at - truth.started_at <= 3.6
+
+
 async def test_agi_missing_prompt_ends_the_agi_with_failure() -> None:
     seen: list[str] = []
 

@@ -58,11 +58,13 @@ def test_the_rendered_queues_conf_gives_the_queues(tmp_path: Path) -> None:
 def test_the_rendered_dialplan_gives_the_call_path(tmp_path: Path) -> None:
     site = _rendered(tmp_path, agi_port=4999)
     assert site["entry_exten"] == ENV.get("HOTLINE_NUMBER", "100")
-    assert site["agi_url"] == "agi://127.0.0.1:4999/hotline?lang=ru"
+    assert site["agi_url"] == "agi://127.0.0.1:4999/hotline?lang=ru&linkedid=${CHANNEL(linkedid)}"
     assert site["survey_agi_url"] == "agi://127.0.0.1:4999/survey"
     assert site["transfer_context"] == "hotline-transfer"
     assert site["transfer_agi_url"] == "agi://127.0.0.1:4999/transfer"
     assert site["member_gosub_url"] is None  # no whisper by default
+    # No AGI server (FAILURE before any UIN): 4 tries in all, a second apart.
+    assert (site["agi_tries"], site["agi_retry_wait_s"]) == (4, 1.0)
     assert (site["answer_delay_s"], site["agent_answer_wait_s"]) == (0.02, 0.02)
 
 
