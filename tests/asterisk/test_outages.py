@@ -1,7 +1,8 @@
 """Hotline's services going away in the middle of calls on the real Asterisk.
 
-- The AGI server down: `AGI()` fails (`AGISTATUS=FAILURE`) and the dialplan sends the
-  caller to `Queue(hotline)` all the same; the call is answered and recorded.
+- The AGI server down: `AGI()` fails (`AGISTATUS=FAILURE`), the dialplan tries again
+  once a second, 4 tries in all, and then sends the caller to `Queue(hotline)` all the
+  same; the call is answered and recorded. A server back by a later try gives the UIN.
 - The CRM down: the AGI route gives the caller a UIN from its stock (reserved in advance)
   and owes the ticket; once the CRM is back the ticket of that UIN is there.
 - The tracker killed (SIGKILL) while a caller waits, and again while they talk, and started
@@ -27,8 +28,8 @@ from redis import Redis
 from core.uin import short_uin
 from tests.asterisk.conftest import ASTERISK_REDIS_URL, Services, services_of_their_own
 from tests.asterisk.harness import Caller, Line
-from tests.asterisk.instance import AsteriskInstance
-from tests.asterisk.steps import component, ended, heard_uin, hung_up, start_again
+from tests.asterisk.instance import AsteriskInstance, free_port
+from tests.asterisk.steps import component, ended, heard_uin, hung_up, start_again, ticket
 from tests.conftest import TEST_KEYS
 
 OUTAGE_REDIS_URL = ASTERISK_REDIS_URL.rsplit("/", 1)[0] + "/17"
@@ -68,6 +69,56 @@ async def test_with_the_agi_server_down_callers_still_queue_and_are_recorded(
     assert (call["outcome"], call["queue"], call["agent"]) == ("answered", "hotline", "agent01")
     assert call["wait_s"] == pytest.approx(int(connect["HoldTime"]), abs=WAIT_TOLERANCE_S)
     assert call["caller_number"] in ("79000000011", "+79000000011")
+
+
+async def _relay(to_port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """One FastAGI session passed on to the AGI server on `to_port`, both ways."""
+    upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", to_port)
+
+    async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        try:
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+        except ConnectionError:
+            pass
+        finally:
+            sink.close()
+
+    await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+
+async def test_a_caller_who_finds_no_agi_server_is_tried_again_and_hears_a_uin(
+    line: Line, services: Services, asterisk: AsteriskInstance
+) -> None:
+    """The AGI server starting again (2-3 s): the dialplan tries once a second, 4 tries in
+    all; the server there by the second try gives the caller a UIN and its ticket."""
+    agi_port, spare = asterisk.endpoints.agi_port, free_port()
+    await asyncio.to_thread(asterisk.point_agi_at, spare)  # nothing listens there yet
+    relay = None
+    try:
+        caller = await line.call("79000000013", "Mira")
+        first = await line.event("VarSet", caller, Variable="AGISTATUS", timeout_s=30)
+        assert first["Value"] == "FAILURE"
+        relay = await asyncio.start_server(lambda r, w: _relay(agi_port, r, w), "127.0.0.1", spare)
+        await line.event("QueueCallerJoin", caller, timeout_s=30)
+        await line.hang_up(caller)
+        await hung_up(line, caller)
+    finally:
+        if relay is not None:
+            relay.close()
+        await asyncio.to_thread(asterisk.point_agi_at, agi_port)
+    statuses = [
+        f["Value"]
+        for f in line.ami.events("VarSet", Channel=caller.channel)
+        if f.get("Variable") == "AGISTATUS"
+    ]
+    assert statuses[0] == "FAILURE" and statuses[-1] == "SUCCESS" and len(statuses) <= 4
+    heard = heard_uin(line, caller)
+    assert heard.isdigit()
+    call = await line.crm_call(caller, ended)
+    assert short_uin(call["uin"]) == heard
+    assert await ticket(line, call["uin"]) is not None
 
 
 async def test_with_the_crm_down_callers_hear_a_uin_whose_ticket_comes_later(
