@@ -26,7 +26,9 @@ import asyncpg
 import httpx
 
 from asterisksim import SimConfig, SimulatedAsterisk
+from asterisksim.site import entry_agi_retries
 from crm.migrate import upgrade
+from hotline.asterisk_config import CONFIG_DIR
 from ivr.catalogue import all_sound_files
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -266,7 +268,11 @@ class Stack:
 def sim_config() -> SimConfig:
     sounds = {f"ru/{name}": PROMPT_S for name in all_sound_files()}
     sounds |= {f"ru/digits/{d}": PROMPT_S / 3 for d in range(10)}
+    # The project's [hotline-in] tries an AGI server that is not there again, a second apart.
+    tries, wait_s = entry_agi_retries((CONFIG_DIR / "extensions.conf").read_text(), "hotline-in")
     return SimConfig(
+        agi_tries=tries,
+        agi_retry_wait_s=wait_s,
         start_s=time.time(),
         timestampevents=True,
         channelvars=("UIN", "TICKET_ID"),
