@@ -174,35 +174,6 @@ def _json_number(value: float | None) -> str:
     return "null" if value is None else repr(float(value))
 
 
-FIGURES_JSON = (
-    "{"
-    + ", ".join(
-        f'"{name}": %d'
-        for name in (
-            "threshold_s",
-            "short_abandon_s",
-            "offered",
-            "answered",
-            "completed",
-            "answered_within",
-            "answered_within_whole_s",
-            "abandoned",
-            "abandoned_short",
-            "abandoned_within_whole_s",
-            "waiting",
-        )
-    )
-    + ", "
-    + ", ".join(
-        f'"{name}": %s'
-        for name in ("sl", "perf", "perf2", "asa_s", "abandon_rate", "longest_wait_s")
-    )
-    + ', "answered_within_buckets": {'
-    + ", ".join(f'"{label}": %d' for label in BUCKET_LABELS)
-    + "}}"
-)
-
-
 COUNTS = (
     "offered",
     "answered",
@@ -213,6 +184,19 @@ COUNTS = (
     "abandoned_short",
     "abandoned_within_whole_s",
     "waiting",
+)
+
+FIGURES_JSON = (
+    "{"
+    + ", ".join(f'"{name}": %d' for name in ("threshold_s", "short_abandon_s", *COUNTS))
+    + ", "
+    + ", ".join(
+        f'"{name}": %s'
+        for name in ("sl", "perf", "perf2", "asa_s", "abandon_rate", "longest_wait_s")
+    )
+    + ', "answered_within_buckets": {'
+    + ", ".join(f'"{label}": %d' for label in BUCKET_LABELS)
+    + "}}"
 )
 
 

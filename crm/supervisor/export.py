@@ -7,21 +7,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from core.service_level import ALL_QUEUES, BUCKET_LABELS, QueueFigures
+from core.service_level import ALL_QUEUES, BUCKET_LABELS, COUNTS, QueueFigures
 from crm.csv_export import CsvRows
 from crm.supervisor.history_sql import Counts, add_counts, figures_of
 from crm.supervisor.intervals import Interval, next_start
 
 FIELDS = (
-    "offered",
-    "answered",
-    "completed",
-    "answered_within",
-    "answered_within_whole_s",
-    "abandoned",
-    "abandoned_short",
-    "abandoned_within_whole_s",
-    "waiting",
+    *COUNTS,
     "sl",
     "perf",
     "perf2",

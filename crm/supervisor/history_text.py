@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from core.service_level import ALL_QUEUES, BUCKET_LABELS
+from core.service_level import ALL_QUEUES, BUCKET_LABELS, COUNTS
 from crm.supervisor.history_sql import LONGEST_AT, SUM_AT, Counts
 
 # The counts in the order the figures name them (`Counts` has `completed` last, at 8).
@@ -40,20 +40,7 @@ NULL = _Null()
 
 def figures_template(threshold_s: int, short_abandon_s: int) -> str:
     """`QueueFigures.as_json()`'s text with T and S written in and a `%` per value."""
-    counts = ", ".join(
-        f'"{name}": %d'
-        for name in (
-            "offered",
-            "answered",
-            "completed",
-            "answered_within",
-            "answered_within_whole_s",
-            "abandoned",
-            "abandoned_short",
-            "abandoned_within_whole_s",
-            "waiting",
-        )
-    )
+    counts = ", ".join(f'"{name}": %d' for name in COUNTS)
     buckets = ", ".join(f'"{label}": %d' for label in BUCKET_LABELS)
     return (
         f'{{"threshold_s": {int(threshold_s)}, "short_abandon_s": {int(short_abandon_s)}, '

@@ -54,7 +54,6 @@ from callqueue.outage_record import OutageRecord
 from core.ami.parser import AmiMessage
 from core.facts import (
     AgentsPresent,
-    CallAbandoned,
     CallFact,
     CallQueued,
     CallTicketed,
@@ -377,25 +376,7 @@ class Resync:
                 self._book.count_outcome(entry.queue)  # its AgentComplete came while away
                 if self._book.talking.get((entry.queue, entry.agent)) is entry:
                     del self._book.talking[(entry.queue, entry.agent)]  # none will come
-            if entry.outcome != "waiting":
-                continue
-            self._book.count_outcome(entry.queue)
-            entry.abandoned = True
-            entry.wait_s = max(at - entry.joined_at, 0.0)
-            entry.wait_whole_s = int(at) - int(entry.joined_at)
-            entry.left_at = at
-            facts.append(
-                CallAbandoned(
-                    linkedid=call.linkedid,
-                    queue=entry.queue,
-                    wait_s=round(entry.wait_s, 6),
-                    wait_whole_s=entry.wait_whole_s,
-                    at=utc(at),
-                    position=entry.position,
-                    original_position=entry.position,
-                    entry=entry.entry,
-                )
-            )
+        facts += self._book.abandon_waiting(call, at)  # gave up while it was away
         facts.append(self._book.end(call, at))
         return facts
 
