@@ -12,12 +12,18 @@ tests then hold Hotline's record against what Asterisk said:
 - each call's outcome and wait equal Asterisk's (`AgentConnect`/`QueueCallerAbandon`
   `HoldTime`, within 1 s); an answer after more than 40 s is answered, not within;
 - Hotline's `perf`/`perf2` (SQL history and live figures) equal `ServicelevelPerf` and
-  `ServicelevelPerf2` of `QueueStatus`, and the history agrees with the live figures.
+  `ServicelevelPerf2` of `QueueStatus`, and the history agrees with the live figures;
+- `hotline reconcile queue-log` over the instance's own queue_log finds every entry
+  Asterisk logged in Hotline's record, and nothing more.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -82,6 +88,8 @@ class BusyPeriod:
     live: dict[str, Any]  # GET /api/queues/live
     tickets: dict[str, dict[str, Any] | None]  # GET /api/tickets/{uin} of each call's UIN
     seconds: float  # the run, first dial to the last figure read
+    began: datetime  # just before the first dial
+    ended: datetime  # once every call had ended in the CRM
 
 
 async def _caller(line: Line, n: int, hang_up_after_s: float | None) -> Caller:
@@ -124,9 +132,11 @@ async def _run(asterisk: AsteriskInstance, services: Services) -> BusyPeriod:
         for name, answer_s in AGENTS.items():
             await line.add_agent(name, answer_s=answer_s)
         started = time.monotonic()
-        since = datetime.now(UTC) - timedelta(minutes=1)
+        began = datetime.now(UTC)
+        since = began - timedelta(minutes=1)
         callers = await asyncio.gather(*(_caller(line, n, s) for n, s in enumerate(PLAN)))
         calls = await crm_calls(line, callers, timeout_s=90)
+        ended = datetime.now(UTC)
         params = await queue_params(line)
         # The live figures are written by the tracker a moment after the facts: wait for them.
         deadline = time.monotonic() + 30
@@ -154,6 +164,8 @@ async def _run(asterisk: AsteriskInstance, services: Services) -> BusyPeriod:
             live,
             tickets,
             time.monotonic() - started,
+            began,
+            ended,
         )
     finally:
         try:
@@ -239,3 +251,38 @@ def test_the_history_agrees_with_the_live_figures(busy: BusyPeriod) -> None:
     ):  # fmt: skip
         assert history[key] == live[key], key
     assert history["asa_s"] == pytest.approx(live["asa_s"], abs=0.01)
+
+
+def test_asterisks_own_queue_log_reconciles_with_the_record(
+    busy: BusyPeriod, asterisk: AsteriskInstance, services: Services
+) -> None:
+    """The instance's queue_log (what app_queue itself wrote), reconciled as an operator
+    would: `hotline reconcile queue-log FILE --from --to --json` with the services' settings."""
+    (crm,) = [c for c in services.components if c.name == "crm"]
+    reply = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hotline.cli",
+            "reconcile",
+            "queue-log",
+            str(asterisk.home / "log" / "queue_log"),
+            "--from",
+            busy.began.isoformat(),
+            "--to",
+            busy.ended.isoformat(),
+            "--json",
+        ],
+        env={**os.environ, **crm.env},
+        cwd=services.home,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert reply.stdout, reply.stderr
+    report = json.loads(reply.stdout)
+    assert report["asterisk_entries"] == report["matched"] == CALLERS
+    assert report["missing_in_hotline"] == report["unknown_to_asterisk"] == []
+    assert report["wait_differences"] == report["outcome_differences"] == []
+    assert report["unreadable_lines"] == []
+    assert report["ok"] is True and reply.returncode == 0
