@@ -44,11 +44,15 @@ class OutageRecord:
         self.unseen_since: float | None = None
         self.told: set[str] = set()
         self.told_joins: set[tuple[str, int]] = set()
+        # The channel Uniqueids the `ticketed` facts read back give each call: where
+        # queue_log keeps the stay of an open call the tracker before saw in the IVR.
+        self.callids: dict[str, set[str]] = {}
 
     def forget_outage(self) -> None:
         """The resync is done with the outage's facts."""
         self.tickets, self.ended = {}, set()
         self.unseen_since, self.told, self.told_joins = None, set(), set()
+        self.callids = {}
 
     def told_before(self) -> set[str]:
         """The queue_log call ids of the calls known: the open calls' queue entries, the
@@ -116,6 +120,15 @@ class OutageRecord:
                 event = as_event(record, linkedid=call.linkedid, channel=entry.channel)
                 facts += self.replay(event)
                 last = max(last or 0.0, float(record.at))
+        if not call.entries:
+            # In the IVR when the tracker before went away: its whole stay came after.
+            # queue_log keeps it under the channel's Uniqueid: the Linkedid of a SIP
+            # caller, the `;2`'s of a Local one (its `ticketed` fact gives it).
+            for callid in sorted({call.linkedid, *self.callids.get(call.linkedid, ())}):
+                stay, at = self.replay_stays(call, self.queue_log.get(callid, []))
+                facts += stay
+                if at:
+                    last = max(last or 0.0, at)
         if last is not None:
             self.closed_from_queue_log += 1
         return facts, last

@@ -162,6 +162,7 @@ class TrackerService:
         ended: set[str] = set()
         told: set[str] = set()
         told_joins: set[tuple[str, int]] = set()
+        callids: dict[str, set[str]] = {}  # each ticketed call's channel Uniqueids
         for entry_id, fields in entries:
             kind = fields.get(b"kind")
             if kind not in (b"ticketed", b"ended", b"queued"):
@@ -179,6 +180,7 @@ class TrackerService:
             elif isinstance(fact, CallTicketed):
                 if fact.uniqueid:
                     told.add(fact.uniqueid)
+                    callids.setdefault(fact.linkedid, set()).add(fact.uniqueid)
                 if after and not fact.attached:
                     # told when the stream took it (the entry id's milliseconds)
                     told_at = int(entry_id.split(b"-")[0]) / 1000
@@ -189,7 +191,12 @@ class TrackerService:
         # (`0-0`, an older tracker's mark of an empty stream, gives no such point).
         unseen_since = seen_s - OUTAGE_CLOCK_SLACK_S if seen_at[0] else None
         self.tracker.use_outage_facts(
-            tickets, ended, unseen_since=unseen_since, told=told, told_joins=told_joins
+            tickets,
+            ended,
+            unseen_since=unseen_since,
+            told=told,
+            told_joins=told_joins,
+            callids=callids,
         )
         # queue_log from then on: its times are Asterisk's clock
         first = min((at for _fact, at in tickets.values()), default=None)

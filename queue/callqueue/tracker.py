@@ -214,15 +214,19 @@ class CallTracker:
         unseen_since: float | None = None,
         told: set[str] | None = None,
         told_joins: set[tuple[str, int]] | None = None,
+        callids: dict[str, set[str]] | None = None,
     ) -> None:
         """The `ticketed` facts published while the tracker was down and the calls told
         `ended` then: the next resync closes the tickets' calls it finds gone. With
         `unseen_since` (Asterisk's clock), queue_log's calls that entered a queue since
         then and are over, that neither these nor `told` (queue_log call ids the facts
         tell) nor `told_joins` (queue and second of `queued` facts without a call id)
-        cover, are told from queue_log alone: no tracker saw them, no AGI told them."""
+        cover, are told from queue_log alone: no tracker saw them, no AGI told them.
+        `callids`: the channel Uniqueids (queue_log's call ids) the `ticketed` facts give
+        each call, for an open call that joined its queue only while the tracker was away."""
         record = self._resync.record
         record.tickets, record.ended = tickets, ended
+        record.callids = callids or {}
         record.unseen_since = unseen_since
         record.told, record.told_joins = told or set(), told_joins or set()
 

@@ -234,3 +234,45 @@ def test_an_agent_talking_now_stays_talking(tmp_path: Path) -> None:
     assert tracker.found_in_queue_log == 1 and _of(facts, "1.21")["completed"]
     agent = tracker.agents.agents["agent1"]
     assert (agent.status, agent.linkedid) == ("talking", "1.200")
+
+
+def test_an_open_call_in_the_ivr_when_the_tracker_went_away_gets_its_stay(
+    tmp_path: Path,
+) -> None:
+    """The tracker before saw these calls start (restored, no queue entry yet); they joined
+    the queue and ended while no tracker ran. Each stay is replayed from queue_log, under
+    the Linkedid (a SIP caller's call id) or under the Uniqueid its `ticketed` fact gives
+    (a Local caller's `;2`), and told once (the fault suite saw such a call without its
+    queue entry now and then)."""
+    path = tmp_path / "queue_log"
+    path.write_text(
+        f"{T0 + 8}|1.300|hotline|NONE|ENTERQUEUE||79000000300|1\n"
+        f"{T0 + 10}|1.300|hotline|agent1|CONNECT|2|1.97|2\n"
+        f"{T0 + 40}|1.300|hotline|agent1|COMPLETECALLER|2|30|1\n"
+        f"{T0 + 9}|1.401|hotline|NONE|ENTERQUEUE||79000000400|2\n"
+        f"{T0 + 16}|1.401|hotline|NONE|ABANDON|1|2|7\n"
+    )
+    tracker = CallTracker(keep_finished=True)
+    tracker.restore(CallState(linkedid="1.300", started_at=T0 - 3))
+    tracker.restore(CallState(linkedid="1.400", started_at=T0 - 2))
+    tracker.begin_resync()
+    tracker.use_outage_facts(
+        {}, set(), unseen_since=T0, told={"1.401"}, callids={"1.400": {"1.401"}}
+    )
+    tracker.use_queue_log(read_queue_log(path, since=T0 - 300))
+    facts = tracker.apply_resync([], [], AT)
+    sip = _of(facts, "1.300")
+    assert len(sip["queued"]) == 1
+    (answered,) = sip["answered"]
+    assert (answered.agent, answered.wait_whole_s) == ("agent1", 2)
+    (completed,) = sip["completed"]
+    assert completed.talk_s == 30
+    (ended,) = sip["ended"]
+    assert ended.at.timestamp() == T0 + 40
+    local = _of(facts, "1.400")
+    assert len(local["queued"]) == 1
+    (abandoned,) = local["abandoned"]
+    assert abandoned.wait_whole_s == 7
+    assert len(local["ended"]) == 1
+    assert tracker.found_in_queue_log == 0, "neither is told again as a call of its own"
+    assert not _of(facts, "1.401")
