@@ -227,27 +227,25 @@ async def read_agents(redis: Redis, keys: RedisKeys) -> list[dict[str, Any]]:
     return agents
 
 
-async def read_counters(redis: Redis, keys: RedisKeys) -> dict[str, dict[str, int]]:
-    prefix = keys.live
+async def _queue_hashes(redis: Redis, keys: RedisKeys, kind: str) -> dict[str, dict]:
+    """Each queue's `queue:<name>:<kind>` hash of the live state, in one pipeline."""
     names = await queue_names(redis, keys)
     pipe = redis.pipeline(transaction=False)
     for name in names:
-        pipe.hgetall(f"{prefix}queue:{name}:counters")
-    result = {}
-    for name, raw in zip(names, await pipe.execute() if names else [], strict=True):
-        result[name] = {_text(k): int(v) for k, v in raw.items()}
-    return result
+        pipe.hgetall(f"{keys.live}queue:{name}:{kind}")
+    return dict(zip(names, await pipe.execute() if names else [], strict=True))
+
+
+async def read_counters(redis: Redis, keys: RedisKeys) -> dict[str, dict[str, int]]:
+    hashes = await _queue_hashes(redis, keys, "counters")
+    return {name: {_text(k): int(v) for k, v in raw.items()} for name, raw in hashes.items()}
 
 
 async def read_agent_counters(redis: Redis, keys: RedisKeys) -> dict[str, dict[str, dict]]:
     """Per queue and agent, the tracker's counters since it started (`AGENT_COUNTERS` of
     `callqueue.live`: answered, completed, talk_s, ring_no_answer)."""
-    prefix = keys.live
-    names = await queue_names(redis, keys)
-    pipe = redis.pipeline(transaction=False)
-    for name in names:
-        pipe.hgetall(f"{prefix}queue:{name}:agents")
-    result = {}
-    for name, raw in zip(names, await pipe.execute() if names else [], strict=True):
-        result[name] = {_text(agent): json.loads(row) for agent, row in raw.items()}
-    return result
+    hashes = await _queue_hashes(redis, keys, "agents")
+    return {
+        name: {_text(agent): json.loads(row) for agent, row in raw.items()}
+        for name, raw in hashes.items()
+    }
