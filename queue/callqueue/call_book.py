@@ -144,18 +144,7 @@ class CallBook:
             entry.wait_s = max(at - entry.joined_at, 0.0)
             entry.wait_whole_s = int(at) - int(entry.joined_at)
             entry.left_at = at
-            facts.append(
-                CallAbandoned(
-                    linkedid=call.linkedid,
-                    queue=entry.queue,
-                    wait_s=round(entry.wait_s, 6),
-                    wait_whole_s=entry.wait_whole_s,
-                    at=utc(at),
-                    position=entry.position,
-                    original_position=entry.position,
-                    entry=entry.entry,
-                )
-            )
+            facts.append(abandoned(call, entry, at, entry.position, entry.position))
         return facts
 
     def end(self, call: CallState, at: float) -> CallEnded:
@@ -175,3 +164,23 @@ class CallBook:
         return CallEnded(
             linkedid=call.linkedid, talk_s=call.talk_s, at=utc(at), hung_up_by=hung_up_by
         )  # type: ignore[arg-type]
+
+
+def abandoned(
+    call: CallState,
+    entry: QueueEntry,
+    at: float,
+    position: int | None,
+    original_position: int | None,
+) -> CallAbandoned:
+    """The fact of `entry` given up at `at` (its waits set already)."""
+    return CallAbandoned(
+        linkedid=call.linkedid,
+        queue=entry.queue,
+        wait_s=round(entry.wait_s, 6),
+        wait_whole_s=entry.wait_whole_s,
+        at=utc(at),
+        position=position,
+        original_position=original_position,
+        entry=entry.entry,
+    )

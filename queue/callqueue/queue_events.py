@@ -6,14 +6,13 @@ import logging
 
 from callqueue import agent_facts
 from callqueue.agents import AgentBoard
-from callqueue.call_book import CallBook
+from callqueue.call_book import CallBook, abandoned
 from callqueue.calls import QueueEntry
 from callqueue.event_values import as_int, checked_wait, utc
 from callqueue.tickets import ticketed
 from callqueue.transfers import Transfers
 from core.ami.parser import AmiMessage
 from core.facts import (
-    CallAbandoned,
     CallAnswered,
     CallCompleted,
     CallFact,
@@ -149,18 +148,7 @@ class QueueEvents:
         entry.abandon_position = as_int(message.get("Position")) or 0
         entry.original_position = as_int(message.get("OriginalPosition")) or 0
         call.hung_up_by = "caller"
-        return [
-            CallAbandoned(
-                linkedid=call.linkedid,
-                queue=entry.queue,
-                wait_s=round(entry.wait_s, 6),
-                wait_whole_s=entry.wait_whole_s,
-                at=utc(at),
-                position=entry.abandon_position,
-                original_position=entry.original_position,
-                entry=entry.entry,
-            )
-        ]
+        return [abandoned(call, entry, at, entry.abandon_position, entry.original_position)]
 
     def on_ami_QueueCallerLeave(self, message: AmiMessage, at: float) -> list[CallFact]:
         call = self._book.calls.get(message.get("Linkedid"))
