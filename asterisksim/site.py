@@ -202,14 +202,15 @@ def site_config(
     mounted: tuple[str, ...] = MOUNTED_FOLDERS,
 ) -> dict[str, Any]:
     """`SimConfig` keyword arguments for the site of these rendered files."""
+    agi_tries, agi_retry_wait_s = entry_agi_retries(dialplan, entry_context)
     return {
         "queues": queue_configs(queues_conf),
         "entry_context": entry_context,
         "entry_queue": entry_queue,
         "entry_exten": entry_exten(dialplan, entry_context) or "100",
         "agi_url": entry_agi_url(dialplan, entry_context),
-        "agi_tries": entry_agi_retries(dialplan, entry_context)[0],
-        "agi_retry_wait_s": entry_agi_retries(dialplan, entry_context)[1],
+        "agi_tries": agi_tries,
+        "agi_retry_wait_s": agi_retry_wait_s,
         "transfer_context": transfer_context(dialplan, entry_context),
         "member_gosub_url": prebridge_gosub_url(dialplan, entry_queue),
         "survey_agi_url": survey_url(dialplan, entry_context, entry_queue),
