@@ -18,7 +18,10 @@ class AgentFiguresPublic(BaseModel):
     transfers: int = Field(description="transfers the agent made")
     days_logged_in: int = Field(description="local days of the interval with a login")
     contacts_per_day: float | None = Field(description="answered / days_logged_in")
-    occupancy: float | None = Field(description="(talk + wrap-up) / (logged in - paused), %")
+    occupancy: float | None = Field(
+        description="busy / (logged in - paused + busy while paused), %; busy is talk and "
+        "wrap-up within logged-in time"
+    )
 
 
 class AgentInterval(AgentFiguresPublic):

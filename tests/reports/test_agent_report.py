@@ -297,6 +297,39 @@ async def test_by_day_the_totals_and_an_agent_sees_only_itself(client, settings)
     assert nobody.status_code == 200 and nobody.json()["agents"] == []
 
 
+async def test_occupancy_counts_only_busy_time_the_agent_could_take_calls_in(
+    client, settings
+) -> None:
+    """Occupancy is busy / (logged in - paused + busy while paused): talk outside the agent's
+    session (before it was recorded, after it logged out) is talk but not occupancy, and a
+    pause taken in a wrap-up keeps that wrap-up busy. The plain (talk + wrap-up) /
+    (logged in - paused) gave 184.8 % here."""
+    b1 = {"agent": "b1", "queue": "hotline"}
+    facts = [
+        # 900 s of talk, of which the last 300 s within b1's session (11:00-11:20).
+        *answered_call("b.1", "b1", "10:49:55", "10:50:00", "11:05:00"),
+        AgentLoggedIn(**b1, at=at("11:00:00"), login_at=at("11:00:00")),
+        # 120 s of talk, wrap-up 11:12:00-11:12:10 of which the last 5 s paused.
+        *answered_call("b.2", "b1", "11:09:55", "11:10:00", "11:12:00"),
+        AgentPaused(**b1, paused=True, reason="lunch", at=at("11:12:05")),
+        AgentLoggedOut(**b1, at=at("11:20:00"), login_at=at("11:00:00")),
+        # 300 s of talk after the session ended.
+        *answered_call("b.3", "b1", "11:24:55", "11:25:00", "11:30:00"),
+    ]
+    engine = make_engine(settings.db.url)
+    sessions = make_sessionmaker(engine)
+    try:
+        await Recorder(None, TEST_KEYS, sessions, TicketService(sessions)).apply_many(facts)  # type: ignore[arg-type]
+    finally:
+        await engine.dispose()
+    [b1_report] = (await report(client, interval="day", agent="b1")).json()["agents"]
+    total = b1_report["total"]
+    assert (total["logged_in_s"], total["paused_s"]) == (1200.0, 475.0)
+    assert (total["talk_s"], total["wrapup_s"]) == (1320.0, 20.0)
+    # busy in session: 11:00:00-11:05:10 (310 s) + 11:10:00-11:12:10 (130 s); 5 s of it paused
+    assert total["occupancy"] == round(100 * 440 / (1200 - 475 + 5), 1) == 60.3
+
+
 async def test_csv_has_the_json_figures(client, settings) -> None:
     await record(settings)
     reply = await report(client, interval="hour", format="csv")
