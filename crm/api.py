@@ -7,7 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from crm.deps import AnyRole, ServiceRole, StaffRole, TicketsDep, UinPath, UinWidth, body_uin
+from crm.deps import (
+    AnyRole,
+    ServiceRole,
+    StaffRole,
+    TicketsDep,
+    UinPath,
+    UinWidth,
+    body_uin,
+    with_canonical_duplicate_of,
+)
 from crm.errors import (
     Conflict,
     CrmError,
@@ -131,10 +140,7 @@ async def update_ticket(
     uin: UinPath, body: TicketUpdate, tickets: TicketsDep, who: StaffRole, digits: UinWidth
 ) -> Ticket:
     """Change fields, category, priority or status; illegal status moves answer 409."""
-    if body.duplicate_of:
-        original = body_uin(body.duplicate_of, digits, "duplicate_of")
-        body = body.model_copy(update={"duplicate_of": original})
-    return await tickets.update_ticket(uin, body, who.actor)
+    return await tickets.update_ticket(uin, with_canonical_duplicate_of(body, digits), who.actor)
 
 
 @router.post(

@@ -7,11 +7,12 @@ import hashlib
 import hmac
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 
 from core.settings import Role, Settings
 from core.uin import InvalidUin, canonical_uin
@@ -138,6 +139,9 @@ async def uin_width(settings: Annotated[Settings, Depends(get_settings)]) -> int
     return settings.tickets.uin_digits
 
 
+BodyT = TypeVar("BodyT", bound=BaseModel)
+
+
 def body_uin(typed: str, digits: int, field: str) -> str:
     """The canonical UIN a request body names in `field` (422 naming it if it cannot be one)."""
     try:
@@ -146,6 +150,14 @@ def body_uin(typed: str, digits: int, field: str) -> str:
         raise RequestValidationError(
             [{"loc": ("body", field), "msg": str(exc), "type": "value_error", "input": typed}]
         ) from None
+
+
+def with_canonical_duplicate_of(body: BodyT, digits: int) -> BodyT:
+    """The body with its `duplicate_of` (if any) made the canonical UIN (422 naming it)."""
+    typed = getattr(body, "duplicate_of", None)
+    if not typed:
+        return body
+    return body.model_copy(update={"duplicate_of": body_uin(typed, digits, "duplicate_of")})
 
 
 TicketsDep = Annotated[TicketService, Depends(get_tickets)]

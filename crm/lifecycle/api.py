@@ -15,8 +15,8 @@ from crm.deps import (
     TicketsDep,
     UinPath,
     UinWidth,
-    body_uin,
     require,
+    with_canonical_duplicate_of,
 )
 from crm.lifecycle.audit import sla_dict
 from crm.lifecycle.calendar import CalendarStore
@@ -78,10 +78,7 @@ async def refuse(
     uin: UinPath, body: RefuseRequest, lc: LifecycleDep, who: StaffRole, digits: UinWidth
 ) -> Ticket:
     """Refuse with a reason: `out_of_scope`, or `duplicate` of a solved ticket (`duplicate_of`)."""
-    if body.duplicate_of:
-        original = body_uin(body.duplicate_of, digits, "duplicate_of")
-        body = body.model_copy(update={"duplicate_of": original})
-    return await lc.refuse(uin, body, who.actor)
+    return await lc.refuse(uin, with_canonical_duplicate_of(body, digits), who.actor)
 
 
 @router.post(
