@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -19,23 +18,14 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from asterisksim import SimConfig, SimulatedAsterisk
+from asterisksim import SimulatedAsterisk
 from core.bus import FactBus
 from core.keys import RedisKeys
 from core.settings import (
-    AmiSettings,
-    ApiSettings,
-    CalendarSettings,
-    CrmClientSettings,
-    DatabaseSettings,
     RedisSettings,
-    Settings,
 )
-from crm.migrate import upgrade
-from hotline.demo.stack import free_port
-from hotline.run import RunOptions, run_all
-from ivr.catalogue import all_sound_files
-from tests.conftest import REDIS_TEST_URL, ROOT, TOKENS, auth
+from tests.conftest import REDIS_TEST_URL, auth
+from tests.deploy.running import hotline_run, until
 from tests.support import RedisMonitor
 
 pytestmark = pytest.mark.redis
@@ -67,62 +57,16 @@ class Install:
                     into.append(json.loads(line[len("data: ") :]))
 
 
-async def _until(check, timeout_s: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(timeout_s):
-        while not await check():  # noqa: ASYNC110 - another component's state, over HTTP
-            await asyncio.sleep(0.05)
-
-
 @asynccontextmanager
 async def running_install(name: str, prefix: str, tmp_path: Path) -> AsyncIterator[Install]:
-    database_url = f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}"
-    await asyncio.to_thread(upgrade, database_url)
-    config = SimConfig(
-        start_s=time.time(),  # the recorder runs on the wall clock
-        timestampevents=True,
+    async with hotline_run(
+        tmp_path / f"{name}.db",
+        RedisSettings(url=SHARED_REDIS_URL, prefix=prefix),
         channelvars=("UIN", "TICKET_ID"),
-        prompts=frozenset(all_sound_files()),
-    )
-    async with SimulatedAsterisk(config) as sim:
-        api_port, agi_port = free_port(), free_port()
-        settings = Settings(
-            db=DatabaseSettings(url=database_url),
-            redis=RedisSettings(url=SHARED_REDIS_URL, prefix=prefix),
-            api=ApiSettings(tokens=",".join(f"{r}:{t}" for r, t in TOKENS.items())),
-            crm=CrmClientSettings(
-                url=f"http://127.0.0.1:{api_port}", token=TOKENS["service"], timeout_s=5.0
-            ),
-            ami=AmiSettings(host=sim.host, port=sim.port, user="hotline", secret="hotline"),
-            calendar=CalendarSettings(hours="mon-sun 00:00-24:00", holiday_calendar="none"),
-        )
-        options = RunOptions(
-            api_port=api_port, agi_port=agi_port, sounds_dir=ROOT / "asterisk-config" / "sounds"
-        )
-        stop = asyncio.Event()
-        running = asyncio.create_task(run_all(settings, options, stop))
-        api = httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}", headers=auth("agent"))
-        redis = Redis.from_url(SHARED_REDIS_URL)
-        install = Install(name, settings.redis.keys, sim, api)
-        try:
-
-            async def healthy() -> bool:
-                try:
-                    return (await api.get("/api/health")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await _until(healthy)
-            await _until(lambda: redis.exists(f"{install.keys.live}tracker"))
-            sim.config.agi_url = f"agi://127.0.0.1:{agi_port}/hotline"
-            # The same agent name in both: the channel names would meet without the prefix.
-            sim.add_agent("agent1", "hotline", answer_delay_s=2, talk_s=20)
-            yield install
-        finally:
-            stop.set()
-            await asyncio.wait_for(running, 30)
-            await api.aclose()
-            await redis.aclose()
-    assert running.exception() is None
+    ) as run:
+        # The same agent name in both: the channel names would meet without the prefix.
+        run.sim.add_agent("agent1", "hotline", answer_delay_s=2, talk_s=20)
+        yield Install(name, run.settings.redis.keys, run.sim, run.api)
 
 
 async def _call(install: Install, name: str) -> str:
@@ -136,8 +80,8 @@ async def _call(install: Install, name: str) -> str:
         reply = await install.api.get(f"/api/calls/{linkedid}")
         return reply.status_code == 200 and reply.json().get("ended_at") is not None
 
-    await _until(recorded)
-    await _until(lambda: _true(len(install.pops) >= 1 and bool(_agents_named(install))))
+    await until(recorded)
+    await until(lambda: _true(len(install.pops) >= 1 and bool(_agents_named(install))))
     await asyncio.sleep(0.5)  # the last of this call's changes told
     install.changes.clear()  # from now on, what comes is not this call's
     return linkedid
