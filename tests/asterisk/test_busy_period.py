@@ -25,7 +25,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -118,7 +119,10 @@ async def _live_hotline(line: Line) -> dict[str, Any]:
     return hotline
 
 
-async def _run(asterisk: AsteriskInstance, services: Services) -> BusyPeriod:
+@asynccontextmanager
+async def busy_line(asterisk: AsteriskInstance, services: Services) -> AsyncIterator[Line]:
+    """The harness's line to the real Asterisk with the busy period's agents added; the
+    agents removed and the connections closed after."""
     endpoints = asterisk.endpoints
     ami = await HarnessAmi.connect(endpoints.ami_port, "harness", endpoints.harness_secret)
     headers = {"Authorization": f"Bearer {TOKENS['supervisor']}"}
@@ -131,49 +135,65 @@ async def _run(asterisk: AsteriskInstance, services: Services) -> BusyPeriod:
         await line.clear()
         for name, answer_s in AGENTS.items():
             await line.add_agent(name, answer_s=answer_s)
-        started = time.monotonic()
-        began = datetime.now(UTC)
-        since = began - timedelta(minutes=1)
-        callers = await asyncio.gather(*(_caller(line, n, s) for n, s in enumerate(PLAN)))
-        calls = await crm_calls(line, callers, timeout_s=90)
-        ended = datetime.now(UTC)
-        params = await queue_params(line)
-        # The live figures are written by the tracker a moment after the facts: wait for them.
-        deadline = time.monotonic() + 30
-        while True:
-            live = await _live_hotline(line)
-            done = live["service_level"]["last_60m"]
-            if done["answered"] + done["abandoned"] >= CALLERS or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.5)
-        until = datetime.now(UTC) + timedelta(minutes=1)
-        reply = await crm.get(
-            "/api/metrics/service-level",
-            params={"from": since.isoformat(), "to": until.isoformat(), "queue": "hotline"},
-        )
-        reply.raise_for_status()
-        visits = {c.linkedid: v for c in callers if (v := visit(line, c)) is not None}
-        tickets = {call["uin"]: await ticket(line, call["uin"]) for call in calls.values()}
-        return BusyPeriod(
-            line,
-            callers,
-            visits,
-            calls,
-            params,
-            reply.json(),
-            live,
-            tickets,
-            time.monotonic() - started,
-            began,
-            ended,
-        )
+        yield line
     finally:
         try:
             await line.clear()
         finally:
             await crm.aclose()
             await ami.close()
-            (asterisk.home / MODULE_AMI_FILE).write_bytes(bytes(ami.received))
+
+
+async def sl_history(line: Line, since: datetime) -> dict[str, Any]:
+    """The CRM's service-level history of the hotline queue from `since` to now."""
+    until = datetime.now(UTC) + timedelta(minutes=1)
+    reply = await line.crm.get(
+        "/api/metrics/service-level",
+        params={"from": since.isoformat(), "to": until.isoformat(), "queue": "hotline"},
+    )
+    reply.raise_for_status()
+    return reply.json()
+
+
+async def _run(asterisk: AsteriskInstance, services: Services) -> BusyPeriod:
+    lines: list[Line] = []
+    try:
+        async with busy_line(asterisk, services) as line:
+            lines.append(line)
+            started = time.monotonic()
+            began = datetime.now(UTC)
+            since = began - timedelta(minutes=1)
+            callers = await asyncio.gather(*(_caller(line, n, s) for n, s in enumerate(PLAN)))
+            calls = await crm_calls(line, callers, timeout_s=90)
+            ended = datetime.now(UTC)
+            params = await queue_params(line)
+            # The live figures are written by the tracker a moment after the facts: wait.
+            deadline = time.monotonic() + 30
+            while True:
+                live = await _live_hotline(line)
+                done = live["service_level"]["last_60m"]
+                if done["answered"] + done["abandoned"] >= CALLERS or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.5)
+            history = await sl_history(line, since)
+            visits = {c.linkedid: v for c in callers if (v := visit(line, c)) is not None}
+            tickets = {call["uin"]: await ticket(line, call["uin"]) for call in calls.values()}
+            return BusyPeriod(
+                line,
+                callers,
+                visits,
+                calls,
+                params,
+                history,
+                live,
+                tickets,
+                time.monotonic() - started,
+                began,
+                ended,
+            )
+    finally:
+        for line in lines:  # what the harness heard, the agents' removal included
+            (asterisk.home / MODULE_AMI_FILE).write_bytes(bytes(line.ami.received))
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,6 @@ import httpx
 import pytest
 
 from core.uin import short_uin
-from tests.asterisk.ami import HarnessAmi
 from tests.asterisk.conftest import ASTERISK_REDIS_URL, Services, running_instance, running_services
 from tests.asterisk.harness import Caller, Line
 from tests.asterisk.instance import AsteriskInstance
@@ -40,14 +39,14 @@ from tests.asterisk.steps import (
     visit,
 )
 from tests.asterisk.test_busy_period import (
-    AGENTS,
     CALLERS,
     PLAN,
     SPACING_S,
     WAIT_TOLERANCE_S,
     _caller,
+    busy_line,
+    sl_history,
 )
-from tests.conftest import TOKENS
 
 RESTART_REDIS_URL = ASTERISK_REDIS_URL.rsplit("/", 1)[0] + "/19"
 KILL_AFTER_S = 22.0  # after the first dial: every caller has joined, four are answered
@@ -139,16 +138,7 @@ async def _run(
     services: Services,
     fault: Callable[[Services], Awaitable[None]] | None = None,
 ) -> dict[str, Any]:
-    endpoints = asterisk.endpoints
-    ami = await HarnessAmi.connect(endpoints.ami_port, "harness", endpoints.harness_secret)
-    headers = {"Authorization": f"Bearer {TOKENS['supervisor']}"}
-    crm = httpx.AsyncClient(base_url=services.crm_url, headers=headers, timeout=10)
-    line = Line(ami, crm, endpoints.hotline_number)
-    try:
-        await ami.action("Events", EventMask="call,agent,agi")
-        await line.clear()
-        for name, answer_s in AGENTS.items():
-            await line.add_agent(name, answer_s=answer_s)
+    async with busy_line(asterisk, services) as line:
         since = datetime.now(UTC) - timedelta(minutes=1)
         fault_task = asyncio.create_task((fault or _kill_and_restart)(services))
         callers = await asyncio.gather(
@@ -157,15 +147,10 @@ async def _run(
         )
         await fault_task
         started = time.monotonic()
-        calls = await _records(crm, [c.linkedid for c in callers], timeout_s=CLOSE_WITHIN_S)
+        calls = await _records(line.crm, [c.linkedid for c in callers], timeout_s=CLOSE_WITHIN_S)
         closed_s = time.monotonic() - started
         params = await queue_params(line)
-        until = datetime.now(UTC) + timedelta(minutes=1)
-        reply = await crm.get(
-            "/api/metrics/service-level",
-            params={"from": since.isoformat(), "to": until.isoformat(), "queue": "hotline"},
-        )
-        reply.raise_for_status()
+        history = await sl_history(line, since)
         tickets = await _tickets(line, calls, callers)
         return {
             "tickets": tickets,
@@ -173,15 +158,9 @@ async def _run(
             "visits": {c.linkedid: visit(line, c) for c in callers},
             "calls": calls,
             "params": params,
-            "history": reply.json()["total"]["hotline"],
+            "history": history["total"]["hotline"],
             "closed_within_s": round(closed_s, 1),
         }
-    finally:
-        try:
-            await line.clear()
-        finally:
-            await crm.aclose()
-            await ami.close()
 
 
 @pytest.fixture(scope="module")
