@@ -50,12 +50,15 @@ def queue_status(pbx: PBX, aid: str | None, name: str | None, member: str | None
             items += 1
         for pos, entry in enumerate(queue.entries, 1):
             two = entry.call.two
+            # app_queue: `now - qe->start`, two time(NULL) readings (whole clock seconds,
+            # as HoldTime): a caller who joined at x.99 has Wait 1 at the next x+1.00
+            wait_s = int(now) - int(entry.join_s)
             parts.append(
                 f"Event: QueueEntry\r\nQueue: {queue.name}\r\nPosition: {pos}\r\n"
                 f"Channel: {two.name}\r\nUniqueid: {two.uniqueid}\r\n"
                 f"CallerIDNum: {two.cid_num}\r\nCallerIDName: {two.cid_name}\r\n"
                 f"ConnectedLineNum: {two.conn_num}\r\nConnectedLineName: {two.conn_name}\r\n"
-                f"Wait: {int(now - entry.join_s)}\r\nPriority: 0\r\n{_aid(aid)}\r\n".encode()
+                f"Wait: {wait_s}\r\nPriority: 0\r\n{_aid(aid)}\r\n".encode()
             )
             items += 1
     parts.append(_complete("QueueStatusComplete", aid, items))

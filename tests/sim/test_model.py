@@ -367,3 +367,27 @@ async def test_recordings_are_reproducible() -> None:
     first = await run_scenario("attended-transfer")
     again = await run_scenario("attended-transfer")
     assert first.received == again.received
+
+
+async def test_queue_status_wait_counts_clock_seconds_as_app_queue_does() -> None:
+    """`Wait` is `now - qe->start` of two time(NULL) readings (apps/app_queue.c,
+    manager_queues_status), like HoldTime: 0.85 s across a second's edge reads 1 (the
+    simulator said 0), 1.9 s within two reads 1."""
+    from asterisksim.status import queue_status
+
+    def wait_shown(sim: SimulatedAsterisk) -> int:
+        text = queue_status(sim.pbx, None, "hotline", None).decode()
+        (line,) = [line for line in text.splitlines() if line.startswith("Wait: ")]
+        return int(line.removeprefix("Wait: "))
+
+    async with SimulatedAsterisk() as sim:
+        sim.place_call("79000000001", "Alice", patience_s=100)
+        await sim.run_for(0.5)
+        join_s = sim.pbx.queues["hotline"].entries[0].join_s
+        assert 0.05 < join_s % 1 < 0.95, "the join is not at a second's edge"
+        await sim.run_for(int(join_s) + 1.02 - sim.clock.now())
+        assert sim.clock.now() - join_s < 1
+        assert wait_shown(sim) == 1
+        await sim.run_for(int(join_s) + 1.98 - sim.clock.now())
+        assert sim.clock.now() - join_s > 1
+        assert wait_shown(sim) == 1
