@@ -8,7 +8,7 @@ from callqueue import agent_facts
 from callqueue.agents import AgentBoard
 from callqueue.call_book import CallBook, abandoned
 from callqueue.calls import QueueEntry
-from callqueue.event_values import as_int, checked_wait, utc
+from callqueue.event_values import as_int, checked_wait, estimated_wait, utc
 from callqueue.tickets import ticketed
 from callqueue.transfers import Transfers
 from core.ami.parser import AmiMessage
@@ -108,7 +108,7 @@ class QueueEvents:
         entry.answered_at = at
         entry.agent = message.get("MemberName")
         entry.agent_channel = message.get("DestChannel")
-        entry.wait_s = checked_wait(entry.joined_at, at, hold_time_s)
+        entry.wait_s = wait_of(entry, at, hold_time_s)
         entry.wait_whole_s = (
             hold_time_s if hold_time_s is not None else int(at) - int(entry.joined_at)
         )
@@ -141,7 +141,7 @@ class QueueEvents:
             return []
         hold_time_s = as_int(message.get("HoldTime"))
         entry.abandoned = True
-        entry.wait_s = checked_wait(entry.joined_at, at, hold_time_s)
+        entry.wait_s = wait_of(entry, at, hold_time_s)
         entry.wait_whole_s = (
             hold_time_s if hold_time_s is not None else int(at) - int(entry.joined_at)
         )
@@ -209,7 +209,7 @@ class QueueEvents:
         entry.answer_pending = False
         hold_time_s = as_int(message.get("HoldTime"))
         entry.answered_at = at - entry.talk_s
-        entry.wait_s = checked_wait(entry.joined_at, entry.answered_at, hold_time_s)
+        entry.wait_s = estimated_wait(entry.joined_at, entry.answered_at, hold_time_s)
         entry.wait_whole_s = hold_time_s if hold_time_s is not None else int(entry.wait_s)
         return CallAnswered(
             linkedid=entry.linkedid,
@@ -241,6 +241,14 @@ class QueueEvents:
     def on_ami_QueueMemberRemoved(self, message: AmiMessage, at: float) -> list[CallFact]:
         self._agents.on_member_removed(message, at)
         return list(agent_facts.logged_out(message, at))
+
+
+def wait_of(entry: QueueEntry, end: float, hold_time_s: int | None) -> float:
+    """The entry's wait to `end`: from its join time, or, when the resync could only
+    estimate that (it joined while no tracker saw it), from both that and HoldTime."""
+    if entry.join_estimated:
+        return estimated_wait(entry.joined_at, end, hold_time_s)
+    return checked_wait(entry.joined_at, end, hold_time_s)
 
 
 def _waiting_there(entry: QueueEntry | None, channel: str, position: int) -> bool:
