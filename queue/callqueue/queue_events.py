@@ -103,6 +103,9 @@ class QueueEvents:
         if entry is None:
             log.warning("AgentConnect for %s with no queue entry seen", call.linkedid)
             return []
+        if entry.answered and not entry.answer_pending and entry.agent == message.get("MemberName"):
+            return []  # told already (queue_log's CONNECT replayed at a resync, a repeat)
+        entry.answer_pending = False
         hold_time_s = as_int(message.get("HoldTime"))
         entry.answered = True
         entry.answered_at = at
@@ -134,9 +137,11 @@ class QueueEvents:
         return facts
 
     def on_ami_QueueCallerAbandon(self, message: AmiMessage, at: float) -> list[CallFact]:
-        self._book.count_outcome(message.get("Queue"))
         call = self._book.call(message, at)
         entry = call.open_entry(message.get("Queue"))
+        if entry is not None and entry.abandoned:
+            return []  # told already (queue_log's ABANDON replayed at a resync, a repeat)
+        self._book.count_outcome(message.get("Queue"))
         if entry is None:
             return []
         hold_time_s = as_int(message.get("HoldTime"))
@@ -165,8 +170,10 @@ class QueueEvents:
 
     def on_ami_AgentComplete(self, message: AmiMessage, at: float) -> list[CallFact]:
         book = self._book
-        book.count_outcome(message.get("Queue"))
         entry = book.talking_entry(message)
+        if entry is not None and entry.completed:
+            return []  # told already (queue_log's COMPLETE* replayed at a resync, a repeat)
+        book.count_outcome(message.get("Queue"))
         self._agents.completed(message, at)
         if entry is None:
             log.warning(

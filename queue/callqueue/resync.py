@@ -19,6 +19,11 @@ already applied and events after it come after), with these rules:
   answered during the outage (joined `Duration` seconds ago, the wait at AgentComplete);
 - nothing the tracker already knows is counted again: entries are matched by call and
   queue, so a second resync of the same state changes nothing;
+- an event between the login and the resync of a call the tracker does not know (it
+  began unseen) is held (`holds`) until the resync has told the call, then handled:
+  handled at once it would open the call bare, with no queue entry, and the resync
+  would leave a call with news since the login alone; what queue_log told already is
+  not told again (an answer, an abandon or a completion told twice is one);
 - a call that came and went inside the outage leaves no trace but Asterisk's queue
   counters (`QueueParams` Completed + Abandoned): the difference from what the tracker
   saw since the last resync is counted in `unseen["missed"]` and logged.
@@ -43,7 +48,7 @@ open calls) and whenever Asterisk's queue_log is at hand (`use_queue_log`):
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from callqueue import agent_facts
 from callqueue.agents import AgentBoard
@@ -63,6 +68,9 @@ from core.queue_log import QueueLogRecord
 
 log = logging.getLogger(__name__)
 
+# Events that open a call from what they show (the rest need the call's past).
+OPENS_A_CALL = frozenset({"Newchannel", "QueueCallerJoin"})
+
 
 class Resync:
     """`begin` at login, `apply` when both snapshots have arrived."""
@@ -73,6 +81,10 @@ class Resync:
         # Linkedids seen since the login, while resyncing (None otherwise): the tracker
         # notes each event's here, the cheap check first.
         self.touched: set[str] | None = None
+        # Events meanwhile of calls the tracker does not know (see `holds`), and how to
+        # hand them to the tracker once the resync has told those calls.
+        self.held: list[AmiMessage] = []
+        self.handle: Callable[[AmiMessage], list[CallFact]] | None = None
         # What resyncs found that no event had shown: joins, answers and ended calls.
         self.unseen = {"joined": 0, "answered": 0, "ended": 0, "missed": 0}
         self._asterisk_outcomes: dict[str, int] = {}  # Completed + Abandoned at last resync
@@ -85,8 +97,26 @@ class Resync:
         self.touched = set()
 
     def cancel(self) -> None:
-        """The snapshots will not come (the session died): stop noting events."""
+        """The snapshots will not come (the session died): stop noting events. The held
+        ones are dropped: the next login's resync tells their calls from the snapshots
+        and queue_log, as it would have."""
         self.touched = None
+        if self.held:
+            log.warning("AMI resync cancelled: %d held event(s) dropped", len(self.held))
+        self.held = []
+
+    def holds(self, message: AmiMessage) -> bool:
+        """Hold an event of a call the tracker does not know, between a login and its
+        resync (the call began while no tracker saw it: a restart, an outage), until the
+        resync has told the call; handled now, it would open it bare (no queue entry),
+        and the resync would leave a call with news since the login alone."""
+        if message.name in OPENS_A_CALL:
+            return False
+        linkedid = message.get("Linkedid")
+        if not linkedid or linkedid in self._book.calls:
+            return False
+        self.held.append(message)
+        return True
 
     def note_event(self, message: AmiMessage) -> None:
         if self.touched is not None:
@@ -100,6 +130,8 @@ class Resync:
         """Bring the open calls in line with the two snapshots; the facts that follows."""
         touched = self.touched or set()
         self.touched = None
+        held, self.held = self.held, []
+        held_calls = {message.get("Linkedid") for message in held}
         calls = self._book.calls
         # queue_log's call ids of the calls known, before any is closed
         record = self.record
@@ -129,7 +161,9 @@ class Resync:
         if record.unseen_since is not None:
             # Before the live calls' answers are applied: a replayed AgentComplete leaves
             # its agent free at its time, and an agent talking now must stay talking.
-            told |= record.told_before() | touched  # with the waiting callers just added
+            # (with the waiting callers just added; a held call is told by its ticket,
+            # the snapshots or, unknown to both, by its events as before)
+            told |= record.told_before() | touched | held_calls
             told |= {message.get("Uniqueid") for message in by_channel.values()}  # alive
             for callid, lines in list(record.unseen(told)):
                 facts += self._only_in_queue_log(callid, lines, at)
@@ -155,7 +189,8 @@ class Resync:
                 and linkedid not in touched
                 and linkedid not in record.ended
             ):
-                facts += self._came_and_went(ticketed, told_at, at)
+                facts += self._came_and_went(ticketed, told_at, at, linkedid not in held_calls)
+        facts += self._continue_held(held, held_calls, alive, at)
         record.forget_outage()
         self._resync_agents(members, at)
         self._reconcile(params)
@@ -167,9 +202,29 @@ class Resync:
             facts.append(AgentsPresent(members=seen, at=utc(at)))
         return facts
 
-    def _came_and_went(self, ticketed: CallTicketed, told_at: float, at: float) -> list[CallFact]:
+    def _continue_held(
+        self, held: list[AmiMessage], calls: set[str], alive: set[str], at: float
+    ) -> list[CallFact]:
+        """The events held since the login, now that the resync has told their calls
+        (what queue_log told already is not told again); a call they leave open that
+        Asterisk no longer has ended by the snapshot."""
+        facts: list[CallFact] = []
+        if self.handle is None:
+            return facts
+        for message in held:
+            facts += self.handle(message)
+        for linkedid in sorted(calls - alive):
+            call = self._book.calls.get(linkedid)
+            if call is not None:
+                facts += self._ended_in_outage(call, at)
+        return facts
+
+    def _came_and_went(
+        self, ticketed: CallTicketed, told_at: float, at: float, ended: bool = True
+    ) -> list[CallFact]:
         """A call that started and ended while the tracker was down: the AGI told its
-        ticket (and its channel's Uniqueid) at `told_at`, queue_log tells its queue stay."""
+        ticket (and its channel's Uniqueid) at `told_at`, queue_log tells its queue stay.
+        Not `ended`: its end is among the events held since the login (`holds`)."""
         started_at = told_at  # on Redis's clock: the records' own times are Asterisk's
         call = self._book.open(ticketed.linkedid, started_at)
         call.learn_caller(ticketed.caller_num, ticketed.caller_name)
@@ -178,6 +233,8 @@ class Resync:
         facts, last = self.record.replay_stays(call, lines)
         if call.entries:
             self.record.closed_from_queue_log += 1
+        if not ended:
+            return facts
         return facts + self._ended_in_outage(call, min(at, last) if last else at)
 
     def _only_in_queue_log(

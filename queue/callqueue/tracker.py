@@ -106,6 +106,7 @@ class CallTracker:
         self._agents = board
         self._resync = Resync(self.book, board)
         self._resync.record.replay = self._replay
+        self._resync.handle = self.handle
         self._handlers = handlers_of(
             ChannelEvents(self.book, self._transfers, board),
             QueueEvents(self.book, self._transfers, board),
@@ -122,8 +123,10 @@ class CallTracker:
         """Facts that this event establishes (often none)."""
         if not message.is_event:
             return []
-        if self._resync.touched is not None:
-            self._resync.note_event(message)  # only between a login and its resync
+        if self._resync.touched is not None:  # only between a login and its resync
+            if self._resync.holds(message):
+                return []
+            self._resync.note_event(message)
         handler = self._handlers.get(message.name)  # type: ignore[arg-type]
         if handler is None or (message.name in WATCH_ONLY and not self._transfers.watch):
             return []
