@@ -61,14 +61,6 @@ async def test_crm_killed(stack: Stack) -> None:
     assert row.nothing_lost, _explain(row, stack)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="a defect this suite found, not all fixed yet: now and then a call that comes and "
-    "goes while the tracker is down (ticketed by the AGI, answered or given up, ended "
-    "before the restart) is recorded without its queue entry (its waits and the service "
-    "level then differ from the truth); seen in 2 of 15 runs of this fault, and in 1 of 13 "
-    "after calls the tracker before saw in the IVR got their stay from queue_log",
-)
 async def test_tracker_killed_and_restarted(stack: Stack) -> None:
     row = await _phase(stack, scenario.restart_tracker(down_s=3))
     assert row.nothing_lost, _explain(row, stack)
