@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,6 +51,11 @@ STOCK_WAIT_S = 1.5
 # (of a reserved UIN) is owed at once and paid in the background: in a burst the CRM gets
 # a bounded load, and no caller waits on a CRM that many others keep busy.
 REGISTERING_MAX = 4
+# Past this many new callers a second (over ARRIVALS_WINDOW_S) no ticket is registered on a
+# caller's time at all: each registration costs the AGI server's loop (and the CRM) CPU that
+# the burst's next callers need for their greeting; their tickets are owed and paid after.
+BURST_ARRIVALS_PER_S = 100.0
+ARRIVALS_WINDOW_S = 0.25
 # The channel's Linkedid as the dialplan passes it (`?linkedid=${CHANNEL(linkedid)}`).
 _LINKEDID = re.compile(r"^[0-9A-Za-z._-]{1,64}$")
 
@@ -72,17 +79,34 @@ class RegistrationGate:
     """How many callers' tickets are being registered with the CRM now, up to `limit`.
 
     Not a queue: a caller who finds it full does not wait for a place (their ticket is owed
-    instead), so a burst never stands in line behind a busy CRM."""
+    instead), so a burst never stands in line behind a busy CRM. Nor is anyone let in
+    while callers arrive faster than `burst_per_s` (a burst): then every ticket is owed."""
 
-    def __init__(self, limit: int = REGISTERING_MAX) -> None:
+    def __init__(
+        self,
+        limit: int = REGISTERING_MAX,
+        burst_per_s: float = BURST_ARRIVALS_PER_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if limit < 0:
             raise ValueError(f"registration limit must be 0 or more, not {limit}")
         self.limit = limit
         self.in_flight = 0
-        self.turned_away = 0  # tickets owed because the gate was full
+        self.turned_away = 0  # tickets owed because the gate was full or a burst was on
+        self._clock = clock
+        self._burst_arrivals = max(1, round(burst_per_s * ARRIVALS_WINDOW_S))
+        self._arrivals: deque[float] = deque()  # over the last ARRIVALS_WINDOW_S
+
+    def in_a_burst(self) -> bool:
+        """Count one arrival; True when callers come faster than `burst_per_s`."""
+        now = self._clock()
+        self._arrivals.append(now)
+        while self._arrivals[0] <= now - ARRIVALS_WINDOW_S:
+            self._arrivals.popleft()
+        return len(self._arrivals) > self._burst_arrivals
 
     def try_enter(self) -> bool:
-        if self.in_flight >= self.limit:
+        if self.in_a_burst() or self.in_flight >= self.limit:
             self.turned_away += 1
             return False
         self.in_flight += 1
@@ -281,8 +305,12 @@ class HotlineDesk(Desk):
     ) -> Ticketed:
         """The caller is told `uin` now; its ticket is created later (`PendingTickets`).
         `why` None: the registration gate was full (a burst, nothing wrong)."""
-        if why is None:
-            log.info("ticket %s owed: %d registrations in flight", uin, self.deps.registering.limit)
+        if why is None:  # one a caller in a burst: not worth an INFO line each
+            log.debug(
+                "ticket %s owed: a burst, or %d registrations in flight",
+                uin,
+                self.deps.registering.limit,
+            )
         else:
             log.warning("CRM unavailable, ticket %s owed until it answers: %s", uin, why)
         self._owed = True

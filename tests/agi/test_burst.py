@@ -68,3 +68,27 @@ def test_a_negative_registration_limit_is_refused() -> None:
 
     with pytest.raises(ValueError, match="registration limit"):
         RegistrationGate(limit=-1)
+
+
+def test_past_a_hundred_callers_a_second_no_ticket_is_registered_on_a_callers_time() -> None:
+    now = [1000.0]
+    gate = RegistrationGate(limit=4, burst_per_s=100, clock=lambda: now[0])
+    # 50 a second (the soak's pace): every caller may register, one after another.
+    for _ in range(50):
+        assert gate.try_enter()
+        gate.leave()
+        now[0] += 0.02
+    # 500 a second: once the last quarter second has seen over 25, all are owed, though
+    # the gate has room.
+    entered = []
+    for _ in range(100):
+        entered.append(gate.try_enter())
+        if entered[-1]:
+            gate.leave()
+        now[0] += 0.002
+    assert gate.in_flight == 0
+    assert not any(entered[20:])
+    assert gate.turned_away >= 80
+    # Once the burst is over, callers register again.
+    now[0] += 1.0
+    assert gate.try_enter()
