@@ -35,7 +35,7 @@ from agi.crm_client import (
     WithdrawalRefused,
 )
 from agi.server import AgiRequest
-from agi.stock import PendingTickets, UinStock
+from agi.stock import PendingTickets, UinStock, owed_entry
 from core.calendar import BusinessCalendar
 from core.facts import CallFact, CallOutOfHours, CallTicketed
 from ivr import dialogue
@@ -275,21 +275,20 @@ class HotlineDesk(Desk):
         phone, name = caller_of(self._request)
         # An empty stock is refilled at once: a moment's wait for it (the greeting is
         # playing) spares the CRM a registration per caller in a burst.
-        uin = await self.deps.stock.take(wait_s=STOCK_WAIT_S)
-        if uin is not None:
-            gate = self.deps.registering
-            if not gate.try_enter():
-                # A burst: the CRM has enough callers' tickets in hand; this one is owed.
-                return await self._owe(uin, phone, name, None)
+        gate = self.deps.registering
+        if not gate.try_enter():
+            # A burst, or the CRM has enough callers' tickets in hand: this one is owed, in
+            # the same Redis step as its UIN's take.
+            uin = await self.deps.stock.take(wait_s=STOCK_WAIT_S, owed=owed_entry(phone, name))
+            if uin is not None:
+                self.deps.pending.added()
+                self._owed = True
+                return Ticketed(uin, None)
+        else:
             try:
-                return await self.deps.crm.register_reserved(uin, phone, name)
-            except CrmUnavailable as exc:
-                return await self._owe(uin, phone, name, str(exc))
-            except UinNotReserved:
-                # The CRM's database is younger than the stock (restored, or replaced): none
-                # of the stock can be used. The CRM picks this caller's UIN.
-                log.error("UIN stock unknown to the CRM (%s is not reserved): discarded", uin)
-                await self.deps.stock.discard()
+                uin = await self.deps.stock.take(wait_s=STOCK_WAIT_S)
+                if uin is not None and (ticket := await self._register_reserved(uin, phone, name)):
+                    return ticket
             finally:
                 gate.leave()
         # Not gated: with Redis down this is every caller's only way to a UIN while the CRM
@@ -300,19 +299,25 @@ class HotlineDesk(Desk):
             log.error("no UIN for %s: UIN stock empty and CRM unavailable: %s", phone, exc)
             return None
 
-    async def _owe(
-        self, uin: str, phone: str | None, name: str | None, why: str | None
-    ) -> Ticketed:
-        """The caller is told `uin` now; its ticket is created later (`PendingTickets`).
-        `why` None: the registration gate was full (a burst, nothing wrong)."""
-        if why is None:  # one a caller in a burst: not worth an INFO line each
-            log.debug(
-                "ticket %s owed: a burst, or %d registrations in flight",
-                uin,
-                self.deps.registering.limit,
-            )
-        else:
-            log.warning("CRM unavailable, ticket %s owed until it answers: %s", uin, why)
+    async def _register_reserved(
+        self, uin: str, phone: str | None, name: str | None
+    ) -> Ticketed | None:
+        """The ticket of `uin` registered now, or owed; None when the CRM does not know the
+        stock (the CRM then picks this caller's UIN)."""
+        try:
+            return await self.deps.crm.register_reserved(uin, phone, name)
+        except CrmUnavailable as exc:
+            return await self._owe(uin, phone, name, str(exc))
+        except UinNotReserved:
+            # The CRM's database is younger than the stock (restored, or replaced): none of
+            # the stock can be used.
+            log.error("UIN stock unknown to the CRM (%s is not reserved): discarded", uin)
+            await self.deps.stock.discard()
+            return None
+
+    async def _owe(self, uin: str, phone: str | None, name: str | None, why: str) -> Ticketed:
+        """The caller is told `uin` now; its ticket is created later (`PendingTickets`)."""
+        log.warning("CRM unavailable, ticket %s owed until it answers: %s", uin, why)
         self._owed = True
         try:
             await self.deps.pending.add(uin, phone, name)

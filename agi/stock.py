@@ -50,6 +50,20 @@ FLUSH_CONCURRENCY = 8
 # Owed tickets go out once callers stop coming for this long (a burst's), or this late at most.
 BURST_QUIET_S = 0.25
 BURST_LINGER_MAX_S = 3.0
+# A UIN taken and its ticket owed in one step: one round trip for a caller in a burst, and
+# no moment when a UIN is out of the stock but its ticket not yet owed.
+_TAKE_OWED = """
+local uin = redis.call('LPOP', KEYS[1])
+if uin then redis.call('HSET', KEYS[2], uin, ARGV[1]) end
+return uin
+"""
+
+
+def owed_entry(caller_phone: str | None, caller_name: str | None) -> str:
+    """What `PendingTickets` keeps of an owed ticket: the caller it is for."""
+    return json.dumps(
+        {"caller_phone": caller_phone, "caller_name": caller_name}, ensure_ascii=False
+    )
 
 
 class UinStock:
@@ -74,6 +88,8 @@ class UinStock:
     ) -> None:
         self._redis, self._crm, self._clock = redis, crm, clock
         self.key = keys.uin_stock
+        self._owed_key = keys.pending_tickets
+        self._take_owed = redis.register_script(_TAKE_OWED)
         self.low_water, self.block = low_water, block
         self._wanted = asyncio.Event()
         self._refilling = asyncio.Lock()
@@ -93,22 +109,28 @@ class UinStock:
         surge = len(self._taken) - bisect.bisect_left(self._taken, now - SURGE_WINDOW_S)
         return max(self.low_water, len(self._taken), surge * int(SURGE_HOLD_S / SURGE_WINDOW_S))
 
-    async def take(self, wait_s: float = 0.0) -> str | None:
+    async def take(self, wait_s: float = 0.0, owed: str | None = None) -> str | None:
         """One reserved UIN, or None when the stock is empty (after waiting up to `wait_s`
-        for a refill) or Redis is unreachable."""
+        for a refill) or Redis is unreachable. With `owed` (an `owed_entry`), its ticket is
+        owed (`PendingTickets`) in the same step as the take."""
         try:
-            uin = await self._redis.lpop(self.key)
+            uin = await self._pop(owed)
             self._taken.append(self._clock())
             self._wanted.set()
             if uin is None and wait_s > 0:
                 async with self._refilled:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._refilled.wait(), wait_s)
-                uin = await self._redis.lpop(self.key)
+                uin = await self._pop(owed)
         except (RedisError, OSError) as exc:
             log.error("UIN stock unreachable in Redis: %s", exc)
             return None
         return uin.decode() if isinstance(uin, bytes) else uin
+
+    async def _pop(self, owed: str | None) -> bytes | str | None:
+        if owed is None:
+            return await self._redis.lpop(self.key)
+        return await self._take_owed(keys=[self.key, self._owed_key], args=[owed])
 
     async def discard(self) -> None:
         """Drop the whole stock (the CRM does not know it) and reserve a new one soon."""
@@ -208,12 +230,12 @@ class PendingTickets:
 
     async def add(self, uin: str, caller_phone: str | None, caller_name: str | None) -> None:
         await self._redis.hset(
-            self._keys.pending_tickets,
-            uin,
-            json.dumps(
-                {"caller_phone": caller_phone, "caller_name": caller_name}, ensure_ascii=False
-            ),
+            self._keys.pending_tickets, uin, owed_entry(caller_phone, caller_name)
         )
+        self._added.set()
+
+    def added(self) -> None:
+        """A ticket was owed along with its UIN's take (`UinStock.take(owed=...)`)."""
         self._added.set()
 
     async def withdraw_later(self, uin: str, into: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from agi.crm_client import CrmClient
-from agi.stock import SURGE_HOLD_S, SURGE_WINDOW_S, UinStock
+from agi.stock import SURGE_HOLD_S, SURGE_WINDOW_S, UinStock, owed_entry
 from core.settings import CrmClientSettings
 from tests.agi.conftest import Hotline
 from tests.conftest import TOKENS
@@ -119,3 +119,20 @@ async def test_a_burst_sends_a_second_block_while_the_first_is_on_its_way(
     assert await first == 20
     assert await hotline.redis.llen(hotline.keys.uin_stock) == 2 * wanted
     await crm.aclose()
+
+
+async def test_a_uin_taken_for_an_owed_ticket_is_owed_in_the_same_step(
+    hotline_not_started: Hotline,
+) -> None:
+    hotline = hotline_not_started
+    stock = UinStock(hotline.redis, hotline.keys, _crm(hotline), low_water=1, block=2)
+    assert await stock.refill() == 2
+    entry = owed_entry("79000000032", "Ёжик")
+    uin = await stock.take(owed=entry)
+    assert uin is not None
+    assert await hotline.redis.hget(hotline.keys.pending_tickets, uin) == entry.encode()
+    assert await stock.take() is not None  # the other one: a plain take owes nothing
+    assert await hotline.redis.hlen(hotline.keys.pending_tickets) == 1
+    # An empty stock owes nothing either.
+    assert await stock.take(owed=entry) is None
+    assert await hotline.redis.hlen(hotline.keys.pending_tickets) == 1
