@@ -33,11 +33,13 @@ from ivr.render import missing_sounds, stale_prompts
 log = logging.getLogger(__name__)
 # Redis connections of the AGI server at most; a command waits up to REDIS_WAIT_S for a
 # free one (a loop busy with a burst holds each a little longer than its round trip).
-REDIS_CONNECTIONS = 128
+REDIS_CONNECTIONS = 64
 REDIS_WAIT_S = 2.0
-# Redis connections opened before the server listens: each one opened in a burst costs the
-# loop a connect, a handshake and redis-py's version lookup (a package metadata read).
-REDIS_WARM = 32
+# Redis connections opened before the server listens, all of them: each one opened in a
+# burst costs the loop a connect, a handshake and redis-py's version lookup (a package
+# metadata read), ~1 ms of CPU; with 32 warm and 128 allowed, a burst on a loaded machine
+# still opened dozens (a slow loop holds each connection longer).
+REDIS_WARM = REDIS_CONNECTIONS
 # After start-up the garbage collector leaves the start-up's objects alone (`gc.freeze`)
 # and runs its young collections less often: a full collection over every imported module's
 # objects took 0.43 s of a 500-caller burst (its p99 to the greeting with it).
