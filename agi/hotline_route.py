@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,7 +35,7 @@ from agi.crm_client import (
     WithdrawalRefused,
 )
 from agi.server import AgiRequest
-from agi.stock import PendingTickets, UinStock
+from agi.stock import PendingTickets, UinStock, owed_entry
 from core.calendar import BusinessCalendar
 from core.facts import CallFact, CallOutOfHours, CallTicketed
 from ivr import dialogue
@@ -49,6 +51,11 @@ STOCK_WAIT_S = 1.5
 # (of a reserved UIN) is owed at once and paid in the background: in a burst the CRM gets
 # a bounded load, and no caller waits on a CRM that many others keep busy.
 REGISTERING_MAX = 4
+# Past this many new callers a second (over ARRIVALS_WINDOW_S) no ticket is registered on a
+# caller's time at all: each registration costs the AGI server's loop (and the CRM) CPU that
+# the burst's next callers need for their greeting; their tickets are owed and paid after.
+BURST_ARRIVALS_PER_S = 100.0
+ARRIVALS_WINDOW_S = 0.25
 # The channel's Linkedid as the dialplan passes it (`?linkedid=${CHANNEL(linkedid)}`).
 _LINKEDID = re.compile(r"^[0-9A-Za-z._-]{1,64}$")
 
@@ -72,17 +79,34 @@ class RegistrationGate:
     """How many callers' tickets are being registered with the CRM now, up to `limit`.
 
     Not a queue: a caller who finds it full does not wait for a place (their ticket is owed
-    instead), so a burst never stands in line behind a busy CRM."""
+    instead), so a burst never stands in line behind a busy CRM. Nor is anyone let in
+    while callers arrive faster than `burst_per_s` (a burst): then every ticket is owed."""
 
-    def __init__(self, limit: int = REGISTERING_MAX) -> None:
+    def __init__(
+        self,
+        limit: int = REGISTERING_MAX,
+        burst_per_s: float = BURST_ARRIVALS_PER_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if limit < 0:
             raise ValueError(f"registration limit must be 0 or more, not {limit}")
         self.limit = limit
         self.in_flight = 0
-        self.turned_away = 0  # tickets owed because the gate was full
+        self.turned_away = 0  # tickets owed because the gate was full or a burst was on
+        self._clock = clock
+        self._burst_arrivals = max(1, round(burst_per_s * ARRIVALS_WINDOW_S))
+        self._arrivals: deque[float] = deque()  # over the last ARRIVALS_WINDOW_S
+
+    def in_a_burst(self) -> bool:
+        """Count one arrival; True when callers come faster than `burst_per_s`."""
+        now = self._clock()
+        self._arrivals.append(now)
+        while self._arrivals[0] <= now - ARRIVALS_WINDOW_S:
+            self._arrivals.popleft()
+        return len(self._arrivals) > self._burst_arrivals
 
     def try_enter(self) -> bool:
-        if self.in_flight >= self.limit:
+        if self.in_a_burst() or self.in_flight >= self.limit:
             self.turned_away += 1
             return False
         self.in_flight += 1
@@ -251,21 +275,20 @@ class HotlineDesk(Desk):
         phone, name = caller_of(self._request)
         # An empty stock is refilled at once: a moment's wait for it (the greeting is
         # playing) spares the CRM a registration per caller in a burst.
-        uin = await self.deps.stock.take(wait_s=STOCK_WAIT_S)
-        if uin is not None:
-            gate = self.deps.registering
-            if not gate.try_enter():
-                # A burst: the CRM has enough callers' tickets in hand; this one is owed.
-                return await self._owe(uin, phone, name, None)
+        gate = self.deps.registering
+        if not gate.try_enter():
+            # A burst, or the CRM has enough callers' tickets in hand: this one is owed, in
+            # the same Redis step as its UIN's take.
+            uin = await self.deps.stock.take(wait_s=STOCK_WAIT_S, owed=owed_entry(phone, name))
+            if uin is not None:
+                self.deps.pending.added()
+                self._owed = True
+                return Ticketed(uin, None)
+        else:
             try:
-                return await self.deps.crm.register_reserved(uin, phone, name)
-            except CrmUnavailable as exc:
-                return await self._owe(uin, phone, name, str(exc))
-            except UinNotReserved:
-                # The CRM's database is younger than the stock (restored, or replaced): none
-                # of the stock can be used. The CRM picks this caller's UIN.
-                log.error("UIN stock unknown to the CRM (%s is not reserved): discarded", uin)
-                await self.deps.stock.discard()
+                uin = await self.deps.stock.take(wait_s=STOCK_WAIT_S)
+                if uin is not None and (ticket := await self._register_reserved(uin, phone, name)):
+                    return ticket
             finally:
                 gate.leave()
         # Not gated: with Redis down this is every caller's only way to a UIN while the CRM
@@ -276,15 +299,25 @@ class HotlineDesk(Desk):
             log.error("no UIN for %s: UIN stock empty and CRM unavailable: %s", phone, exc)
             return None
 
-    async def _owe(
-        self, uin: str, phone: str | None, name: str | None, why: str | None
-    ) -> Ticketed:
-        """The caller is told `uin` now; its ticket is created later (`PendingTickets`).
-        `why` None: the registration gate was full (a burst, nothing wrong)."""
-        if why is None:
-            log.info("ticket %s owed: %d registrations in flight", uin, self.deps.registering.limit)
-        else:
-            log.warning("CRM unavailable, ticket %s owed until it answers: %s", uin, why)
+    async def _register_reserved(
+        self, uin: str, phone: str | None, name: str | None
+    ) -> Ticketed | None:
+        """The ticket of `uin` registered now, or owed; None when the CRM does not know the
+        stock (the CRM then picks this caller's UIN)."""
+        try:
+            return await self.deps.crm.register_reserved(uin, phone, name)
+        except CrmUnavailable as exc:
+            return await self._owe(uin, phone, name, str(exc))
+        except UinNotReserved:
+            # The CRM's database is younger than the stock (restored, or replaced): none of
+            # the stock can be used.
+            log.error("UIN stock unknown to the CRM (%s is not reserved): discarded", uin)
+            await self.deps.stock.discard()
+            return None
+
+    async def _owe(self, uin: str, phone: str | None, name: str | None, why: str) -> Ticketed:
+        """The caller is told `uin` now; its ticket is created later (`PendingTickets`)."""
+        log.warning("CRM unavailable, ticket %s owed until it answers: %s", uin, why)
         self._owed = True
         try:
             await self.deps.pending.add(uin, phone, name)

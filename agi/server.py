@@ -142,7 +142,9 @@ class AgiRequest(fast_agi.Request):
             raise AgiHangup(f"channel gone before {command.split(' ', 1)[0]}") from exc
         limit_s = self.command_timeout_s if timeout_s is None else timeout_s
         try:
-            reply = await asyncio.wait_for(self._read_reply(), limit_s)
+            # A deadline on this task (not wait_for's task per command: 8 a caller in a burst)
+            async with asyncio.timeout(limit_s):
+                reply = await self._read_reply()
         except TimeoutError:
             self._out_of_step = True
             raise AgiTimeout(f"no answer to {command[:40]!r} within {limit_s} s") from None

@@ -38,6 +38,9 @@ PEAK_WINDOW_S = 60.0
 # A burst's pace over SURGE_WINDOW_S is taken to last SURGE_HOLD_S (a multiple of it).
 SURGE_WINDOW_S = 10.0
 SURGE_HOLD_S = 30.0
+# The minute's peak is kept in Redis this long after it was last reached (then forgotten:
+# a one-off burst does not hold the stock up for good).
+PEAK_KEPT_S = 7 * 24 * 3600
 RESERVE_MAX = 1000  # UINs per reservation request (the API's limit)
 # An owed ticket the CRM answered with an error waits this long, doubling, up to the max.
 RETRY_FIRST_S = 2.0
@@ -50,15 +53,30 @@ FLUSH_CONCURRENCY = 8
 # Owed tickets go out once callers stop coming for this long (a burst's), or this late at most.
 BURST_QUIET_S = 0.25
 BURST_LINGER_MAX_S = 3.0
+# A UIN taken and its ticket owed in one step: one round trip for a caller in a burst, and
+# no moment when a UIN is out of the stock but its ticket not yet owed.
+_TAKE_OWED = """
+local uin = redis.call('LPOP', KEYS[1])
+if uin then redis.call('HSET', KEYS[2], uin, ARGV[1]) end
+return uin
+"""
+
+
+def owed_entry(caller_phone: str | None, caller_name: str | None) -> str:
+    """What `PendingTickets` keeps of an owed ticket: the caller it is for."""
+    return json.dumps(
+        {"caller_phone": caller_phone, "caller_name": caller_name}, ensure_ascii=False
+    )
 
 
 class UinStock:
     """Reserved UINs in Redis, sized to the observed peak.
 
     It holds at least `low_water` UINs, or as many as callers took in the last minute if
-    that is more: it is topped up to twice that whenever it is below twice that, in blocks
-    of at least `block` (one request per 1,000), several on their way at once if a burst
-    outpaces the first. A caller who finds it empty waits briefly for the refill already on
+    that is more, or the most they took in a minute lately (kept in Redis for a restarted
+    server, `PEAK_KEPT_S`): it is topped up to twice that whenever it is below twice that,
+    in blocks of at least `block` (one request per 1,000), several on their way at once if
+    a burst outpaces the first. A caller who finds it empty waits briefly for the refill already on
     its way (`take(wait_s=...)`): one reservation serves a whole burst, where a registration
     per caller would not.
     """
@@ -74,12 +92,16 @@ class UinStock:
     ) -> None:
         self._redis, self._crm, self._clock = redis, crm, clock
         self.key = keys.uin_stock
+        self._owed_key = keys.pending_tickets
+        self._take_owed = redis.register_script(_TAKE_OWED)
         self.low_water, self.block = low_water, block
         self._wanted = asyncio.Event()
         self._refilling = asyncio.Lock()
         self._on_order = 0  # UINs being reserved now, not in Redis yet
         self._refilled = asyncio.Condition()
         self._taken: deque[float] = deque()  # when UINs were taken, over PEAK_WINDOW_S
+        self._peak_key = keys.uin_peak
+        self._peak: int | None = None  # the kept peak (RedisKeys.uin_peak), once read
 
     @property
     def wanted_level(self) -> int:
@@ -91,24 +113,45 @@ class UinStock:
         while self._taken and self._taken[0] < horizon:
             self._taken.popleft()
         surge = len(self._taken) - bisect.bisect_left(self._taken, now - SURGE_WINDOW_S)
-        return max(self.low_water, len(self._taken), surge * int(SURGE_HOLD_S / SURGE_WINDOW_S))
+        return max(
+            self.low_water,
+            self._peak or 0,
+            len(self._taken),
+            surge * int(SURGE_HOLD_S / SURGE_WINDOW_S),
+        )
 
-    async def take(self, wait_s: float = 0.0) -> str | None:
+    async def _keep_peak(self) -> None:
+        """Read the kept peak once; keep the last minute's takes as the peak when they
+        pass it, so that a restarted server's first refill is already that size."""
+        if self._peak is None:
+            self._peak = int(await self._redis.get(self._peak_key) or 0)
+        minute = len(self._taken)
+        if minute > self._peak:
+            self._peak = minute
+            await self._redis.set(self._peak_key, minute, ex=PEAK_KEPT_S)
+
+    async def take(self, wait_s: float = 0.0, owed: str | None = None) -> str | None:
         """One reserved UIN, or None when the stock is empty (after waiting up to `wait_s`
-        for a refill) or Redis is unreachable."""
+        for a refill) or Redis is unreachable. With `owed` (an `owed_entry`), its ticket is
+        owed (`PendingTickets`) in the same step as the take."""
         try:
-            uin = await self._redis.lpop(self.key)
+            uin = await self._pop(owed)
             self._taken.append(self._clock())
             self._wanted.set()
             if uin is None and wait_s > 0:
                 async with self._refilled:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._refilled.wait(), wait_s)
-                uin = await self._redis.lpop(self.key)
+                uin = await self._pop(owed)
         except (RedisError, OSError) as exc:
             log.error("UIN stock unreachable in Redis: %s", exc)
             return None
         return uin.decode() if isinstance(uin, bytes) else uin
+
+    async def _pop(self, owed: str | None) -> bytes | str | None:
+        if owed is None:
+            return await self._redis.lpop(self.key)
+        return await self._take_owed(keys=[self.key, self._owed_key], args=[owed])
 
     async def discard(self) -> None:
         """Drop the whole stock (the CRM does not know it) and reserve a new one soon."""
@@ -126,6 +169,7 @@ class UinStock:
         Several refills may be on their way at once (a burst outpacing the first block):
         each counts the UINs the others are still bringing."""
         async with self._refilling:  # the count only: reservations overlap
+            await self._keep_peak()
             have = int(await self._redis.llen(self.key)) + self._on_order
             wanted = self.wanted_level
             enough = have >= 2 * wanted
@@ -208,12 +252,12 @@ class PendingTickets:
 
     async def add(self, uin: str, caller_phone: str | None, caller_name: str | None) -> None:
         await self._redis.hset(
-            self._keys.pending_tickets,
-            uin,
-            json.dumps(
-                {"caller_phone": caller_phone, "caller_name": caller_name}, ensure_ascii=False
-            ),
+            self._keys.pending_tickets, uin, owed_entry(caller_phone, caller_name)
         )
+        self._added.set()
+
+    def added(self) -> None:
+        """A ticket was owed along with its UIN's take (`UinStock.take(owed=...)`)."""
         self._added.set()
 
     async def withdraw_later(self, uin: str, into: str) -> None:

@@ -12,8 +12,10 @@ of 500 heard the apology. Target: 500 UINs, 500 tickets, p99 to the first audio 
 
 `--rate 50 --duration 600` is the soak instead: 50 new callers a second for 10 minutes
 (target: every caller a UIN and a ticket). Both report the servers' resident memory at the
-start and the end and the 1-minute load average; `--logs DIR` keeps the servers' logs,
-`--py-spy FILE` records the AGI server's stacks during the burst.
+start and the end, the CPU seconds the AGI server, the CRM and the callers (this process)
+spent from the first caller to the end of the last, and the 1-minute load average;
+`--logs DIR` keeps the servers' logs, `--py-spy FILE` records the AGI server's stacks
+during the burst.
 """
 
 from __future__ import annotations
@@ -91,6 +93,12 @@ async def one_call(port: int, n: int, start_at: float) -> dict[str, float | bool
         "first_digit_s": first_digit,
         "apology": apology,
     }
+
+
+def cpu_s(pid: int) -> float:
+    """A process's CPU time so far (user + system, Linux), seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float | None:
@@ -198,6 +206,7 @@ async def main() -> None:
         )
         await wait_port(agi_port, procs[1])
         await asyncio.sleep(2)  # the AGI server's first stock refill
+        cpu_start = [cpu_s(procs[1].pid), cpu_s(procs[0].pid), sum(os.times()[:2])]
         rss_start = {"agi": rss_mb(procs[1].pid), "crm": rss_mb(procs[0].pid)}
         spy = None
         if args.py_spy:
@@ -225,6 +234,7 @@ async def main() -> None:
                 for i in range(args.callers)
             )
         )
+        cpu_end = [cpu_s(procs[1].pid), cpu_s(procs[0].pid), sum(os.times()[:2])]
         rss_end = {"agi": rss_mb(procs[1].pid), "crm": rss_mb(procs[0].pid)}
         if spy is not None:
             await spy.wait()
@@ -266,6 +276,13 @@ async def main() -> None:
                 "first_audio": percentiles_ms(audio),
                 "first_digit": percentiles_ms(digits),
                 "rss_mb": {"start": rss_start, "end": rss_end},
+                # CPU seconds each process spent from the first caller to the last one's end
+                "cpu_s": {
+                    name: round(end - start, 2)
+                    for name, start, end in zip(
+                        ("agi", "crm", "callers"), cpu_start, cpu_end, strict=True
+                    )
+                },
                 "load_avg_1m": os.getloadavg()[0],
                 "baseline_heard_apology": 233,
                 "target": {"heard_uin": args.callers, "first_audio_p99_ms": 200},

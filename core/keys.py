@@ -135,6 +135,12 @@ class RedisKeys:
         return f"{self.root}agi:uin-stock"
 
     @property
+    def uin_peak(self) -> str:
+        """The most UINs callers took in a minute lately: a restarted AGI server's stock
+        starts at that size."""
+        return f"{self.root}agi:uin-peak"
+
+    @property
     def pending_tickets(self) -> str:
         return f"{self.root}agi:pending-tickets"
 

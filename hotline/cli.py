@@ -173,7 +173,7 @@ def agi(
     import signal
     from pathlib import Path
 
-    from hotline.bootstrap.agi import AgiService, MissingPrompts
+    from hotline.bootstrap.agi import AgiService, MissingPrompts, settle_heap
 
     settings = _settings()
     settings.agi.host, settings.agi.port = host, port
@@ -186,6 +186,7 @@ def agi(
         except MissingPrompts as exc:
             typer.echo(f"hotline agi: {exc}", err=True)
             raise typer.Exit(2) from None
+        settle_heap()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -108,7 +108,9 @@ class Hotline:
 
 async def _clean(redis: Redis) -> None:
     keys = TEST_KEYS
-    await redis.delete(keys.uin_stock, keys.pending_tickets, keys.pending_refused, keys.facts)
+    await redis.delete(
+        keys.uin_stock, keys.uin_peak, keys.pending_tickets, keys.pending_refused, keys.facts
+    )
 
 
 @asynccontextmanager

@@ -3,6 +3,9 @@ a bounded number of registrations at once (the rest owed, paid right after)."""
 
 from __future__ import annotations
 
+import pytest
+from redis.exceptions import RedisError
+
 from agi.hotline_route import RegistrationGate
 from core.facts import load_fact
 from tests.agi.conftest import Hotline
@@ -64,7 +67,49 @@ async def test_past_the_registration_limit_the_ticket_is_owed_at_once_then_paid(
 
 
 def test_a_negative_registration_limit_is_refused() -> None:
-    import pytest
-
     with pytest.raises(ValueError, match="registration limit"):
         RegistrationGate(limit=-1)
+
+
+def test_past_a_hundred_callers_a_second_no_ticket_is_registered_on_a_callers_time() -> None:
+    now = [1000.0]
+    gate = RegistrationGate(limit=4, burst_per_s=100, clock=lambda: now[0])
+    # 50 a second (the soak's pace): every caller may register, one after another.
+    for _ in range(50):
+        assert gate.try_enter()
+        gate.leave()
+        now[0] += 0.02
+    # 500 a second: once the last quarter second has seen over 25, all are owed, though
+    # the gate has room.
+    entered = []
+    for _ in range(100):
+        entered.append(gate.try_enter())
+        if entered[-1]:
+            gate.leave()
+        now[0] += 0.002
+    assert gate.in_flight == 0
+    assert not any(entered[20:])
+    assert gate.turned_away >= 80
+    # Once the burst is over, callers register again.
+    now[0] += 1.0
+    assert gate.try_enter()
+
+
+async def test_in_a_burst_a_uin_is_never_out_of_the_stock_without_its_ticket_owed(
+    hotline: Hotline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The take and the debt are one Redis step: a Redis failing between two separate
+    commands (here: any separate write of the debt) cannot leave a UIN told and not owed."""
+    await hotline.agi.stock.refill()
+    hotline.agi.hotline.deps.registering = RegistrationGate(limit=0)
+
+    async def fails(*_args: object) -> None:
+        raise RedisError("connection lost")
+
+    monkeypatch.setattr(hotline.agi.pending, "add", fails)
+    call = hotline.pbx.place_call("79000000033", "Ян")
+    await hotline.pbx.run_for(60)
+    uin = call.truth.variables["UIN"]
+    assert await hotline.redis.hexists(hotline.keys.pending_tickets, uin) or (
+        (await hotline.crm.get(f"/api/tickets/{uin}")).status_code == 200
+    )

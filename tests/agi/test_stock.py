@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from agi.crm_client import CrmClient
-from agi.stock import SURGE_HOLD_S, SURGE_WINDOW_S, UinStock
+from agi.stock import PEAK_KEPT_S, SURGE_HOLD_S, SURGE_WINDOW_S, UinStock, owed_entry
 from core.settings import CrmClientSettings
 from tests.agi.conftest import Hotline
 from tests.conftest import TOKENS
@@ -35,9 +35,26 @@ async def test_the_wanted_level_follows_the_last_minutes_takes(
     assert stock.wanted_level == 15
     await hotline.redis.delete(hotline.keys.uin_stock)
     assert await stock.refill() == 30  # up to twice the level
-    now[0] += 60 - SURGE_WINDOW_S  # a quiet minute later the level is back to low water
-    assert stock.wanted_level == 10
+    now[0] += 60 - SURGE_WINDOW_S  # a quiet minute later: the minute's peak, kept
+    assert stock.wanted_level == 15
     assert await stock.refill() == 0
+
+
+async def test_a_restarted_server_sizes_its_stock_to_the_kept_peak_at_once(
+    hotline_not_started: Hotline,
+) -> None:
+    hotline = hotline_not_started
+    stock = UinStock(hotline.redis, hotline.keys, _crm(hotline), low_water=10, block=20)
+    assert await stock.refill() == 20
+    for _ in range(20):
+        assert await stock.take() is not None
+    await stock.refill()  # keeps the minute's 20 takes as the peak
+    assert 0 < await hotline.redis.ttl(hotline.keys.uin_peak) <= PEAK_KEPT_S
+    await hotline.redis.delete(hotline.keys.uin_stock)
+    # The server restarts: the new stock knows no takes, yet its first refill is the peak's.
+    restarted = UinStock(hotline.redis, hotline.keys, _crm(hotline), low_water=10, block=5)
+    assert await restarted.refill() == 2 * 20
+    assert restarted.wanted_level == 20
 
 
 async def test_a_refill_over_a_thousand_is_several_reservations(
@@ -119,3 +136,20 @@ async def test_a_burst_sends_a_second_block_while_the_first_is_on_its_way(
     assert await first == 20
     assert await hotline.redis.llen(hotline.keys.uin_stock) == 2 * wanted
     await crm.aclose()
+
+
+async def test_a_uin_taken_for_an_owed_ticket_is_owed_in_the_same_step(
+    hotline_not_started: Hotline,
+) -> None:
+    hotline = hotline_not_started
+    stock = UinStock(hotline.redis, hotline.keys, _crm(hotline), low_water=1, block=2)
+    assert await stock.refill() == 2
+    entry = owed_entry("79000000032", "Ёжик")
+    uin = await stock.take(owed=entry)
+    assert uin is not None
+    assert await hotline.redis.hget(hotline.keys.pending_tickets, uin) == entry.encode()
+    assert await stock.take() is not None  # the other one: a plain take owes nothing
+    assert await hotline.redis.hlen(hotline.keys.pending_tickets) == 1
+    # An empty stock owes nothing either.
+    assert await stock.take(owed=entry) is None
+    assert await hotline.redis.hlen(hotline.keys.pending_tickets) == 1
