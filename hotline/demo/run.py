@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -165,7 +166,7 @@ async def _run_demo(
     from callqueue.service import TrackerService
     from core.ami.manager import AmiManager
     from core.context.store import CallContextStore
-    from crm.db import make_sessionmaker
+    from crm.db import make_engine, make_sessionmaker
     from hotline.bootstrap import create_app
     from hotline.bootstrap.agi import AgiService
     from hotline.bootstrap.tracker import build_recorder, build_screen_pops
@@ -195,7 +196,14 @@ async def _run_demo(
             **_keep_start(options),
         )
         async with SimulatedAsterisk(config) as sim:
-            app = create_app(settings, redis_factory=embedded.client)
+            # The temporary file is the demo's alone: its statements run on the loop's
+            # thread (no hand-over to aiosqlite's thread and back for each one).
+            own_file = options.database_url is None
+            app = create_app(
+                settings,
+                redis_factory=embedded.client,
+                engine_factory=partial(make_engine, inline_sqlite=own_file),
+            )
             async with serving(app, options.host, port):
                 say(f"CRM API on http://{options.host}:{port}/docs (SQLite: {database_url})")
                 for role, token in tokens.items():
