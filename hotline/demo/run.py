@@ -10,13 +10,15 @@ are set beside the simulator's ground truth for the same calls.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import secrets
 import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -52,7 +54,9 @@ MAX_OVERTIME_S = 4 * 3600.0  # after the last caller rings, time for everyone to
 ORPHAN_AFTER_S = 24 * 3600.0
 SHM = "/dev/shm"
 SWITCH_INTERVAL_S = 0.0002
-RECORDER_LINGER_S = 0.1  # the recorder is on no caller's path: fuller reads, less work per fact
+# The recorder is on no caller's path: fuller reads, less work per fact (a call's facts
+# in one read are one UPDATE of its row). 2,000 calls: ~6 s less CPU than with 0.1 s.
+RECORDER_LINGER_S = 1.0
 # The demo's screen pops reach no agent desk (nobody listens on the demo's channels), so
 # their reads linger longer and carry more facts: 2,000 calls take ~10 % less wall time
 # than with 0.1 s. `hotline tracker` reads them without lingering.
@@ -255,7 +259,8 @@ async def _run_demo(
                 ]
                 try:
                     await asyncio.wait_for(tracker.resynced.wait(), 10)
-                    traffic = await _run_hour(options, sim, tracker, say, settings)
+                    with _startup_frozen():
+                        traffic = await _run_hour(options, sim, tracker, say, settings)
                     await asyncio.wait_for(tracker.manager.send_action({"Action": "Ping"}), 30)
                     await tracker.outbox.drained(DRAIN_TIMEOUT_S)
                     await agi.outbox.drained(DRAIN_TIMEOUT_S)
@@ -338,6 +343,18 @@ async def _run_hour(
             say(live.render(sim.now() - start_s))
         if finished or sim.now() > last_call_s + MAX_OVERTIME_S:
             return traffic
+
+
+@contextmanager
+def _startup_frozen() -> Iterator[None]:
+    """The objects made so far (the modules, the app, the stack) out of the collector's
+    way while the hour runs: each full collection walked them all again (2,000 calls: 12
+    full collections, 1.9 s, half of it theirs). They are handed back afterwards."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _keep_start(options: DemoOptions) -> dict[str, float]:
