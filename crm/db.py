@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event
+from typing import Any
+
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -10,6 +12,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from crm.sqlite_inline import inline_connector
 from crm.supervisor.intervals import wall_start
 
 
@@ -17,17 +20,25 @@ def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
 
-def make_engine(url: str) -> AsyncEngine:
-    """An async engine for `url`; SQLite gets foreign keys on, WAL and one connection."""
+def make_engine(url: str, *, inline_sqlite: bool = False) -> AsyncEngine:
+    """An async engine for `url`; SQLite gets foreign keys on, WAL and one connection.
+
+    `inline_sqlite`: SQLite's statements run on the event loop's thread, not aiosqlite's
+    (`crm.sqlite_inline`), for a process that alone opens the file (the demo's)."""
     if url.startswith("sqlite"):
         # SQLite has one writer at a time. With several connections, a transaction that
         # finds the file locked polls for it in sleeps of up to 100 ms (its busy handler)
         # and can lose the race again and again to a busy writer; one connection makes
         # the process's transactions wait their turn in order, woken as soon as it is
         # theirs. Code must not hold a session while it waits for a second one.
-        engine = create_async_engine(
-            url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60
-        )
+        pool: dict[str, Any] = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
+        if inline_sqlite:
+            path = make_url(url).database or ":memory:"
+            engine = create_async_engine(
+                url, async_creator=inline_connector(path, timeout=30), **pool
+            )
+        else:
+            engine = create_async_engine(url, connect_args={"timeout": 30}, **pool)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]

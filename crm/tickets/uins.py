@@ -18,6 +18,12 @@ _CLAIM = (
     .where(_RESERVATIONS.c.used_at.is_(None))
     .values(used_at=bindparam("used_now"))
 )
+_DRAW_POSTGRES = text("SELECT nextval('uin_seq') FROM generate_series(1, :count)")
+# SQLite: `count` rows of AUTOINCREMENT (NULL draws the next value), numbered by a CTE.
+_DRAW_SQLITE = text(
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count) "
+    "INSERT INTO uin_counter (value) SELECT NULL FROM n RETURNING value"
+)
 
 
 async def allocate_uin(session: AsyncSession, digits: int) -> str:
@@ -33,18 +39,11 @@ async def allocate_uin(session: AsyncSession, digits: int) -> str:
 
 
 async def allocate_uins(session: AsyncSession, count: int, digits: int) -> list[str]:
-    """`count` UINs of the sequence: on PostgreSQL in one statement (a block reserved during
-    a burst of callers must not cost the busy CRM one round trip per UIN)."""
-    if session.bind.dialect.name != "postgresql":
-        return [await allocate_uin(session, digits) for _ in range(count)]
-    values = sorted(
-        (
-            await session.execute(
-                text("SELECT nextval('uin_seq') FROM generate_series(1, :count)"),
-                {"count": count},
-            )
-        ).scalars()
-    )
+    """`count` UINs of the sequence in one statement (a block reserved during a burst of
+    callers must not cost the busy CRM one round trip per UIN: the AGI server's stock
+    draws blocks of hundreds)."""
+    draw = _DRAW_POSTGRES if session.bind.dialect.name == "postgresql" else _DRAW_SQLITE
+    values = sorted((await session.execute(draw, {"count": count})).scalars())
     if values and values[-1] >= 10**digits:
         raise UinSpaceExhausted(digits)
     return [str(value).zfill(digits) for value in values]

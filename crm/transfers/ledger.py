@@ -76,7 +76,17 @@ async def copy_context(session: AsyncSession, linkedid: str, ctx: CallContext) -
     recorder both write it, each in its own transaction: the row is made with ON CONFLICT
     DO NOTHING, so whichever comes second updates the first one's row."""
     known: dict[str, ContextCopy | None] = session.info.setdefault(CONTEXTS, {})
-    row = known[linkedid] if linkedid in known else await session.get(ContextCopy, linkedid)
+    if linkedid in known:
+        row = known[linkedid]
+        if row is None:
+            # Looked up in this transaction and not there (`prefetch_contexts`, a recorder's
+            # batch): made by its flush, beside the batch's other new rows, where the path
+            # below takes three statements. Another writer making it meanwhile is the
+            # batch's IntegrityError: the recorder then applies it fact by fact, below.
+            row = ContextCopy(linkedid=linkedid, transfer_count=0, transfers_refused=0)
+            session.add(row)
+    else:
+        row = await session.get(ContextCopy, linkedid)
     if row is None:
         await session.execute(
             _insert(session, ContextCopy)

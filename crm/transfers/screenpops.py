@@ -42,6 +42,24 @@ def _names_nobody(fact: CallFact) -> bool:
     return isinstance(fact, CallStarted) and not (known(fact.caller_num) or known(fact.caller_name))
 
 
+def context_fields(fact: CallFact) -> dict[str, str] | None:
+    """The context fields a `started`, `ticketed` or `answered` fact sets (None for the
+    other kinds). On `started` the caller's number and name: a later telling with known
+    values replaces them, `<unknown>` never does (empty values are skipped)."""
+    if isinstance(fact, CallStarted):
+        return {"caller_num": known(fact.caller_num), "caller_name": known(fact.caller_name)}
+    if isinstance(fact, CallTicketed):
+        return {
+            "uin": fact.uin,
+            "ticket_id": str(fact.ticket_id or ""),
+            "caller_num": known(fact.caller_num),
+            "caller_name": known(fact.caller_name),
+        }
+    if isinstance(fact, CallAnswered):
+        return {"agent": fact.agent}
+    return None
+
+
 class ScreenPops:
     """Keeps the live call context and sends screen pops, fact by fact, in stream order."""
 
@@ -71,43 +89,33 @@ class ScreenPops:
         mine = [f for f in facts if isinstance(f, HANDLED) and not _names_nobody(f)]
         marks = [(f.linkedid, f"{MARK}{fact_key(f)}") for f in mine]
         handled: set[tuple[str, str]] = set()
+        # Context fields to set, by call, gathered across the read and written in one
+        # transaction before anything reads a context (a screen pop, a transfer) and at
+        # the end: the same hashes as one write per fact, in a fraction of the commands.
+        pending: dict[str, dict[str, str]] = {}
         for fact, mark, seen in zip(mine, marks, await self.store.marked(marks), strict=True):
             if seen or mark in handled:
                 continue
             handled.add(mark)
+            fields = context_fields(fact)
+            if fields is not None:
+                # Skipping empty values first: a later empty one never erases a known one.
+                pending.setdefault(fact.linkedid, {}).update({k: v for k, v in fields.items() if v})
+                continue
+            await self.store.update_many(pending)
+            pending.clear()
             await self.on_fact(fact)
+        await self.store.update_many(pending)
         await self.store.mark(sorted(handled))
 
     async def on_fact(self, fact: CallFact) -> None:
-        if isinstance(fact, CallStarted):
-            await self.on_started(fact)
-        elif isinstance(fact, CallTicketed):
-            await self.on_ticketed(fact)
-        elif isinstance(fact, CallAnswered):
-            await self.on_answered(fact)
+        fields = context_fields(fact)
+        if fields is not None:
+            await self.store.update(fact.linkedid, **fields)
         elif isinstance(fact, CallRinging):
             await self.on_ringing(fact)
         elif isinstance(fact, CallTransferred):
             await self.on_transferred(fact)
-
-    async def on_started(self, fact: CallStarted) -> None:
-        """The caller's number and name; a later telling with known values replaces them,
-        `<unknown>` never does (the store skips empty values)."""
-        await self.store.update(
-            fact.linkedid, caller_num=known(fact.caller_num), caller_name=known(fact.caller_name)
-        )
-
-    async def on_ticketed(self, fact: CallTicketed) -> None:
-        await self.store.update(
-            fact.linkedid,
-            uin=fact.uin,
-            ticket_id=str(fact.ticket_id or ""),
-            caller_num=known(fact.caller_num),
-            caller_name=known(fact.caller_name),
-        )
-
-    async def on_answered(self, fact: CallAnswered) -> None:
-        await self.store.update(fact.linkedid, agent=fact.agent)
 
     async def on_ringing(self, fact: CallRinging) -> None:
         """AgentCalled: the ringing agent sees the ticket and what earlier agents filed."""

@@ -88,6 +88,7 @@ def create_app(
     clock: Clock = utcnow,
     ami: AmiManager | None = None,
     redis_factory: Callable[[], Redis] | None = None,
+    engine_factory: Callable[[str], AsyncEngine] = make_engine,
 ) -> FastAPI:
     """The CRM API; its engine and Redis client live as long as the app's lifespan.
 
@@ -95,11 +96,13 @@ def create_app(
     `ami` makes the transfer API's actions; without it, one is built from the settings
     when `HOTLINE_AMI_SECRET` is set (else transfers over the API answer 502).
     `redis_factory` replaces the client of `HOTLINE_REDIS_URL` (the demo's embedded Redis).
+    `engine_factory` builds the engine of `HOTLINE_DATABASE_URL` (the demo's runs SQLite
+    on the loop's thread: the file is its own).
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.db.url)
+        engine = engine_factory(settings.db.url)
         redis = redis_factory() if redis_factory is not None else _redis(settings)
         own_ami = ami is None and bool(settings.ami.secret)
         manager = AmiManager(settings.ami, event_mask="off") if own_ami else ami

@@ -7,13 +7,14 @@ import re
 
 import httpx
 import pytest
-from sqlalchemy import delete, insert, text
+from sqlalchemy import delete, event, insert, text
 
 from crm.db import make_engine, make_sessionmaker
 from crm.errors import UinSpaceExhausted
 from crm.models import Ticket, TicketEvent, UinCounter
 from crm.schemas import TicketCreate
 from crm.service import TicketService
+from crm.tickets.uins import reserve_uins
 from tests.conftest import auth
 
 
@@ -125,3 +126,27 @@ async def test_a_reserved_uin_registered_concurrently_makes_one_ticket(
     assert {r.json()["id"] for r in replies} == {replies[0].json()["id"]}
     listed = (await client.get("/api/tickets", headers=auth("agent"))).json()
     assert listed["total"] == 1
+
+
+async def test_a_block_of_uins_is_drawn_in_one_statement(database_url: str) -> None:
+    """The AGI server's stock reserves hundreds at a time: one statement draws them all
+    (SQLite drew them one INSERT each), distinct, in order, the space's end still kept."""
+    engine = make_engine(database_url)
+    statements: list[str] = []
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _count(_conn, _cursor, statement, _params, _context, _many):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    try:
+        sessions = make_sessionmaker(engine)
+        uins = await reserve_uins(sessions, 300, "test", 8)
+        draws = [s for s in statements if "uin_counter" in s or "uin_seq" in s]
+        assert len(draws) == 1, draws
+        assert len(set(uins)) == 300 and uins == sorted(uins)
+        assert int(uins[-1]) - int(uins[0]) == 299
+        assert (await reserve_uins(sessions, 2, "test", 8))[0] > uins[-1]  # never reused
+        with pytest.raises(UinSpaceExhausted):
+            await reserve_uins(sessions, 700, "test", 3)  # 303 to 1002: past 999
+    finally:
+        await engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 
@@ -9,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hotline.cli import app
-from hotline.demo.run import DemoOptions, parse_speed
+from hotline.demo.run import DemoOptions, parse_speed, run_demo
 
 KEYS = {
     "calls",
@@ -107,3 +108,18 @@ def test_speed_and_options() -> None:
     assert parse_speed("max") is None and parse_speed("120") == 120.0
     with pytest.raises(ValueError, match="agents"):
         DemoOptions(agents=0)
+
+
+async def test_the_stack_is_kept_from_the_collector_during_the_hour_only() -> None:
+    """The objects made before the hour (modules, app, stack) are frozen out of the cyclic
+    collector's full passes while the calls run, and handed back when the demo is over."""
+    gc.unfreeze()
+    frozen: list[int] = []
+
+    def say(line: str) -> None:
+        if line.startswith("["):  # a live line, from inside the hour
+            frozen.append(gc.get_freeze_count())
+
+    await run_demo(DemoOptions(calls=20, speed=None), say)
+    assert frozen and min(frozen) > 0
+    assert gc.get_freeze_count() == 0

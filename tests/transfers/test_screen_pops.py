@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from asterisksim import SimConfig, SimulatedAsterisk
 from core.bus import FactBus
-from core.facts import CallRinging, CallTicketed
+from core.facts import CallAnswered, CallRinging, CallStarted, CallTicketed
 from core.settings import AmiSettings, DatabaseSettings, Settings
 from crm.db import make_engine
 from crm.models import Call
@@ -163,3 +163,62 @@ async def test_a_fact_delivered_twice_pops_once(redis: Redis) -> None:
         await pubsub.aclose()
     assert first is not None and json.loads(first["data"])["uin"] == "00004242"
     assert again is None
+
+
+class _CountingRedis(Redis):
+    """The same server; counts the transactions (MULTI ... EXEC) it is asked for."""
+
+    transactions = 0
+
+    def pipeline(self, transaction: bool = True, shard_hint: str | None = None):  # type: ignore[no-untyped-def]
+        if transaction:
+            _CountingRedis.transactions += 1
+        return super().pipeline(transaction, shard_hint)
+
+
+async def test_a_reads_context_fields_go_out_together_before_a_pop_reads_them(
+    redis: Redis,
+) -> None:
+    """The fields `started`, `ticketed` and `answered` set are written in one transaction
+    for the whole read (one per fact before: five commands each), flushed before a ringing
+    agent's pop reads the context, so the pop still shows what came before it."""
+    counting = _CountingRedis(connection_pool=redis.connection_pool)
+    _CountingRedis.transactions = 0
+    pops = ScreenPops.build(counting, TEST_KEYS)
+    reader = pops.consumer()
+    await reader.ensure_group()
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(TEST_KEYS.agent_events("agent1"))
+    await pubsub.get_message(timeout=1)
+    other = "1795310000.43"
+    facts = [
+        CallStarted(
+            linkedid=LINKEDID, channel="PJSIP/t-1", caller_num="79001", caller_name="", at=AT
+        ),
+        CallTicketed(linkedid=LINKEDID, uin="00004242"),
+        CallRinging(linkedid=LINKEDID, queue="hotline", agent="agent1", at=AT),
+        CallAnswered(linkedid=LINKEDID, queue="hotline", agent="agent1", wait_s=3.0, at=AT),
+        CallStarted(
+            linkedid=other, channel="PJSIP/t-2", caller_num="79002", caller_name="Ян", at=AT
+        ),
+        CallTicketed(linkedid=other, uin="00004243", caller_num="", caller_name=""),
+        CallAnswered(linkedid=other, queue="hotline", agent="agent2", wait_s=1.0, at=AT),
+    ]
+    try:
+        await FactBus(redis, TEST_KEYS).publish_many(facts)  # type: ignore[arg-type]
+        assert await reader.process(block_ms=None) == len(facts)
+        pop = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
+    finally:
+        await pubsub.aclose()
+    assert _CountingRedis.transactions == 2  # before the pop, and at the end of the read
+    assert pop is not None and json.loads(pop["data"])["uin"] == "00004242"
+    first_ctx, second_ctx = await pops.store.get(LINKEDID), await pops.store.get(other)
+    assert first_ctx is not None and second_ctx is not None
+    assert (first_ctx.uin, first_ctx.caller_num, first_ctx.agent) == ("00004242", "79001", "agent1")
+    # an empty value told later never erases a known one
+    assert (second_ctx.uin, second_ctx.caller_num, second_ctx.caller_name, second_ctx.agent) == (
+        "00004243",
+        "79002",
+        "Ян",
+        "agent2",
+    )
