@@ -7,6 +7,10 @@ database, in memory-backed `/dev/shm`) a statement takes microseconds, far less 
 hand-over; run at once it never waits for a lock either, since no other connection
 exists. A connection that could meet another process's lock (SQLite's busy wait would
 stop the whole loop) must keep the thread.
+
+It stands in for aiosqlite's private queue to its thread (`Connection._tx`) and skips its
+thread's start in `__await__`: pyproject.toml holds aiosqlite to the minor version this
+was written against (0.22), and `tests/crm/test_sqlite_inline.py` fails if those change.
 """
 
 from __future__ import annotations
