@@ -320,7 +320,7 @@ class HotlineDesk(Desk):
         log.warning("CRM unavailable, ticket %s owed until it answers: %s", uin, why)
         self._owed = True
         try:
-            await self.deps.pending.add(uin, phone, name)
+            await self.deps.pending.add(uin, phone, name, crm_away=True)
         except (RedisError, OSError) as exc:
             log.error("UIN %s given but its ticket could not be queued: %s", uin, exc)
         return Ticketed(uin, None)

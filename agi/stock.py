@@ -249,8 +249,20 @@ class PendingTickets:
         self._added = asyncio.Event()
         self._failures: dict[str, int] = {}  # uin -> errors in a row (this process)
         self._next_try: dict[str, float] = {}  # uin -> not before this clock reading
+        # the CRM failed a caller's registration or a round since the last tickets paid:
+        # their payment is then news for an operator ("CRM back"), not a burst's routine
+        self._crm_was_away = False
 
-    async def add(self, uin: str, caller_phone: str | None, caller_name: str | None) -> None:
+    async def add(
+        self,
+        uin: str,
+        caller_phone: str | None,
+        caller_name: str | None,
+        crm_away: bool = False,
+    ) -> None:
+        """Owe `uin`'s ticket; `crm_away`: because the CRM did not take it (not a burst's
+        or a full gate's debt, owed on purpose)."""
+        self._crm_was_away |= crm_away
         await self._redis.hset(
             self._keys.pending_tickets, uin, owed_entry(caller_phone, caller_name)
         )
@@ -378,6 +390,13 @@ class PendingTickets:
         self._failures.pop(uin, None)
         self._next_try.pop(uin, None)
 
+    def _paid(self, created: int) -> None:
+        if self._crm_was_away:
+            self._crm_was_away = False
+            log.warning("CRM back: %d tickets created for UINs given meanwhile", created)
+        else:  # owed on purpose (a burst, the registration gate full): routine
+            log.info("%d owed tickets created (UINs given in a burst)", created)
+
     async def run(
         self,
         stop: asyncio.Event,
@@ -389,8 +408,11 @@ class PendingTickets:
             await self._after_the_burst(stop, quiet_s, linger_max_s)
             try:
                 if created := await self.flush():
-                    log.warning("CRM back: %d tickets created for UINs given meanwhile", created)
-            except (CrmUnavailable, RedisError, OSError) as exc:
+                    self._paid(created)
+            except CrmUnavailable as exc:
+                self._crm_was_away = True
+                log.warning("tickets still owed for given UINs: %s", exc)
+            except (RedisError, OSError) as exc:
                 log.warning("tickets still owed for given UINs: %s", exc)
             self._added.clear()
             await wait_any(stop, self._added, timeout_s=retry_s)
