@@ -75,16 +75,22 @@ OPENS_A_CALL = frozenset({"Newchannel", "QueueCallerJoin"})
 class Resync:
     """`begin` at login, `apply` when both snapshots have arrived."""
 
-    def __init__(self, book: CallBook, agents: AgentBoard) -> None:
+    def __init__(
+        self,
+        book: CallBook,
+        agents: AgentBoard,
+        handle: Callable[[AmiMessage], list[CallFact]],
+    ) -> None:
+        """`handle`: the tracker's own, for the events held until the resync (`holds`)."""
         self._book = book
         self._agents = agents
+        self._handle = handle
         # Linkedids seen since the login, while resyncing (None otherwise): the tracker
         # notes each event's here, the cheap check first.
         self.touched: set[str] | None = None
-        # Events meanwhile of calls the tracker does not know (see `holds`), and how to
-        # hand them to the tracker once the resync has told those calls.
+        # Events meanwhile of calls the tracker does not know (see `holds`), handed to
+        # the tracker once the resync has told those calls.
         self.held: list[AmiMessage] = []
-        self.handle: Callable[[AmiMessage], list[CallFact]] | None = None
         # What resyncs found that no event had shown: joins, answers and ended calls.
         self.unseen = {"joined": 0, "answered": 0, "ended": 0, "missed": 0}
         self._asterisk_outcomes: dict[str, int] = {}  # Completed + Abandoned at last resync
@@ -209,10 +215,8 @@ class Resync:
         (what queue_log told already is not told again); a call they leave open that
         Asterisk no longer has ended by the snapshot."""
         facts: list[CallFact] = []
-        if self.handle is None:
-            return facts
         for message in held:
-            facts += self.handle(message)
+            facts += self._handle(message)
         for linkedid in sorted(calls - alive):
             call = self._book.calls.get(linkedid)
             if call is not None:

@@ -104,9 +104,8 @@ class CallTracker:
         """Keep agent state on `board`: the handler groups and the resync get it (give it
         before the first login, as the resync's own record starts again)."""
         self._agents = board
-        self._resync = Resync(self.book, board)
+        self._resync = Resync(self.book, board, self.handle)
         self._resync.record.replay = self._replay
-        self._resync.handle = self.handle
         self._handlers = handlers_of(
             ChannelEvents(self.book, self._transfers, board),
             QueueEvents(self.book, self._transfers, board),
