@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 from sqlalchemy import select
 
 from asterisksim import SimConfig, SimulatedAsterisk
 from core.bus import FactBus
+from core.consumer import FactConsumer
 from core.facts import CallAnswered, CallRinging, CallStarted, CallTicketed
 from core.settings import AmiSettings, DatabaseSettings, Settings
 from crm.db import make_engine
@@ -140,18 +142,30 @@ async def test_a_ringing_agent_gets_the_screen_pop_while_a_lock_holds_the_record
     assert recorded == "00004242"
 
 
-async def test_a_fact_delivered_twice_pops_once(redis: Redis) -> None:
-    """As in the recorder, a fact whose key was handled changes nothing the second time
-    (a restarted tracker tells again what it finds)."""
-    pops = ScreenPops.build(redis, TEST_KEYS)
+@asynccontextmanager
+async def _agent1_listening(
+    pops_redis: Redis, redis: Redis
+) -> AsyncIterator[tuple[ScreenPops, FactConsumer, PubSub]]:
+    """Screen pops on `pops_redis` with their stream reader's group made, and agent1's
+    event channel subscribed on `redis`: (pops, reader, pubsub)."""
+    pops = ScreenPops.build(pops_redis, TEST_KEYS)
     reader = pops.consumer()
     await reader.ensure_group()
     pubsub = redis.pubsub()
     await pubsub.subscribe(TEST_KEYS.agent_events("agent1"))
     await pubsub.get_message(timeout=1)
+    try:
+        yield pops, reader, pubsub
+    finally:
+        await pubsub.aclose()
+
+
+async def test_a_fact_delivered_twice_pops_once(redis: Redis) -> None:
+    """As in the recorder, a fact whose key was handled changes nothing the second time
+    (a restarted tracker tells again what it finds)."""
     bus = FactBus(redis, TEST_KEYS)
     ringing = CallRinging(linkedid=LINKEDID, queue="hotline", agent="agent1", at=AT)
-    try:
+    async with _agent1_listening(redis, redis) as (_pops, reader, pubsub):
         await bus.publish(CallTicketed(linkedid=LINKEDID, uin="00004242"))
         await bus.publish(ringing)
         assert await reader.process(block_ms=None) == 2
@@ -159,8 +173,6 @@ async def test_a_fact_delivered_twice_pops_once(redis: Redis) -> None:
         assert await reader.process(block_ms=None) == 1
         first = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
         again = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.3)
-    finally:
-        await pubsub.aclose()
     assert first is not None and json.loads(first["data"])["uin"] == "00004242"
     assert again is None
 
@@ -184,12 +196,6 @@ async def test_a_reads_context_fields_go_out_together_before_a_pop_reads_them(
     agent's pop reads the context, so the pop still shows what came before it."""
     counting = _CountingRedis(connection_pool=redis.connection_pool)
     _CountingRedis.transactions = 0
-    pops = ScreenPops.build(counting, TEST_KEYS)
-    reader = pops.consumer()
-    await reader.ensure_group()
-    pubsub = redis.pubsub()
-    await pubsub.subscribe(TEST_KEYS.agent_events("agent1"))
-    await pubsub.get_message(timeout=1)
     other = "1795310000.43"
     facts = [
         CallStarted(
@@ -204,12 +210,10 @@ async def test_a_reads_context_fields_go_out_together_before_a_pop_reads_them(
         CallTicketed(linkedid=other, uin="00004243", caller_num="", caller_name=""),
         CallAnswered(linkedid=other, queue="hotline", agent="agent2", wait_s=1.0, at=AT),
     ]
-    try:
+    async with _agent1_listening(counting, redis) as (pops, reader, pubsub):
         await FactBus(redis, TEST_KEYS).publish_many(facts)  # type: ignore[arg-type]
         assert await reader.process(block_ms=None) == len(facts)
         pop = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
-    finally:
-        await pubsub.aclose()
     assert _CountingRedis.transactions == 2  # before the pop, and at the end of the read
     assert pop is not None and json.loads(pop["data"])["uin"] == "00004242"
     first_ctx, second_ctx = await pops.store.get(LINKEDID), await pops.store.get(other)
