@@ -4,6 +4,7 @@ finds it empty gets a UIN from the refill on its way rather than a registration 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from agi.crm_client import CrmClient
 from agi.stock import PEAK_KEPT_S, SURGE_HOLD_S, SURGE_WINDOW_S, UinStock, owed_entry
@@ -17,14 +18,17 @@ def _crm(hotline: Hotline) -> CrmClient:
     return CrmClient(settings, transport=hotline.crm_transport)
 
 
+def _stock(hotline: Hotline, **sizes: Any) -> UinStock:
+    """The hotline's stock, reserving from its CRM, with `low_water`, `block` (a clock)."""
+    return UinStock(hotline.redis, hotline.keys, _crm(hotline), **sizes)
+
+
 async def test_the_wanted_level_follows_the_last_minutes_takes(
     hotline_not_started: Hotline,
 ) -> None:
     hotline = hotline_not_started
     now = [1000.0]
-    stock = UinStock(
-        hotline.redis, hotline.keys, _crm(hotline), low_water=10, block=20, clock=lambda: now[0]
-    )
+    stock = _stock(hotline, low_water=10, block=20, clock=lambda: now[0])
     assert await stock.refill() == 20  # empty: a block
     assert stock.wanted_level == 10
     for _ in range(15):
@@ -44,7 +48,7 @@ async def test_a_restarted_server_sizes_its_stock_to_the_kept_peak_at_once(
     hotline_not_started: Hotline,
 ) -> None:
     hotline = hotline_not_started
-    stock = UinStock(hotline.redis, hotline.keys, _crm(hotline), low_water=10, block=20)
+    stock = _stock(hotline, low_water=10, block=20)
     assert await stock.refill() == 20
     for _ in range(20):
         assert await stock.take() is not None
@@ -52,7 +56,7 @@ async def test_a_restarted_server_sizes_its_stock_to_the_kept_peak_at_once(
     assert 0 < await hotline.redis.ttl(hotline.keys.uin_peak) <= PEAK_KEPT_S
     await hotline.redis.delete(hotline.keys.uin_stock)
     # The server restarts: the new stock knows no takes, yet its first refill is the peak's.
-    restarted = UinStock(hotline.redis, hotline.keys, _crm(hotline), low_water=10, block=5)
+    restarted = _stock(hotline, low_water=10, block=5)
     assert await restarted.refill() == 2 * 20
     assert restarted.wanted_level == 20
 
@@ -61,7 +65,7 @@ async def test_a_refill_over_a_thousand_is_several_reservations(
     hotline_not_started: Hotline,
 ) -> None:
     hotline = hotline_not_started
-    stock = UinStock(hotline.redis, hotline.keys, _crm(hotline), low_water=1200, block=200)
+    stock = _stock(hotline, low_water=1200, block=200)
     assert await stock.refill() == 2400
     uins = [u.decode() for u in await hotline.redis.lrange(hotline.keys.uin_stock, 0, -1)]
     assert len(set(uins)) == 2400
@@ -71,7 +75,7 @@ async def test_a_caller_finding_it_empty_waits_for_the_refill(
     hotline_not_started: Hotline,
 ) -> None:
     hotline = hotline_not_started
-    stock = UinStock(hotline.redis, hotline.keys, _crm(hotline), low_water=5, block=5)
+    stock = _stock(hotline, low_water=5, block=5)
     stop = asyncio.Event()
     refills = asyncio.create_task(stock.run(stop, every_s=30))
     try:
@@ -88,7 +92,7 @@ async def test_it_is_topped_up_before_it_falls_under_its_level(
     hotline_not_started: Hotline,
 ) -> None:
     hotline = hotline_not_started
-    stock = UinStock(hotline.redis, hotline.keys, _crm(hotline), low_water=10, block=5)
+    stock = _stock(hotline, low_water=10, block=5)
     assert await stock.refill() == 20
     for _ in range(3):
         assert await stock.take() is not None
@@ -142,7 +146,7 @@ async def test_a_uin_taken_for_an_owed_ticket_is_owed_in_the_same_step(
     hotline_not_started: Hotline,
 ) -> None:
     hotline = hotline_not_started
-    stock = UinStock(hotline.redis, hotline.keys, _crm(hotline), low_water=1, block=2)
+    stock = _stock(hotline, low_water=1, block=2)
     assert await stock.refill() == 2
     entry = owed_entry("79000000032", "Ёжик")
     uin = await stock.take(owed=entry)
