@@ -303,7 +303,32 @@ def stories(run: Run) -> list[list[Step]]:
         if name == "AgentComplete":
             step.pop("Context", None)  # a caller channel header, which some lack (above)
         told[k].append(step)
-    return [_same_moment_completes_sorted(steps) for steps in told]
+    return [_same_moment_completes_sorted(transferer_side_first(steps)) for steps in told]
+
+
+TRANSFER_EVENTS = ("BlindTransfer", "AttendedTransfer")
+
+
+def transferer_side_first(steps: list[Step]) -> list[Step]:
+    """A transfer's own events (the transfer event and the AgentComplete of Reason transfer
+    that closes the agent's queue call) before the transferred caller's first events in its
+    new place. Asterisk publishes the transfer from the transferring agent's thread after it
+    has sent the caller on, and the caller's channel runs its new dialplan (a Queue) on its
+    own thread: its QueueCallerJoin and AgentCalled may come before the BlindTransfer or
+    after it (seen both ways on the real Asterisk for the same scenario). Both orders are
+    one story, and are compared in this one."""
+    out = list(steps)
+    for i, step in enumerate(steps):
+        if step["Event"] != "AgentComplete" or step.get("Reason") != "transfer":
+            continue
+        queue = step.get("Queue")
+        start = (
+            max((j for j in range(i) if out[j].get("Queue") == queue), default=-1) + 1
+        )  # just after the closed queue call's last step before this one
+        between = out[start : i + 1]
+        own = [s for s in between if s is step or s["Event"] in TRANSFER_EVENTS]
+        out[start : i + 1] = own + [s for s in between if not any(s is o for o in own)]
+    return out
 
 
 def _same_moment_completes_sorted(steps: list[Step]) -> list[Step]:

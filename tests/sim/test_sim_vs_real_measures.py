@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.asterisk.sim_vs_real import after_queue_seconds, differences, recorded_run, stories
+from tests.asterisk.sim_vs_real import (
+    after_queue_seconds,
+    differences,
+    recorded_run,
+    stories,
+    transferer_side_first,
+)
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "asterisk-tier"
 
@@ -82,3 +88,49 @@ def test_a_position_two_clocks_order_differently_is_not_a_difference() -> None:
     # Seconds apart, the order is no accident of the clocks: the position must agree.
     real, sim = _two_callers(106.0, "1"), _two_callers(101.5, "2")
     assert differences(real, sim, tolerance_s=1) == ["caller 1 QueueCallerJoin#0 Position: 1 != 2"]
+
+
+def _step(event: str, **headers: str) -> dict[str, str]:
+    return {"Event": event, **headers}
+
+
+# The blind transfer of sim_vs_real's TRANSFERS scenario, caller 1, as CI's real Asterisk
+# told it (the caller's new queue call began before the BlindTransfer) and as it is told
+# on most runs and by the simulator (after it).
+_CONNECTED = [
+    _step("QueueCallerJoin", Queue="hotline", Position="1"),
+    _step("AgentCalled", Queue="hotline", MemberName="agent01"),
+    _step("QueueCallerLeave", Queue="hotline", Position="1"),
+    _step("AgentConnect", Queue="hotline", MemberName="agent01", HoldTime="2"),
+]
+_TRANSFER = [
+    _step("BlindTransfer", Context="hotline-targets", Extension="300"),
+    _step("AgentComplete", Queue="hotline", MemberName="agent01", Reason="transfer"),
+]
+_NEW_CALL = [
+    _step("QueueCallerJoin", Queue="support", Position="1"),
+    _step("AgentCalled", Queue="support", MemberName="agent02"),
+]
+_REST = [
+    _step("QueueCallerLeave", Queue="support", Position="1"),
+    _step("AgentConnect", Queue="support", MemberName="agent02", HoldTime="2"),
+    _step("AgentComplete", Queue="support", MemberName="agent02", Reason="caller"),
+]
+
+
+def test_a_blind_transfer_told_before_or_after_the_callers_new_queue_is_one_story() -> None:
+    """Asterisk sends the BlindTransfer from the agent's thread and the caller's new
+    QueueCallerJoin from the caller's: either may come first (both seen for real)."""
+    usual = _CONNECTED + _TRANSFER + _NEW_CALL + _REST
+    raced = _CONNECTED + _NEW_CALL[:1] + _TRANSFER[:1] + _NEW_CALL[1:] + _TRANSFER[1:] + _REST
+    assert transferer_side_first(raced) == usual
+    assert transferer_side_first(usual) == usual
+    assert differences([transferer_side_first(raced)], [transferer_side_first(usual)]) == []
+
+
+def test_a_transfer_told_in_the_wrong_place_is_still_a_difference() -> None:
+    """Only the new queue call's steps may pass the transfer: a transfer told before the
+    agent answered is another story."""
+    wrong = _CONNECTED[:3] + _TRANSFER + _CONNECTED[3:] + _NEW_CALL + _REST
+    usual = _CONNECTED + _TRANSFER + _NEW_CALL + _REST
+    assert differences([transferer_side_first(wrong)], [transferer_side_first(usual)]) != []
