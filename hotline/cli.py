@@ -547,7 +547,7 @@ def run_command(
         from crm.migrate import upgrade
 
         upgrade(settings.db.url)
-    options = RunOptions(host, port, agi_host, agi_port, Path(sounds))
+    options = RunOptions(host, port, agi_host, agi_port, Path(sounds), settle_heap=True)
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -28,6 +28,9 @@ class RunOptions:
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
     sounds_dir: Path = Path("asterisk-config/sounds")
+    # The process's own main (the command): once every component has started, its objects
+    # are moved out of the garbage collector's way, as `hotline agi` does (settle_heap).
+    settle_heap: bool = False
 
 
 async def run_all(settings: Settings, options: RunOptions, stop: asyncio.Event) -> None:
@@ -36,7 +39,7 @@ async def run_all(settings: Settings, options: RunOptions, stop: asyncio.Event) 
     The database must be migrated first (the command does it before the loop starts).
     """
     from hotline.bootstrap import create_app, run_worker
-    from hotline.bootstrap.agi import AgiService
+    from hotline.bootstrap.agi import AgiService, settle_heap
     from hotline.bootstrap.mail import run_mail_intake
     from hotline.bootstrap.tracker import run_tracker
     from hotline.serve import serving
@@ -77,6 +80,8 @@ async def run_all(settings: Settings, options: RunOptions, stop: asyncio.Event) 
             settings.ami.port,
             f", mail intake on {settings.imap.imap_host}" if settings.imap.imap_host else "",
         )
+        if options.settle_heap:
+            settle_heap()
         try:
             await stop.wait()
         finally:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import gc
 import os
 import shutil
 import socket
@@ -188,6 +189,15 @@ async def _empty(url: str) -> None:
 def redis_settings(url: str = REDIS_TEST_URL) -> RedisSettings:
     """Settings of this run's Redis (database `url` names) under this run's prefix."""
     return RedisSettings(url=url, prefix=REDIS_TEST_PREFIX)
+
+
+@pytest.fixture
+def heap_restored() -> Iterator[None]:
+    """The garbage collector as it was, after a test of a process's `settle_heap`."""
+    thresholds = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 @pytest.fixture

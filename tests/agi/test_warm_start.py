@@ -4,7 +4,6 @@ start-up objects are out of the garbage collector's way (`settle_heap`)."""
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
 
 import pytest
 
@@ -20,14 +19,6 @@ async def test_the_redis_connections_of_a_burst_are_open_before_the_first_caller
     await rig.start()
     clients = await rig.redis.client_list()
     assert sum(client["name"] == name for client in clients) >= REDIS_WARM
-
-
-@pytest.fixture
-def heap_restored() -> Iterator[None]:
-    thresholds = gc.get_threshold()
-    yield
-    gc.unfreeze()
-    gc.set_threshold(*thresholds)
 
 
 @pytest.mark.usefixtures("heap_restored")

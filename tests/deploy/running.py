@@ -46,7 +46,11 @@ class Running:
 
 @asynccontextmanager
 async def hotline_run(
-    database: Path, redis: RedisSettings, channelvars: tuple[str, ...]
+    database: Path,
+    redis: RedisSettings,
+    channelvars: tuple[str, ...],
+    *,
+    settle_heap: bool = False,
 ) -> AsyncIterator[Running]:
     """`run_all` until the block ends; then it must stop cleanly (no exception)."""
     database_url = f"sqlite+aiosqlite:///{database}"
@@ -71,7 +75,10 @@ async def hotline_run(
             calendar=CalendarSettings(hours="mon-sun 00:00-24:00", holiday_calendar="none"),
         )
         options = RunOptions(
-            api_port=api_port, agi_port=agi_port, sounds_dir=ROOT / "asterisk-config" / "sounds"
+            api_port=api_port,
+            agi_port=agi_port,
+            sounds_dir=ROOT / "asterisk-config" / "sounds",
+            settle_heap=settle_heap,
         )
         stop = asyncio.Event()
         running = asyncio.create_task(run_all(settings, options, stop))
