@@ -48,7 +48,7 @@ def environment(pbx: PBX, call: Call, url: str, chan: Channel | None = None) -> 
         ("agi_network_script", script),
         ("agi_request", url),
         ("agi_channel", two.name),
-        ("agi_language", "en"),
+        ("agi_language", two.language),  # the channel's, as res_agi sends it
         ("agi_type", "Local"),
         ("agi_uniqueid", two.uniqueid),
         ("agi_version", pbx.config.version),

@@ -59,6 +59,10 @@ class SimConfig:
     # Asterisk's own digits where they win). Empty: the fixed PROMPT_S and SAY_DIGIT_S of
     # asterisksim.agi (the recorded transcripts' hello-world and the like).
     sound_durations_s: dict[str, float] = field(default_factory=dict)
+    # [hotline-in] Set(CHANNEL(language)=...) before the AGI: the caller's channel's
+    # language (its AGI environment's agi_language, the sounds it plays); "" leaves
+    # Asterisk's default, "en", as in the transcripts.
+    entry_language: str = ""
     # [hotline-in] Set(__TRANSFER_CONTEXT=...): the context the agents' softphone transfers
     # (features' blindxfer, SIP REFER) go to; "" leaves it unset, as in the transcripts.
     transfer_context: str = ""

@@ -194,6 +194,10 @@ class PBX(QueueEngine, TransferEngine, ChannelNoise):
         cfg, two = self.config, call.two
         if call.state != "dialplan" or call.one.hung_up:
             return
+        if cfg.entry_language:
+            # [hotline-in] Set(CHANNEL(language)=ru) after Answer(): no event of its own;
+            # the channel's snapshot (Language:) shows it from the next event on.
+            two.language = cfg.entry_language
         if call.use_agi and cfg.agi_url:
             call.state = "agi"
             two.set(priority=6, app="AGI", app_data=f"{cfg.agi_url},{cfg.entry_exten}")

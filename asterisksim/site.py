@@ -145,6 +145,15 @@ def transfer_context(dialplan: str, context: str) -> str:
     return ""
 
 
+def entry_language(dialplan: str, context: str) -> str:
+    """`Set(CHANNEL(language)=...)` of the entry context, or "" (Asterisk's default)."""
+    for step in _context_steps(dialplan, context):
+        found = re.search(r"Set\(CHANNEL\(language\)=([^)]+)\)", step)
+        if found:
+            return found.group(1).strip()
+    return ""
+
+
 def survey_url(dialplan: str, context: str, queue: str) -> str | None:
     """The AGI the caller runs when the agent hangs up: `Queue(queue,...c...)` (go on when
     the called party hangs up), then `GotoIf(${QUEUESTATUS} = CONTINUE?label)` to a step
@@ -212,6 +221,7 @@ def site_config(
         "agi_tries": agi_tries,
         "agi_retry_wait_s": agi_retry_wait_s,
         "transfer_context": transfer_context(dialplan, entry_context),
+        "entry_language": entry_language(dialplan, entry_context),
         "member_gosub_url": prebridge_gosub_url(dialplan, entry_queue),
         "survey_agi_url": survey_url(dialplan, entry_context, entry_queue),
         "transfer_agi_url": entry_agi_url(dialplan, "hotline-transfer"),

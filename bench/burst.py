@@ -55,10 +55,10 @@ async def one_call(port: int, n: int, start_at: float) -> dict[str, float | bool
     connected = time.perf_counter() - started
     writer.write(
         (
-            # As the dialplan sends it (asterisk-config/extensions.conf); a new channel's
-            # language is Asterisk's default.
+            # As the dialplan sends it (asterisk-config/extensions.conf), which sets the
+            # channel's language (ru) before the AGI.
             f"agi_network: yes\nagi_network_script: hotline?lang=ru&linkedid=1795311765.{n}\n"
-            f"agi_language: en\n"
+            f"agi_language: ru\n"
             f"agi_channel: Local/100@hotline-in-{n:08x};2\nagi_uniqueid: 1795311765.{n}\n"
             f"agi_callerid: 7900{n % 10_000_000:07d}\nagi_calleridname: Caller {n}\n\n"
         ).encode()

@@ -71,6 +71,9 @@ async def test_a_silent_caller_hears_the_uin_within_2_s_and_queues_within_12_s(
         if c.startswith(("STREAM FILE", "SAY DIGITS", "GET DATA"))
     ]
     assert first == 'STREAM FILE "hotline/welcome" ""'
+    # Nothing but ANSWER waits before it: the dialplan set the channel's language (ru).
+    commands = [c for _, c in _commands(line, caller)]
+    assert commands[: commands.index(first)] == ["ANSWER"]
     await line.hang_up(caller)
 
 

@@ -61,6 +61,7 @@ def test_the_rendered_dialplan_gives_the_call_path(tmp_path: Path) -> None:
     assert site["agi_url"] == "agi://127.0.0.1:4999/hotline?lang=ru&linkedid=${CHANNEL(linkedid)}"
     assert site["survey_agi_url"] == "agi://127.0.0.1:4999/survey"
     assert site["transfer_context"] == "hotline-transfer"
+    assert site["entry_language"] == "ru"  # set before the AGI: Russian first
     assert site["transfer_agi_url"] == "agi://127.0.0.1:4999/transfer"
     assert site["member_gosub_url"] is None  # no whisper by default
     # No AGI server (FAILURE before any UIN): 4 tries in all, a second apart.
@@ -172,6 +173,35 @@ async def test_get_data_plays_its_prompt_then_waits_the_timeout(
     assert repeat > 1  # (the prompt it did not have to play)
 
 
+async def test_the_hotline_agi_finds_the_channel_speaking_russian(
+    tmp_path: Path, agi_script: Callable[[Script], Awaitable[int]]
+) -> None:
+    """[hotline-in] sets the channel's language before its AGI, as the real Asterisk runs
+    it: the environment says so (the route then sends nothing before the greeting) and
+    the channel's events show it."""
+    environments: list[list[str]] = []
+
+    async def hotline(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        env = []
+        while line := (await reader.readline()).strip():
+            env.append(line.decode())
+        environments.append(env)
+        writer.close()
+
+    port = await agi_script(hotline)
+    config = _site_config(tmp_path, agi_url=f"agi://127.0.0.1:{port}/hotline")
+    async with SimulatedAsterisk(config) as sim:
+        probe = await connect(sim)
+        sim.add_agent("agent1")
+        sim.place_call("79000000001", "Alice")
+        await sim.run_for(5)
+        await probe.read_until(b"QueueCallerJoin")
+    (env,) = environments
+    assert "agi_language: ru" in env
+    (joined,) = probe.events("QueueCallerJoin")
+    assert joined["Language"] == "ru"
+
+
 async def test_the_survey_runs_after_the_agent_hangs_up(
     tmp_path: Path, agi_script: Callable[[Script], Awaitable[int]]
 ) -> None:
@@ -207,7 +237,8 @@ async def test_the_survey_runs_after_the_agent_hangs_up(
     assert names.index(("AgentComplete", caller)) < names.index(("AGIExecStart", caller))
     assert names.index(("AGIExecEnd", caller)) < names.index(("Hangup", caller))
     ended = [f for f in probe.events("Hangup") if f["Channel"] == caller]
-    solved_s = config.sound_durations_s["en/hotline/survey-solved"]
+    # In Russian: [hotline-in] set the channel's language before the (absent) AGI.
+    solved_s = config.sound_durations_s["ru/hotline/survey-solved"]
     assert float(ended[0]["Timestamp"]) - float(complete["Timestamp"]) == pytest.approx(
         solved_s + 5.0, abs=0.01
     )
