@@ -136,19 +136,12 @@ def entry_exten(dialplan: str, context: str) -> str | None:
     return None
 
 
-def transfer_context(dialplan: str, context: str) -> str:
-    """`Set(__TRANSFER_CONTEXT=...)` of the entry context, or ""."""
+def entry_set(dialplan: str, context: str, name: str) -> str:
+    """The value `Set(name=...)` in `context` gives (`__TRANSFER_CONTEXT`, the channel's
+    `CHANNEL(language)`), or "" when the context does not set it."""
+    pattern = re.compile(rf"Set\({re.escape(name)}=([^)]+)\)")
     for step in _context_steps(dialplan, context):
-        found = re.search(r"Set\(__TRANSFER_CONTEXT=([^)]+)\)", step)
-        if found:
-            return found.group(1).strip()
-    return ""
-
-
-def entry_language(dialplan: str, context: str) -> str:
-    """`Set(CHANNEL(language)=...)` of the entry context, or "" (Asterisk's default)."""
-    for step in _context_steps(dialplan, context):
-        found = re.search(r"Set\(CHANNEL\(language\)=([^)]+)\)", step)
+        found = pattern.search(step)
         if found:
             return found.group(1).strip()
     return ""
@@ -220,8 +213,8 @@ def site_config(
         "agi_url": entry_agi_url(dialplan, entry_context),
         "agi_tries": agi_tries,
         "agi_retry_wait_s": agi_retry_wait_s,
-        "transfer_context": transfer_context(dialplan, entry_context),
-        "entry_language": entry_language(dialplan, entry_context),
+        "transfer_context": entry_set(dialplan, entry_context, "__TRANSFER_CONTEXT"),
+        "entry_language": entry_set(dialplan, entry_context, "CHANNEL(language)"),
         "member_gosub_url": prebridge_gosub_url(dialplan, entry_queue),
         "survey_agi_url": survey_url(dialplan, entry_context, entry_queue),
         "transfer_agi_url": entry_agi_url(dialplan, "hotline-transfer"),
