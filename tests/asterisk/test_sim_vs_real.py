@@ -62,6 +62,7 @@ MANIFEST = CONFIG_DIR / "sounds" / "manifest.json"
 # command's round trip and the CRM's answer to the sounds' lengths; the simulator holds
 # its clock during them.
 IVR_TOLERANCE_S = 0.5
+BUSY_ATTEMPTS = 2  # see TOLERATED's "busy period: who is free first"
 BLIND_TRANSFER_EVENT_S = 0.05  # the BlindTransfer event follows the action's reply
 
 # The differences between the simulator and the real Asterisk the project accepts: what
@@ -105,6 +106,14 @@ TOLERATED = {
     "QueueCallerJoin and AgentCalled come before or after the BlindTransfer (both seen on "
     "the real Asterisk for the same scenario, the second in a CI run); the simulator sends the "
     "transfer first, and the story puts it first (sim_vs_real.transferer_side_first)",
+    "busy period: who is free first": "in the busy period two agents free up within a second "
+    "or two of each other while several callers wait; app_queue's whole-second TalkTime "
+    "and wrap-up (a 6 s talk is told 6 or 7 by the phase of the second it began in) and the "
+    "real run's millisecond latencies can then decide which agent is free first, and the "
+    "next callers' agents and HoldTimes differ from there on (seen in 1 or 2 of 18 runs of the "
+    "scenario in a loop on the 2-core machine: TalkTime 7 real, 6 simulated, then callers "
+    "4 and 5 answered by the other agents). The scenario is told again when its stories "
+    "differ, and one telling of two (BUSY_ATTEMPTS) must agree in full",
     "QueueMemberStatus after a Redirect": "the real member keeps InCall: 1 until the caller's "
     "call ends (app_queue's starttime); the simulator shows the member free (InCall: 0) "
     "at once: availability is the same, only that header differs",
@@ -259,11 +268,17 @@ def sim_site(asterisk: AsteriskInstance, services: Services) -> Iterator[SimSite
 async def test_the_simulator_tells_the_real_story(
     line: Line, sim_site: SimSite, scenario: Scenario
 ) -> None:
-    real = await run_real(line, scenario)
-    # The same clock phase as the real run: app_queue's whole seconds then fall alike.
-    sim = await run_sim(sim_site.config(real.started_at), scenario)
-    real_told, sim_told = stories(real), stories(sim)
-    found = differences(real_told, sim_told, scenario.tolerance_s) + queue_differences(real, sim)
+    # The busy period is told twice at most: see TOLERATED's "busy period: who is free first".
+    for attempt in range(1, (BUSY_ATTEMPTS if scenario is BUSY else 1) + 1):
+        real = await run_real(line, scenario)
+        # The same clock phase as the real run: app_queue's whole seconds then fall alike.
+        sim = await run_sim(sim_site.config(real.started_at), scenario)
+        real_told, sim_told = stories(real), stories(sim)
+        found = differences(real_told, sim_told, scenario.tolerance_s)
+        found += queue_differences(real, sim)
+        if not found:
+            break
+        print(f"\n{scenario.name}, attempt {attempt}: the stories differ\n" + "\n".join(found))
     assert not found, (
         "\n".join(found)
         + f"\n--- real\n{describe(real_told)()}\n--- simulated\n{describe(sim_told)()}"
