@@ -11,6 +11,15 @@ from asterisksim import SimConfig, SimulatedAsterisk
 from asterisksim.transcript import Frame, parse
 
 
+async def agi_environment(reader: asyncio.StreamReader) -> list[str]:
+    """A FastAGI session's environment as the simulator sent it: its lines, up to the blank
+    one that ends it."""
+    env = []
+    while line := (await reader.readline()).strip():
+        env.append(line.decode())
+    return env
+
+
 class AmiProbe:
     """A minimal raw AMI client for tests: send frames, collect parsed frames."""
 

@@ -8,7 +8,7 @@ from asterisksim import AgentProfile, QueueConfig, SimConfig, SimulatedAsterisk
 from asterisksim.scenarios import run_scenario
 from asterisksim.transcript import parse
 
-from .conftest import connect
+from .conftest import agi_environment, connect
 
 
 def _config(**queue: object) -> SimConfig:
@@ -138,9 +138,9 @@ async def test_agi_server_back_within_the_tries_gives_the_caller_its_session() -
     requests: list[str] = []
 
     async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while line := (await reader.readline()).strip():
-            if line.startswith(b"agi_request: "):
-                requests.append(line.decode().removeprefix("agi_request: "))
+        for line in await agi_environment(reader):
+            if line.startswith("agi_request: "):
+                requests.append(line.removeprefix("agi_request: "))
         sessions.append(sim.clock.now())
         writer.write(b"SET VARIABLE __UIN 12345678\n")
         await writer.drain()
@@ -194,10 +194,7 @@ async def test_agi_missing_prompt_ends_the_agi_with_failure() -> None:
     seen: list[str] = []
 
     async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        env = []
-        while line := (await reader.readline()).strip():
-            env.append(line.decode())
-        seen.extend(env)
+        seen.extend(await agi_environment(reader))
         for command in ("SET VARIABLE __UIN 12345678", 'STREAM FILE no-such-prompt ""', "NOOP"):
             writer.write(command.encode() + b"\n")
             await writer.drain()
@@ -298,8 +295,7 @@ async def test_agi_commands_answer_like_asterisk() -> None:
     replies: list[str] = []
 
     async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while (await reader.readline()).strip():
-            pass
+        await agi_environment(reader)
         commands = ("ANSWER", "EXEC Playback beep", "GET DATA beep x 3", "FLY AWAY",
                     "GET DATA beep 3000 4", "HANGUP")  # fmt: skip
         for command in commands:

@@ -29,7 +29,7 @@ from hotline.asterisk_config import CONFIG_DIR, render
 from ivr.catalogue import all_sound_files
 from tests.deploy.test_asterisk_config import ENV
 
-from .conftest import AmiProbe, connect
+from .conftest import AmiProbe, agi_environment, connect
 
 MANIFEST = CONFIG_DIR / "sounds" / "manifest.json"
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -108,8 +108,7 @@ async def agi_script() -> AsyncIterator[Callable[[Script], Awaitable[int]]]:
 
 def _commands(*commands: str, replies: list[str]) -> Script:
     async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while (await reader.readline()).strip():
-            pass
+        await agi_environment(reader)
         for command in commands:
             writer.write(command.encode() + b"\n")
             await writer.drain()
@@ -182,10 +181,7 @@ async def test_the_hotline_agi_finds_the_channel_speaking_russian(
     environments: list[list[str]] = []
 
     async def hotline(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        env = []
-        while line := (await reader.readline()).strip():
-            env.append(line.decode())
-        environments.append(env)
+        environments.append(await agi_environment(reader))
         writer.close()
 
     port = await agi_script(hotline)
@@ -208,9 +204,7 @@ async def test_the_survey_runs_after_the_agent_hangs_up(
     requests: list[str] = []
 
     async def survey(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        env = []
-        while line := (await reader.readline()).strip():
-            env.append(line.decode())
+        env = await agi_environment(reader)
         requests.append(next(e for e in env if e.startswith("agi_network_script")))
         writer.write(b'GET DATA "hotline/survey-solved" 5000 1\n')
         await writer.drain()
