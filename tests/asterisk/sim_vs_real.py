@@ -325,9 +325,10 @@ def transferer_side_first(steps: list[Step]) -> list[Step]:
         start = (
             max((j for j in range(i) if out[j].get("Queue") == queue), default=-1) + 1
         )  # just after the closed queue call's last step before this one
-        between = out[start : i + 1]
-        own = [s for s in between if s is step or s["Event"] in TRANSFER_EVENTS]
-        out[start : i + 1] = own + [s for s in between if not any(s is o for o in own)]
+        # The transfer's own steps first, each side in its order (a stable sort).
+        out[start : i + 1] = sorted(
+            out[start : i + 1], key=lambda s: not (s is step or s["Event"] in TRANSFER_EVENTS)
+        )
     return out
 
 
